@@ -1,0 +1,5 @@
+import sys
+
+from sigmail.cli import main
+
+sys.exit(main())

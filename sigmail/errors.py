@@ -1,0 +1,60 @@
+"""The one exception hierarchy of sigmail.
+
+Bad *input* never raises from a verify call: it becomes a verdict with a reason code
+(``malformed``, ``unsupported``, ``limit_exceeded``). Exceptions are for the caller's own
+mistakes, found when configuration is loaded, and for bugs surfaced in strict mode::
+
+    SigmailError (ValueError)
+    ├── ConfigError                 bad configuration, raised at load time
+    │   ├── TrustStoreError         an anchor file that is missing, unreadable or not a certificate
+    │   └── PolicyError             a policy file that does not validate (names the line)
+    ├── UsageError                  an API or CLI call that makes no sense (e.g. naive datetime)
+    └── InternalError               a bug caught at an entry point's boundary (strict mode only)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "InternalError",
+    "PolicyError",
+    "SigmailError",
+    "TrustStoreError",
+    "UsageError",
+]
+
+
+class SigmailError(ValueError):
+    """Root of every exception sigmail raises on purpose."""
+
+
+class ConfigError(SigmailError):
+    """Configuration that cannot be used; raised when it is loaded, never mid-verification."""
+
+
+class TrustStoreError(ConfigError):
+    """A trust anchor source that cannot be loaded."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class PolicyError(ConfigError):
+    """A policy file that does not validate."""
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+        self.source = source
+        self.line = line
+        where = source or "<policy>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class UsageError(SigmailError):
+    """A call that cannot be answered as asked (the CLI maps it to exit code 64)."""
+
+
+class InternalError(SigmailError):
+    """A bug, re-raised from an entry point's boundary when strict mode is on."""

@@ -1,0 +1,94 @@
+"""Budgets on all work: every parser and every search stops at a documented limit.
+
+:class:`Limits` is the configuration (a plain frozen struct whose defaults are documented);
+:class:`Budget` is the running account of one verification. Exceeding a limit raises
+:class:`LimitExceeded`, which the entry point turns into a ``limit_exceeded`` finding: a
+verdict, never a hang or a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+
+from sigmail.errors import ConfigError
+
+__all__ = ["Budget", "LimitExceeded", "Limits"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Ceilings for one verification call. Zero or negative values are refused."""
+
+    max_input_bytes: int = 128 * 1024 * 1024
+    """Size of the file, message or detached content handed to ``verify``."""
+    max_signatures: int = 32
+    """Signatures (signerInfos, PDF signature fields) per document."""
+    max_certificates: int = 64
+    """Certificates carried inside one CMS structure."""
+    max_chain_length: int = 10
+    """Certificates in a path, anchor included."""
+    max_chain_signature_checks: int = 100
+    """Signature verifications spent on building and validating chains (as pyca/cryptography)."""
+    max_path_candidates: int = 200
+    """Issuer candidates examined while building paths for one certificate."""
+    max_revocation_items: int = 64
+    """CRLs and OCSP responses considered for one signature."""
+    max_crl_bytes: int = 32 * 1024 * 1024
+    """Size of one CRL, embedded or fetched."""
+    max_mime_depth: int = 16
+    max_mime_parts: int = 512
+    max_attachment_bytes: int = 64 * 1024 * 1024
+    max_pdf_revisions: int = 64
+    max_pdf_objects: int = 500_000
+    max_seconds: float = 30.0
+    """Wall-clock budget for one verification (a resource limit, not the validation time)."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) <= 0:
+                raise ConfigError(f"limit {f.name} must be positive, got {getattr(self, f.name)!r}")
+
+    def with_(self, **changes: int | float) -> Limits:
+        return replace(self, **changes)
+
+
+class LimitExceeded(Exception):
+    """Raised inside the core when a budget runs out; entry points turn it into a finding."""
+
+    def __init__(self, limit: str, value: int | float, observed: int | float | None = None):
+        self.limit = limit
+        self.value = value
+        self.observed = observed
+        what = f"{limit} = {value}"
+        if observed is not None:
+            what += f" (observed {observed})"
+        super().__init__(what)
+
+
+class Budget:
+    """The running account of one verification: counters and a monotonic deadline."""
+
+    __slots__ = ("_deadline", "limits", "signature_checks")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.signature_checks = 0
+        self._deadline = time.monotonic() + limits.max_seconds
+
+    def check_size(self, limit: str, observed: int) -> None:
+        ceiling = getattr(self.limits, limit)
+        if observed > ceiling:
+            raise LimitExceeded(limit, ceiling, observed)
+
+    def spend_signature_check(self, n: int = 1) -> None:
+        self.signature_checks += n
+        if self.signature_checks > self.limits.max_chain_signature_checks:
+            raise LimitExceeded(
+                "max_chain_signature_checks", self.limits.max_chain_signature_checks
+            )
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise LimitExceeded("max_seconds", self.limits.max_seconds)

@@ -1,0 +1,238 @@
+"""The verdict: document or message → signatures → findings, as frozen dataclasses.
+
+This is the stable, versioned result type (JSON schema ``sigmail.verdict/1``). Times are aware
+datetimes in UTC. ``None`` always means "not known / not applicable", never "false".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sigmail.verdict.reasons import Effect, reason
+
+__all__ = [
+    "SCHEMA",
+    "CertificateSummary",
+    "ChainElement",
+    "Finding",
+    "PolicyRef",
+    "RevocationState",
+    "RevocationStatus",
+    "SignatureReport",
+    "SignatureStatus",
+    "TimeSource",
+    "TimestampReport",
+    "Verdict",
+    "VerdictKind",
+]
+
+SCHEMA = "sigmail.verdict/1"
+
+
+class VerdictKind(StrEnum):
+    """The answer for a document or message (rule book, "Verdict vocabulary")."""
+
+    OFFICIAL = "official"
+    NOT_OFFICIAL = "not_official"
+    UNSIGNED = "unsigned"
+    INVALID = "invalid"
+    INDETERMINATE = "indeterminate"
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this verdict (documented contract)."""
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    VerdictKind.OFFICIAL: 0,
+    VerdictKind.NOT_OFFICIAL: 1,
+    VerdictKind.UNSIGNED: 2,
+    VerdictKind.INVALID: 3,
+    VerdictKind.INDETERMINATE: 4,
+}
+
+
+class SignatureStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INDETERMINATE = "indeterminate"
+
+
+class TimeSource(StrEnum):
+    """What proves a signing time: only trusted evidence counts, never the signer's claim."""
+
+    TIMESTAMP = "timestamp"
+    RECEIPT = "receipt"
+
+
+class RevocationState(StrEnum):
+    GOOD = "good"
+    REVOKED = "revoked"
+    ON_HOLD = "on_hold"
+    UNKNOWN = "unknown"
+    NOT_CHECKED = "not_checked"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation, with its stable reason code and where it was made."""
+
+    code: str
+    effect: Effect
+    check: str
+    locator: str
+    message_vi: str
+    message_en: str
+    basis: str
+    detail: str | None = None
+    retry_after: datetime | None = None
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        locator: str,
+        detail: str | None = None,
+        *,
+        retry_after: datetime | None = None,
+    ) -> Finding:
+        row = reason(code)
+        return cls(
+            code=code,
+            effect=row.effect,
+            check=row.check,
+            locator=locator,
+            message_vi=row.vi,
+            message_en=row.en,
+            basis=row.basis,
+            detail=detail,
+            retry_after=retry_after,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSummary:
+    """What a reader needs to know of a certificate, without ASN.1 objects."""
+
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+    not_before: datetime
+    not_after: datetime
+    common_name: str | None = None
+    organization: str | None = None
+    organizational_units: tuple[str, ...] = ()
+    locality: str | None = None
+    uid: str | None = None
+    emails: tuple[str, ...] = ()
+    key: str | None = None  # e.g. "RSA-2048", "EC-P256"
+    key_usage: tuple[str, ...] = ()
+    extended_key_usage: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationStatus:
+    state: RevocationState
+    source: str | None = None  # "crl" | "ocsp"
+    origin: str | None = None  # "embedded" | "fetched" | "cache" | "supplied"
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainElement:
+    role: str  # "signer" | "intermediate" | "anchor" | "tsa"
+    certificate: CertificateSummary
+    revocation: RevocationStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampReport:
+    """An RFC 3161 timestamp over a signature value (or a document timestamp)."""
+
+    status: SignatureStatus
+    gen_time: datetime | None = None
+    tsa: CertificateSummary | None = None
+    digest_algorithm: str | None = None
+    chain: tuple[ChainElement, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureReport:
+    index: int
+    locator: str
+    status: SignatureStatus
+    intact: bool | None  # the content digest matches
+    valid: bool | None  # the signature value verifies with the signer's key
+    signer: CertificateSummary | None = None
+    anchor_class: str | None = None  # "official" | "public"
+    anchor: str | None = None  # subject of the trust anchor the chain ends in
+    chain: tuple[ChainElement, ...] = ()
+    digest_algorithm: str | None = None
+    signature_algorithm: str | None = None
+    claimed_signing_time: datetime | None = None
+    proven_signing_time: datetime | None = None
+    proven_by: TimeSource | None = None
+    checked_at: datetime | None = None  # the time the chain and revocation were judged at
+    timestamp: TimestampReport | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    name: str
+    version: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The verdict of one document or message; attached documents carry their own."""
+
+    verdict: VerdictKind
+    reasons: tuple[str, ...]
+    validation_time: datetime
+    policy: PolicyRef
+    name: str | None = None
+    kind: str | None = None  # "p7m" | "p7s" | "eml" | "pdf" | "unknown"
+    sha256: str | None = None
+    size: int | None = None
+    findings: tuple[Finding, ...] = ()
+    signatures: tuple[SignatureReport, ...] = ()
+    documents: tuple[Verdict, ...] = ()
+    retry_after: datetime | None = None
+    generator: str = ""
+    schema: str = field(default=SCHEMA)
+
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Findings of the document and of its signatures (not of attached documents)."""
+        out = list(self.findings)
+        for sig in self.signatures:
+            out.extend(sig.findings)
+            if sig.timestamp is not None:
+                out.extend(sig.timestamp.findings)
+        return tuple(out)
+
+    def to_dict(self) -> dict:
+        from sigmail.verdict.serialize import to_dict
+
+        return to_dict(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        from sigmail.verdict.serialize import to_json
+
+        return to_json(self, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Verdict:
+        from sigmail.verdict.serialize import from_dict
+
+        return from_dict(cls, data)

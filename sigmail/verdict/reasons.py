@@ -1,0 +1,355 @@
+"""Every reason code sigmail can report, in one table.
+
+A reason code is stable API: agency systems store it and mail filters match on it, so a code is
+never renamed or removed. Each row says what the finding does to a verdict (its *effect*), which
+regulation check it belongs to (C1-C12 in the rule book), the legal basis a clerk can look up,
+and the message in Vietnamese and English. Turning findings into a verdict happens only in
+:mod:`sigmail.policy.verdict_table`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["REASONS", "VERDICT_LABELS", "Effect", "Reason", "reason"]
+
+
+class Effect(StrEnum):
+    """What one finding does to the verdict of the document or message it is part of."""
+
+    INVALID = "invalid"
+    INDETERMINATE = "indeterminate"
+    NOT_OFFICIAL = "not_official"
+    UNSIGNED = "unsigned"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    effect: Effect
+    check: str  # C1..C12 of the rule book, or "-" for input handling
+    basis: str
+    vi: str
+    en: str
+
+
+_NĐ130_9_1 = "NĐ 130/2018/NĐ-CP Điều 9 khoản 1"
+_NĐ130_9_2 = "NĐ 130/2018/NĐ-CP Điều 9 khoản 2; TT 15/2025/TT-BKHCN"
+_C4_BASIS = (
+    "NĐ 130/2018/NĐ-CP Điều 9 khoản 1, Điều 79; NĐ 23/2025/NĐ-CP; TT 41/2017/TT-BTTTT Điều 9"
+)
+_C5_BASIS = "TT 15/2025/TT-BKHCN; NĐ 130/2018/NĐ-CP Điều 79"
+_NĐ30_21 = "NĐ 30/2020/NĐ-CP Điều 21 khoản 2"
+
+_ROWS: tuple[Reason, ...] = (
+    # -- input handling ------------------------------------------------------------------------
+    Reason(
+        "malformed",
+        Effect.INVALID,
+        "-",
+        _NĐ30_21,
+        "Dữ liệu không đúng cấu trúc, không thể kiểm tra chữ ký",
+        "The input is malformed; its signatures cannot be checked",
+    ),
+    Reason(
+        "unsupported",
+        Effect.INDETERMINATE,
+        "-",
+        _NĐ30_21,
+        "Định dạng hoặc tính năng chưa được hỗ trợ",
+        "This format or feature is not supported yet",
+    ),
+    Reason(
+        "limit_exceeded",
+        Effect.INDETERMINATE,
+        "-",
+        _NĐ30_21,
+        "Vượt giới hạn xử lý (kích thước, độ sâu, số lượng); chưa thể kết luận",
+        "A processing limit was exceeded (size, depth, count); no conclusion was reached",
+    ),
+    Reason(
+        "internal_error",
+        Effect.INDETERMINATE,
+        "-",
+        _NĐ30_21,
+        "Lỗi nội bộ của phần mềm kiểm tra; cần kiểm tra lại",
+        "The verifier failed internally; check again",
+    ),
+    Reason(
+        "detached_content_missing",
+        Effect.INDETERMINATE,
+        "C2",
+        _NĐ130_9_1,
+        "Chữ ký tách rời nhưng không có nội dung được ký để đối chiếu",
+        "A detached signature was given without the signed content",
+    ),
+    # -- C1 presence ---------------------------------------------------------------------------
+    Reason(
+        "no_signature",
+        Effect.UNSIGNED,
+        "C1",
+        "NĐ 30/2020/NĐ-CP Điều 5; Luật GDĐT 2023 Điều 23",
+        "Không có chữ ký số: chỉ có giá trị tham khảo",
+        "No digital signature: a reference copy only",
+    ),
+    # -- C2 integrity --------------------------------------------------------------------------
+    Reason(
+        "digest_mismatch",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)",
+        "The content was changed after signing (digest mismatch)",
+    ),
+    Reason(
+        "signature_invalid",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Giá trị chữ ký không hợp lệ với khóa công khai của chứng thư số",
+        "The signature value does not verify with the certificate's public key",
+    ),
+    Reason(
+        "signed_attributes_invalid",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Thuộc tính được ký thiếu hoặc mâu thuẫn (content-type, message-digest)",
+        "Signed attributes are missing or inconsistent (content-type, message-digest)",
+    ),
+    Reason(
+        "signer_certificate_missing",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Không tìm thấy chứng thư số của người ký trong chữ ký",
+        "The signer's certificate is not in the signature",
+    ),
+    Reason(
+        "signer_certificate_mismatch",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Chứng thư số không khớp với định danh người ký hoặc thuộc tính signing-certificate",
+        "The certificate does not match the signer identifier or signing-certificate attribute",
+    ),
+    Reason(
+        "signing_certificate_attr_missing",
+        Effect.WARNING,
+        "C2",
+        _NĐ130_9_1,
+        "Chữ ký không gắn chứng thư số của người ký (thiếu thuộc tính signing-certificate)",
+        "The signature does not bind the signer certificate (no signing-certificate attribute)",
+    ),
+    # -- C3 chain ------------------------------------------------------------------------------
+    Reason(
+        "untrusted_chain",
+        Effect.INVALID,
+        "C3",
+        _NĐ130_9_2,
+        "Chứng thư số không được cấp bởi tổ chức chứng thực tin cậy",
+        "The certificate does not chain to a trusted certification authority",
+    ),
+    Reason(
+        "chain_invalid",
+        Effect.INVALID,
+        "C3",
+        _NĐ130_9_2,
+        "Chuỗi chứng thư số không hợp lệ",
+        "The certificate chain is not valid",
+    ),
+    # -- C4 time and status --------------------------------------------------------------------
+    Reason(
+        "certificate_expired",
+        Effect.INVALID,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đã hết hạn tại thời điểm ký",
+        "The certificate had expired at the signing time",
+    ),
+    Reason(
+        "certificate_not_yet_valid",
+        Effect.INVALID,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số chưa có hiệu lực tại thời điểm ký",
+        "The certificate was not yet valid at the signing time",
+    ),
+    Reason(
+        "certificate_revoked",
+        Effect.INVALID,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đã bị thu hồi trước thời điểm ký",
+        "The certificate was revoked before the signing time",
+    ),
+    Reason(
+        "certificate_suspended",
+        Effect.INVALID,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đang bị tạm dừng tại thời điểm ký",
+        "The certificate was suspended (on hold) at the signing time",
+    ),
+    Reason(
+        "expired_no_poe",
+        Effect.INDETERMINATE,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đã hết hạn và không có dấu thời gian chứng minh chữ ký được tạo trước đó",
+        "The certificate has expired and no timestamp proves the signature was made before",
+    ),
+    Reason(
+        "revoked_no_poe",
+        Effect.INDETERMINATE,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đã bị thu hồi và không có dấu thời gian chứng minh chữ ký được tạo trước đó",
+        "The certificate is revoked and no timestamp proves the signature was made before",
+    ),
+    Reason(
+        "suspended_no_poe",
+        Effect.INDETERMINATE,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số đang bị tạm dừng và không có dấu thời gian chứng minh thời điểm ký",
+        "The certificate is on hold and no timestamp proves when the signature was made",
+    ),
+    Reason(
+        "revocation_unavailable",
+        Effect.INDETERMINATE,
+        "C4",
+        _C4_BASIS,
+        "Không có thông tin trạng thái chứng thư số (CRL/OCSP) để kiểm tra",
+        "No revocation information (CRL/OCSP) is available to check the certificate",
+    ),
+    Reason(
+        "revocation_unreachable",
+        Effect.INDETERMINATE,
+        "C4",
+        _C4_BASIS,
+        "Không kết nối được máy chủ CRL/OCSP; cần kiểm tra lại sau",
+        "The CRL/OCSP service could not be reached; check again later",
+    ),
+    Reason(
+        "revoked_after_signing",
+        Effect.INFO,
+        "C4",
+        _C4_BASIS,
+        "Chứng thư số bị thu hồi sau thời điểm ký đã được chứng minh; chữ ký vẫn có giá trị",
+        "The certificate was revoked after the proven signing time; the signature stands",
+    ),
+    Reason(
+        "no_proven_signing_time",
+        Effect.INFO,
+        "C4",
+        _C4_BASIS,
+        "Không có dấu thời gian tin cậy; thời điểm ký khai báo chỉ để tham khảo",
+        "No trusted timestamp; the claimed signing time is informational only",
+    ),
+    Reason(
+        "timestamp_invalid",
+        Effect.WARNING,
+        "C4",
+        "TT 41/2017/TT-BTTTT Điều 9",
+        "Dấu thời gian không hợp lệ và bị bỏ qua",
+        "The timestamp is not valid and was ignored",
+    ),
+    Reason(
+        "timestamp_untrusted",
+        Effect.WARNING,
+        "C4",
+        "TT 41/2017/TT-BTTTT Điều 9",
+        "Dấu thời gian do đơn vị không tin cậy cấp và bị bỏ qua",
+        "The timestamp was issued by an untrusted authority and was ignored",
+    ),
+    Reason(
+        "signing_time_tz_quirk",
+        Effect.WARNING,
+        "C4",
+        "TT 41/2017/TT-BTTTT Điều 9",
+        "Thời điểm ký khai báo lệch 7 giờ so với dấu thời gian (ghi giờ địa phương như giờ UTC)",
+        "The claimed signing time is 7 h off the timestamp (local time written as UTC)",
+    ),
+    Reason(
+        "signing_time_inconsistent",
+        Effect.WARNING,
+        "C4",
+        "TT 41/2017/TT-BTTTT Điều 9",
+        "Thời điểm ký khai báo không khớp với dấu thời gian",
+        "The claimed signing time does not agree with the timestamp",
+    ),
+    # -- C5 key usage and algorithms -----------------------------------------------------------
+    Reason(
+        "key_usage_not_signing",
+        Effect.INVALID,
+        "C5",
+        _C5_BASIS,
+        "Chứng thư số không được phép dùng để ký (keyUsage)",
+        "The certificate's key usage does not permit signing",
+    ),
+    Reason(
+        "weak_algorithm",
+        Effect.INVALID,
+        "C5",
+        _C5_BASIS,
+        "Thuật toán băm hoặc ký không còn an toàn (ví dụ SHA-1, MD5)",
+        "The hash or signature algorithm is no longer safe (e.g. SHA-1, MD5)",
+    ),
+    Reason(
+        "weak_key",
+        Effect.INVALID,
+        "C5",
+        _C5_BASIS,
+        "Độ dài khóa không đạt yêu cầu (RSA < 2048, ECDSA < 256 bit)",
+        "The key is too short (RSA < 2048, ECDSA < 256 bits)",
+    ),
+    Reason(
+        "unsupported_algorithm",
+        Effect.INDETERMINATE,
+        "C5",
+        _C5_BASIS,
+        "Thuật toán chưa được hỗ trợ nên không thể kiểm tra",
+        "The algorithm is not supported, so the signature cannot be checked",
+    ),
+    Reason(
+        "legacy_algorithm",
+        Effect.WARNING,
+        "C5",
+        _C5_BASIS,
+        "Chuỗi chứng thư dùng thuật toán cũ (SHA-1) của hệ thống thế hệ trước",
+        "The certificate chain uses a legacy algorithm (SHA-1) of an older CA generation",
+    ),
+    # -- C6 CA class ---------------------------------------------------------------------------
+    Reason(
+        "public_ca_signer",
+        Effect.NOT_OFFICIAL,
+        "C6",
+        "Luật GDĐT 2023 Điều 22; NĐ 68/2024/NĐ-CP",
+        "Chữ ký dùng chứng thư số công cộng, không phải chữ ký số chuyên dùng công vụ",
+        "Signed with a public-CA certificate, not an official-duty certificate",
+    ),
+)
+
+REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}
+
+
+def reason(code: str) -> Reason:
+    """The table row of ``code``; a code missing from the table is a bug."""
+    return REASONS[code]
+
+
+# How each verdict word is said to a clerk (vi) and an English reader.
+VERDICT_LABELS: dict[str, tuple[str, str]] = {
+    "official": ("Hợp lệ: văn bản điện tử chính thức", "Officially valid"),
+    "not_official": (
+        "Chữ ký hợp lệ nhưng không phải bản chính thức",
+        "Signatures intact and trusted, but not official",
+    ),
+    "unsigned": ("Không có chữ ký số: chỉ để tham khảo", "Unsigned: reference copy only"),
+    "invalid": ("Không hợp lệ: trả lại nơi gửi", "Invalid: return it to the sender"),
+    "indeterminate": ("Chưa xác định được: kiểm tra lại sau", "Indeterminate: check again later"),
+}
