@@ -353,3 +353,24 @@ VERDICT_LABELS: dict[str, tuple[str, str]] = {
     "invalid": ("Không hợp lệ: trả lại nơi gửi", "Invalid: return it to the sender"),
     "indeterminate": ("Chưa xác định được: kiểm tra lại sau", "Indeterminate: check again later"),
 }
+
+
+def reasons_markdown() -> str:
+    """The reason-code reference page (docs/reason-codes.md is this text; a test compares)."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Every finding in a verdict carries one of these codes. Codes are stable API: they are",
+        "never renamed or removed. *Effect* is what the finding does to the verdict of the",
+        "document or message (see `sigmail/policy/verdict_table.py`); *check* is the rule-book",
+        "check (C1–C12) it belongs to. Generated from `sigmail/verdict/reasons.py`",
+        "(`sigmail reasons --markdown`).",
+        "",
+        "| code | effect | check | basis | Tiếng Việt | English |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in _ROWS:
+        lines.append(
+            f"| `{row.code}` | {row.effect.value} | {row.check} | {row.basis} | {row.vi} | {row.en} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""The inputs of one verification that are not the signed bytes themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from asn1crypto import x509
+
+from sigmail.cms.algorithms import AlgorithmPolicy
+from sigmail.limits import Budget
+from sigmail.revocation.evidence import RevocationItem, RevocationSource
+from sigmail.trust.chain_cache import ChainCache
+from sigmail.trust.chain_types import ChainParams, ChainResult, RevocationRule
+from sigmail.trust.store import TrustStore
+
+__all__ = ["TSA_CHAIN_PARAMS", "VerificationContext"]
+
+# A TSA certificate must be for time-stamping (RFC 3161 §2.3).
+TSA_CHAIN_PARAMS = ChainParams(
+    leaf_revocation=RevocationRule.IF_DECLARED,
+    required_leaf_eku=frozenset({"time_stamping"}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationContext:
+    """Trust, time, policy knobs and budget for one call; the core reads nothing else."""
+
+    trust: TrustStore
+    validation_time: datetime
+    budget: Budget
+    algorithms: AlgorithmPolicy = field(default_factory=AlgorithmPolicy)
+    chain_params: ChainParams = field(default_factory=ChainParams)
+    tsa_chain_params: ChainParams = TSA_CHAIN_PARAMS
+    revocation_source: RevocationSource | None = None
+    receipt_time: datetime | None = None
+    chain_cache: ChainCache | None = None
+
+    def with_(self, **changes) -> VerificationContext:
+        return replace(self, **changes)
+
+    def validate_chain(
+        self,
+        leaf: x509.Certificate,
+        *,
+        at: datetime,
+        intermediates: Sequence[x509.Certificate],
+        revocation_items: Sequence[RevocationItem],
+        params: ChainParams | None = None,
+    ) -> ChainResult:
+        from sigmail.trust.chain import validate_chain
+
+        params = params or self.chain_params
+        cache = self.chain_cache
+        key = None
+        if cache is not None:
+            key = cache.key(leaf, intermediates, revocation_items, self.trust, params)
+            hit = cache.get(key, at)
+            if hit is not None:
+                return hit
+        result = validate_chain(
+            leaf,
+            trust=self.trust,
+            at=at,
+            intermediates=intermediates,
+            revocation_items=revocation_items,
+            revocation_source=self.revocation_source,
+            params=params,
+            budget=self.budget,
+        )
+        if cache is not None and key is not None:
+            cache.put(key, result)
+        return result

@@ -1,0 +1,327 @@
+"""Integrity of one SignerInfo: which certificate signed, does the digest match, does the
+signature verify, are the signed attributes sound. No chain, no time: see :mod:`.verify`.
+
+Used for document signatures and, recursively, for the SignerInfo inside an RFC 3161
+timestamp token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from asn1crypto import cms, x509
+
+from sigmail.cms.algorithms import (
+    AlgorithmPolicy,
+    AlgorithmProblem,
+    digest,
+    signature_hash_name,
+    verify_signature,
+)
+from sigmail.limits import Budget
+from sigmail.verdict.model import Finding
+
+__all__ = ["ContentDigests", "SignerCheck", "check_signer_info"]
+
+_ID_DATA = "1.2.840.113549.1.7.1"
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+
+
+class ContentDigests:
+    """Digests of the signed content, computed once per algorithm (several signers, one text)."""
+
+    __slots__ = ("_content", "_done")
+
+    def __init__(self, content: bytes | memoryview | None) -> None:
+        self._content = content
+        self._done: dict[str, bytes] = {}
+
+    @property
+    def available(self) -> bool:
+        return self._content is not None
+
+    @property
+    def content(self) -> bytes | memoryview | None:
+        return self._content
+
+    def get(self, name: str) -> bytes:
+        if name not in self._done:
+            assert self._content is not None
+            self._done[name] = digest(name, self._content)
+        return self._done[name]
+
+
+@dataclass(slots=True)
+class SignerCheck:
+    """What one SignerInfo proves by itself."""
+
+    signer_cert: x509.Certificate | None = None
+    intact: bool | None = None
+    valid: bool | None = None
+    digest_algorithm: str | None = None
+    signature_algorithm: str | None = None
+    claimed_signing_time: datetime | None = None
+    signature: bytes = b""
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, code: str, locator: str, detail: str | None = None) -> None:
+        self.findings.append(Finding.of(code, locator, detail))
+
+
+def _single_attr(attrs: cms.CMSAttributes | None, name: str, check: SignerCheck, loc: str):
+    """The one value of attribute ``name``; a repeated attribute or value is a finding."""
+    if not attrs:
+        return None
+    found = [a for a in attrs if a["type"].native == name]
+    if not found:
+        return None
+    if len(found) > 1 or len(found[0]["values"]) != 1:
+        check.add(
+            "signed_attributes_invalid", loc, f"attribute {name} must occur once, with one value"
+        )
+        return None
+    return found[0]["values"][0]
+
+
+def _candidates(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate, ...]):
+    if sid.name == "issuer_and_serial_number":
+        issuer = sid.chosen["issuer"]
+        serial = sid.chosen["serial_number"].native
+        match = [c for c in certificates if c.serial_number == serial and c.issuer == issuer]
+    else:
+        ski = sid.chosen.native
+        match = [c for c in certificates if c.key_identifier == ski]
+    unique: dict[bytes, x509.Certificate] = {}
+    for c in match:
+        unique.setdefault(hashlib.sha256(c.dump()).digest(), c)
+    return list(unique.values())
+
+
+def _signed_attrs_der(si: cms.SignerInfo) -> bytes:
+    """The signed attributes as signed: the received encoding with the universal SET tag
+    (RFC 5652 §5.4) in place of the [0] IMPLICIT tag."""
+    attrs = si["signed_attrs"]
+    encoded = attrs.dump()
+    return b"\x31" + encoded[1:]
+
+
+def _check_signing_certificate(
+    si: cms.SignerInfo, cert: x509.Certificate, check: SignerCheck, loc: str
+) -> None:
+    attrs = si["signed_attrs"]
+    v2 = _single_attr(attrs, "signing_certificate_v2", check, loc)
+    v1 = _single_attr(attrs, "signing_certificate", check, loc) if v2 is None else None
+    ref = v2 if v2 is not None else v1
+    if ref is None:
+        check.add("signing_certificate_attr_missing", loc)
+        return
+    certs = ref["certs"]
+    if len(certs) == 0:
+        check.add(
+            "signer_certificate_mismatch", loc, "signing-certificate attribute lists no certificate"
+        )
+        return
+    first = certs[0]
+    if v2 is not None:
+        hash_name = first["hash_algorithm"]["algorithm"].native
+        try:
+            expected = digest(hash_name, cert.dump())
+        except AlgorithmProblem as exc:
+            check.add("signer_certificate_mismatch", loc, exc.detail)
+            return
+    else:
+        expected = hashlib.sha1(cert.dump()).digest()  # ESSCertID is SHA-1 by definition
+    if not hmac.compare_digest(first["cert_hash"].native, expected):
+        check.add(
+            "signer_certificate_mismatch",
+            loc,
+            "the signing-certificate attribute names a different certificate",
+        )
+        return
+    issuer_serial = first["issuer_serial"]
+    if issuer_serial.native is not None:
+        serial_ok = issuer_serial["serial_number"].native == cert.serial_number
+        names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
+        issuer_ok = not names or any(n == cert.issuer for n in names)
+        if not (serial_ok and issuer_ok):
+            check.add(
+                "signer_certificate_mismatch",
+                loc,
+                "issuerSerial of the signing-certificate attribute does not match",
+            )
+
+
+def _check_algorithm_protection(si: cms.SignerInfo, check: SignerCheck, loc: str) -> None:
+    """RFC 6211: when present, the protected algorithms must be the ones used."""
+    prot = _single_attr(si["signed_attrs"], "cms_algorithm_protection", check, loc)
+    if prot is None:
+        return
+    same_digest = prot["digest_algorithm"].dump() == si["digest_algorithm"].dump()
+    sig = prot["signature_algorithm"]
+    same_sig = sig.native is None or sig.dump()[1:] == si["signature_algorithm"].dump()[1:]
+    if not (same_digest and same_sig):
+        check.add(
+            "signed_attributes_invalid",
+            loc,
+            "cms-algorithm-protection does not match the algorithms used",
+        )
+
+
+def check_signer_info(
+    si: cms.SignerInfo,
+    *,
+    econtent_type: str,
+    content: ContentDigests,
+    certificates: tuple[x509.Certificate, ...],
+    algorithms: AlgorithmPolicy,
+    budget: Budget,
+    locator: str,
+) -> SignerCheck:
+    check = SignerCheck()
+    try:
+        return _check(si, econtent_type, content, certificates, algorithms, budget, locator, check)
+    except _ASN1_ERRORS as exc:
+        check.add("malformed", locator, f"signer info does not parse: {exc}")
+        return check
+
+
+def _check(si, econtent_type, content, certificates, algorithms, budget, loc, check):
+    check.signature = si["signature"].native
+    digest_name = si["digest_algorithm"]["algorithm"].native
+    check.digest_algorithm = digest_name
+    sig_algo = si["signature_algorithm"]
+    try:
+        check.signature_algorithm = sig_algo.signature_algo
+    except ValueError:
+        check.signature_algorithm = sig_algo["algorithm"].dotted
+
+    candidates = _candidates(si["sid"], certificates)
+    if not candidates:
+        check.add(
+            "signer_certificate_missing",
+            loc,
+            "no certificate in the signature matches the signer identifier",
+        )
+
+    # Algorithm policy (C5): digest, the hash inside the signature algorithm, the key.
+    try:
+        algorithms.check_digest(digest_name)
+        hash_name = signature_hash_name(sig_algo, digest_name)
+        if hash_name is not None and hash_name != digest_name:
+            algorithms.check_digest(hash_name)
+    except AlgorithmProblem as exc:
+        check.add(exc.code, loc, exc.detail)
+    except ValueError as exc:
+        check.add("unsupported_algorithm", loc, f"signature algorithm: {exc}")
+
+    signed_attrs = si["signed_attrs"]
+    has_signed_attrs = bool(signed_attrs) and len(signed_attrs) > 0
+    if has_signed_attrs:
+        ct = _single_attr(signed_attrs, "content_type", check, loc)
+        md = _single_attr(signed_attrs, "message_digest", check, loc)
+        st = _single_attr(signed_attrs, "signing_time", check, loc)
+        if st is not None:
+            claimed = st.chosen.native if hasattr(st, "chosen") else st.native
+            if isinstance(claimed, datetime):
+                check.claimed_signing_time = claimed.astimezone(UTC)
+        if ct is None or ct.dotted != econtent_type:
+            got = ct.dotted if ct is not None else "absent"
+            check.add(
+                "signed_attributes_invalid",
+                loc,
+                f"content-type attribute ({got}) does not match eContentType {econtent_type}",
+            )
+        if md is None:
+            check.add("signed_attributes_invalid", loc, "message-digest attribute is missing")
+            check.intact = False
+        elif content.available:
+            try:
+                check.intact = hmac.compare_digest(md.native, content.get(digest_name))
+            except AlgorithmProblem as exc:
+                check.add(exc.code, loc, exc.detail)
+            if check.intact is False:
+                check.add(
+                    "digest_mismatch",
+                    loc,
+                    "the message-digest attribute does not match the signed content",
+                )
+        else:
+            check.add("detached_content_missing", loc)
+        message = _signed_attrs_der(si)
+        _check_algorithm_protection(si, check, loc)
+    else:
+        # Without signed attributes the signature is over the content itself (RFC 5652 §5.4),
+        # which is only allowed for id-data.
+        if econtent_type != _ID_DATA:
+            check.add(
+                "signed_attributes_invalid",
+                loc,
+                "signed attributes are required when the content is not id-data",
+            )
+        if not content.available:
+            check.add("detached_content_missing", loc)
+            message = None
+        else:
+            message = content.content
+        check.add(
+            "signing_certificate_attr_missing",
+            loc,
+            "no signed attributes: nothing binds the signer certificate",
+        )
+
+    if message is not None and candidates:
+        chosen = None
+        problem: AlgorithmProblem | None = None
+        for cert in candidates:
+            budget.check_time()
+            try:
+                if verify_signature(
+                    cert.public_key, sig_algo, digest_name, check.signature, bytes(message)
+                ):
+                    chosen = cert
+                    break
+            except AlgorithmProblem as exc:
+                problem = exc
+        if chosen is not None:
+            check.valid = True
+            check.signer_cert = chosen
+            if not has_signed_attrs:
+                check.intact = True  # the signature over the content verified
+        elif problem is not None:
+            check.add(problem.code, loc, problem.detail)
+            check.signer_cert = candidates[0]
+        else:
+            check.valid = False
+            check.signer_cert = candidates[0]
+            if not has_signed_attrs:
+                check.intact = None  # a bad signature over content: which of the two broke?
+            detail = "the signature value does not verify with the signer's public key"
+            if len(candidates) > 1:
+                detail += f" (tried {len(candidates)} certificates matching the signer identifier)"
+            check.add("signature_invalid", loc, detail)
+    elif candidates:
+        check.signer_cert = candidates[0]
+
+    if check.signer_cert is not None:
+        try:
+            algorithms.check_key(check.signer_cert.public_key)
+        except AlgorithmProblem as exc:
+            check.add(exc.code, loc, exc.detail)
+        if has_signed_attrs:
+            _check_signing_certificate(si, check.signer_cert, check, loc)
+        _check_key_usage(check.signer_cert, check, loc)
+    return check
+
+
+def _check_key_usage(cert: x509.Certificate, check: SignerCheck, loc: str) -> None:
+    ku = cert.key_usage_value
+    if ku is None:
+        return  # no restriction stated (RFC 5280 §4.2.1.3)
+    usages = ku.native
+    if "digital_signature" not in usages and "non_repudiation" not in usages:
+        check.add(
+            "key_usage_not_signing", loc, f"key usage is {', '.join(sorted(usages)) or 'empty'}"
+        )

@@ -1,0 +1,153 @@
+"""Loading and describing X.509 certificates (asn1crypto objects are the internal form)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from asn1crypto import pem, x509
+
+from sigmail.verdict.model import CertificateSummary
+
+__all__ = [
+    "describe_key",
+    "fingerprint",
+    "name_to_text",
+    "parse_certificates",
+    "summarize",
+]
+
+_UID_OID = "0.9.2342.19200300.100.1.1"
+_ORG_ID_OID = "2.5.4.97"
+
+
+def parse_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in ``data`` (DER, or PEM with one or more blocks).
+
+    Raises ``ValueError`` when ``data`` holds no certificate; parsing is forced eagerly so a
+    broken certificate fails here, not later in the middle of a validation.
+    """
+    if pem.detect(data):
+        ders = [
+            der for kind, _hdr, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"
+        ]
+        if not ders:
+            raise ValueError("no CERTIFICATE block in PEM data")
+    else:
+        ders = [data]
+    certs = []
+    for der in ders:
+        cert = x509.Certificate.load(der, strict=True)
+        cert.native  # noqa: B018 - force a full parse now
+        certs.append(cert)
+    return certs
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """Upper-case hex SHA-256 of the DER encoding, as ``vn-trust/MANIFEST.tsv`` writes it."""
+    return hashlib.sha256(cert.dump()).hexdigest().upper()
+
+
+def describe_key(cert: x509.Certificate) -> str | None:
+    info = cert.public_key
+    algo = info.algorithm
+    try:
+        if algo == "rsa" or algo == "rsassa_pss":
+            return f"RSA-{info.bit_size}"
+        if algo == "ec":
+            return f"EC-{info.curve[1]}" if info.curve[0] == "named" else f"EC-{info.bit_size}"
+        if algo in ("ed25519", "ed448"):
+            return algo.upper()
+        return f"{algo.upper()}-{info.bit_size}"
+    except (ValueError, KeyError, TypeError):
+        return algo
+
+
+def _utc(dt: datetime) -> datetime:
+    from datetime import UTC
+
+    return dt.astimezone(UTC)
+
+
+_SHORT_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.97": "organizationIdentifier",
+    _UID_OID: "UID",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+
+def name_to_text(name: x509.Name) -> str:
+    """RFC 4514-style text of a name, most significant RDN last (as OpenSSL -nameopt RFC2253)."""
+    parts = []
+    for rdn in reversed(list(name.chosen)):
+        avas = []
+        for ava in rdn:
+            oid = ava["type"].dotted
+            try:
+                value = ava["value"].native
+            except ValueError:
+                value = ava["value"].contents.hex()
+            if not isinstance(value, str):
+                value = str(value)
+            value = re.sub(r'([,+"\\<>;])', r"\\\1", value)
+            avas.append(f"{_SHORT_NAMES.get(oid, oid)}={value}")
+        parts.append("+".join(avas))
+    return ",".join(parts)
+
+
+def _name_values(name: x509.Name, oid: str) -> list[str]:
+    out = []
+    for rdn in name.chosen:
+        for ava in rdn:
+            if ava["type"].dotted == oid:
+                value = ava["value"].native
+                out.append(value if isinstance(value, str) else str(value))
+    return out
+
+
+def summarize(cert: x509.Certificate) -> CertificateSummary:
+    """A reader's summary of ``cert``; tolerant of odd but parseable certificates."""
+    subject = cert.subject
+    tbs = cert["tbs_certificate"]
+    emails: list[str] = []
+    san = cert.subject_alt_name_value
+    if san is not None:
+        emails.extend(gn.native for gn in san if gn.name == "rfc822_name")
+    emails.extend(_name_values(subject, "1.2.840.113549.1.9.1"))
+    key_usage = tuple(sorted(cert.key_usage_value.native)) if cert.key_usage_value else ()
+    eku = tuple(cert.extended_key_usage_value.native) if cert.extended_key_usage_value else ()
+    policies = (
+        tuple(p["policy_identifier"].dotted for p in cert.certificate_policies_value)
+        if cert.certificate_policies_value
+        else ()
+    )
+    uid = _name_values(subject, _UID_OID) or _name_values(subject, _ORG_ID_OID)
+    orgs = _name_values(subject, "2.5.4.10")
+    localities = _name_values(subject, "2.5.4.7")
+    cns = _name_values(subject, "2.5.4.3")
+    return CertificateSummary(
+        subject=name_to_text(subject),
+        issuer=name_to_text(cert.issuer),
+        serial=format(tbs["serial_number"].native, "X"),
+        sha256=fingerprint(cert),
+        not_before=_utc(tbs["validity"]["not_before"].native),
+        not_after=_utc(tbs["validity"]["not_after"].native),
+        common_name=cns[-1] if cns else None,
+        organization=orgs[0] if orgs else None,
+        organizational_units=tuple(_name_values(subject, "2.5.4.11")),
+        locality=localities[0] if localities else None,
+        uid=uid[0] if uid else None,
+        emails=tuple(dict.fromkeys(emails)),
+        key=describe_key(cert),
+        key_usage=key_usage,
+        extended_key_usage=eku,
+        policies=policies,
+    )

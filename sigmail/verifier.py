@@ -1,0 +1,176 @@
+"""The entry point: bytes + trust + policy + an explicit validation time → a :class:`Verdict`.
+
+This is the one boundary where bad input and bugs are turned into verdicts: a malformed or
+oversized input is a finding, never a traceback; a bug becomes ``internal_error`` (logged),
+or is re-raised as :class:`InternalError` when ``strict`` is on (the test suite runs strict).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from sigmail import __version__
+from sigmail.cms.context import VerificationContext
+from sigmail.errors import InternalError, UsageError
+from sigmail.formats.cms_file import verify_cms_file
+from sigmail.formats.detect import InputKind, detect_kind
+from sigmail.limits import Budget, LimitExceeded, Limits
+from sigmail.policy.model import DEFAULT_POLICY, Policy, load_policy
+from sigmail.policy.rules import signature_rules
+from sigmail.policy.verdict_table import decide, reason_codes, retry_after
+from sigmail.problems import InputProblem
+from sigmail.revocation.evidence import RevocationSource
+from sigmail.trust.chain_cache import ChainCache
+from sigmail.trust.store import TrustStore
+from sigmail.verdict.model import Finding, SignatureReport, Verdict
+
+__all__ = ["Verifier", "verify"]
+
+log = logging.getLogger("sigmail")
+
+
+def _require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise UsageError(f"{name} must be a timezone-aware datetime, got {value!r}")
+
+
+class Verifier:
+    """Verifies many inputs with one trust store, policy and revocation source.
+
+    Keeps a cache of successful chain validations (each valid only inside the window where
+    nothing it relied on changes), so the second document from a signer costs no chain work
+    and no network request. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        trust: TrustStore,
+        policy: Policy | str | Path = DEFAULT_POLICY,
+        revocation: RevocationSource | None = None,
+        limits: Limits | None = None,
+        strict: bool = False,
+        chain_cache: ChainCache | None = None,
+    ) -> None:
+        if not isinstance(trust, TrustStore):
+            raise UsageError("trust must be a sigmail.TrustStore (load it explicitly)")
+        self.trust = trust
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self.revocation = revocation
+        self.limits = limits or Limits()
+        self.strict = strict
+        self.chain_cache = chain_cache if chain_cache is not None else ChainCache()
+
+    def verify(
+        self,
+        data: bytes,
+        *,
+        at: datetime,
+        name: str | None = None,
+        content: bytes | None = None,
+        receipt_time: datetime | None = None,
+    ) -> Verdict:
+        """The verdict on ``data`` as of ``at``.
+
+        ``content`` is the signed file of a detached signature (.p7s). ``receipt_time`` is a
+        time the caller vouches the input existed at (e.g. its own MTA's receipt): like a
+        timestamp, it proves the signature was made no later than that.
+        """
+        _require_aware("at", at)
+        _require_aware("receipt_time", receipt_time)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise UsageError(f"data must be bytes, not {type(data).__name__}")
+        data = bytes(data)
+        budget = Budget(self.limits)
+        ctx = VerificationContext(
+            trust=self.trust,
+            validation_time=at,
+            budget=budget,
+            algorithms=self.policy.algorithms,
+            chain_params=self.policy.chain,
+            revocation_source=self.revocation,
+            receipt_time=receipt_time,
+            chain_cache=self.chain_cache,
+        )
+        kind: str | None = None
+        signatures: tuple[SignatureReport, ...] = ()
+        findings: list[Finding] = []
+        try:
+            budget.check_size("max_input_bytes", len(data))
+            if content is not None:
+                budget.check_size("max_input_bytes", len(content))
+            detected = detect_kind(data, name)
+            if detected == InputKind.CMS:
+                kind, findings, signatures = verify_cms_file(data, content=content, ctx=ctx)
+            elif detected in (InputKind.PDF, InputKind.EML):
+                kind = detected
+                findings = [
+                    Finding.of(
+                        "unsupported", "document", f"{detected} verification is not available yet"
+                    )
+                ]
+            else:
+                kind = InputKind.UNKNOWN
+                findings = [Finding.of("malformed", "document", "not a CMS, PDF or e-mail message")]
+        except LimitExceeded as exc:
+            findings = [Finding.of("limit_exceeded", "document", str(exc))]
+            signatures = ()
+        except InputProblem as exc:
+            findings = [Finding.of(exc.code, exc.locator, exc.detail)]
+            signatures = ()
+        except Exception as exc:
+            log.exception("sigmail internal error on %s", name or "<input>")
+            if self.strict:
+                raise InternalError(f"internal error on {name or '<input>'}: {exc!r}") from exc
+            findings = [Finding.of("internal_error", "document", repr(exc))]
+            signatures = ()
+
+        signatures = tuple(
+            dataclasses.replace(sig, findings=sig.findings + tuple(extra))
+            if (extra := signature_rules(self.policy, sig))
+            else sig
+            for sig in signatures
+        )
+        all_findings = [*findings, *(f for s in signatures for f in s.findings)]
+        all_findings.extend(
+            f for s in signatures if s.timestamp is not None for f in s.timestamp.findings
+        )
+        verdict = decide(all_findings)
+        return Verdict(
+            verdict=verdict,
+            reasons=reason_codes(all_findings),
+            validation_time=at,
+            policy=self.policy.ref,
+            name=name,
+            kind=kind,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            findings=tuple(findings),
+            signatures=signatures,
+            retry_after=retry_after(all_findings) if verdict.value == "indeterminate" else None,
+            generator=f"sigmail {__version__}",
+        )
+
+
+def verify(
+    data: bytes,
+    *,
+    trust: TrustStore,
+    at: datetime,
+    policy: Policy | str | Path = DEFAULT_POLICY,
+    revocation: RevocationSource | None = None,
+    limits: Limits | None = None,
+    name: str | None = None,
+    content: bytes | None = None,
+    receipt_time: datetime | None = None,
+    strict: bool = False,
+) -> Verdict:
+    """One-shot verification; use :class:`Verifier` to verify many inputs with shared caches."""
+    verifier = Verifier(
+        trust=trust, policy=policy, revocation=revocation, limits=limits, strict=strict
+    )
+    return verifier.verify(data, at=at, name=name, content=content, receipt_time=receipt_time)

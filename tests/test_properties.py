@@ -1,0 +1,108 @@
+"""Properties: any bytes get a verdict; tampering with what was signed never passes.
+
+The verifier runs strict, so a bug surfaces as InternalError instead of hiding in an
+``internal_error`` verdict.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import cms
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from sigmail import OfflineRevocation, TrustStore, Verifier
+from sigmail.verdict.model import SignatureStatus, VerdictKind
+
+ROOT = Path(__file__).resolve().parent.parent / "vectors"
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+BASELINE = (ROOT / "cms" / "embedded-revocation.p7m").read_bytes()
+DETACHED = (ROOT / "cms" / "person-detached.p7s").read_bytes()
+DOCUMENT = (ROOT / "cms" / "document.txt").read_bytes()
+
+VERIFIER = Verifier(
+    trust=TrustStore.load(official=[ROOT / "pki/certs/root-official.pem"]),
+    revocation=OfflineRevocation(),
+    strict=True,
+)
+SETTINGS = settings(max_examples=200, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_baseline_is_official():
+    assert VERIFIER.verify(BASELINE, at=AT).verdict is VerdictKind.OFFICIAL
+
+
+@SETTINGS
+@given(data=st.binary(max_size=2048), name=st.sampled_from([None, "x.p7m", "x.p7s", "x.pdf",
+                                                              "x.eml", "x.bin"]))
+def test_any_bytes_get_a_verdict(data, name):
+    verdict = VERIFIER.verify(data, at=AT, name=name)
+    assert isinstance(verdict.verdict, VerdictKind)
+    assert verdict.verdict is not VerdictKind.OFFICIAL
+
+
+@SETTINGS
+@given(st.data())
+def test_any_mutation_of_a_valid_file_gets_a_verdict(data):
+    blob = bytearray(BASELINE)
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        pos = data.draw(st.integers(0, len(blob) - 1))
+        if op == "flip":
+            blob[pos] ^= data.draw(st.integers(1, 255))
+        elif op == "cut":
+            del blob[pos:pos + data.draw(st.integers(1, 64))]
+        else:
+            blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
+        if not blob:
+            blob = bytearray(b"\x30")
+    verdict = VERIFIER.verify(bytes(blob), at=AT, name="mutated.p7m")
+    assert isinstance(verdict.verdict, VerdictKind)
+
+
+def _signed_regions(der: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of what a signature covers: eContent octets, signed attributes, signature."""
+    sd = cms.ContentInfo.load(der)["content"]
+    pieces = [bytes(sd["encap_content_info"]["content"])]
+    for si in sd["signer_infos"]:
+        pieces.append(si["signed_attrs"].dump()[2:])
+        pieces.append(si["signature"].native)
+    regions = []
+    for piece in pieces:
+        start = der.find(piece)
+        assert start >= 0
+        regions.append((start, start + len(piece)))
+    return regions
+
+
+REGIONS = _signed_regions(BASELINE)
+
+
+@SETTINGS
+@given(region=st.sampled_from(REGIONS), data=st.data())
+def test_tampering_with_signed_bytes_never_passes(region, data):
+    start, end = region
+    pos = data.draw(st.integers(start, end - 1))
+    mask = data.draw(st.integers(1, 255))
+    blob = bytearray(BASELINE)
+    blob[pos] ^= mask
+    verdict = VERIFIER.verify(bytes(blob), at=AT, name="tampered.p7m")
+    assert verdict.verdict is not VerdictKind.OFFICIAL
+    assert not any(s.status is SignatureStatus.PASSED for s in verdict.signatures)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_tampering_with_detached_content_never_passes(data):
+    pos = data.draw(st.integers(0, len(DOCUMENT) - 1))
+    changed = bytearray(DOCUMENT)
+    changed[pos] ^= data.draw(st.integers(1, 255))
+    extra = data.draw(st.binary(max_size=3))
+    content = bytes(changed) + extra
+    assume(content != DOCUMENT)
+    verdict = VERIFIER.verify(DETACHED, at=AT, content=content, name="person-detached.p7s")
+    assert verdict.verdict is VerdictKind.INVALID
+    assert "digest_mismatch" in verdict.reasons
