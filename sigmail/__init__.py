@@ -37,7 +37,27 @@ _EXPORTS = {
     "InternalError": "sigmail.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AnchorClass",
+    "ConfigError",
+    "Finding",
+    "InternalError",
+    "Limits",
+    "OfflineRevocation",
+    "OnlineRevocation",
+    "Policy",
+    "PolicyError",
+    "SigmailError",
+    "SignatureStatus",
+    "TrustStore",
+    "TrustStoreError",
+    "UsageError",
+    "Verdict",
+    "VerdictKind",
+    "Verifier",
+    "load_policy",
+    "verify",
+]
 
 
 def __getattr__(name: str):

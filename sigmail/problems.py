@@ -6,7 +6,11 @@ They never leave a verify call: the entry point turns each into a finding (``mal
 
 from __future__ import annotations
 
-__all__ = ["InputProblem", "MalformedInput", "UnsupportedInput"]
+__all__ = ["ASN1_ERRORS", "InputProblem", "MalformedInput", "UnsupportedInput"]
+
+# What asn1crypto raises on bad bytes. It parses lazily, so these can surface at any first
+# read of a field, not only at load time.
+ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
 class InputProblem(Exception):

@@ -61,3 +61,9 @@ def responder(vectors_dir: Path) -> Iterator[PKIResponder]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A selection that collects no tests (exit code 5) is not a failure of the suite."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK

@@ -1,4 +1,4 @@
-"""The verdict type: JSON round-trips, the shipped schema matches the types, reasons are complete."""
+"""The verdict type: JSON round-trips, the schema matches the types, reasons are complete."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from sigmail.verdict.schema import build_schema, load_schema
 
 times = st.datetimes(timezones=st.just(UTC))
 text = st.text(max_size=20)
-maybe = st.none
 
 
 def findings():
@@ -89,7 +88,10 @@ signatures = st.builds(
 )
 
 
-def verdicts(documents=st.just(())):
+NO_DOCUMENTS = st.just(())
+
+
+def verdicts(documents=NO_DOCUMENTS):
     return st.builds(
         Verdict,
         verdict=st.sampled_from(VerdictKind),
@@ -106,7 +108,9 @@ def verdicts(documents=st.just(())):
 
 
 nested = verdicts(st.lists(verdicts(), max_size=2).map(tuple))
-VALIDATOR = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
+VALIDATOR = jsonschema.Draft202012Validator(
+    load_schema(), format_checker=jsonschema.FormatChecker()
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from asn1crypto import cms, core, crl, ocsp, pem, x509
 
 from sigmail.limits import Budget
-from sigmail.problems import MalformedInput
+from sigmail.problems import ASN1_ERRORS, MalformedInput
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
+from sigmail.trust.certificates import load_certificate
 
 __all__ = [
     "ParsedSignedData",
@@ -25,7 +26,6 @@ __all__ = [
     "signer_revocation",
 ]
 
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 
 # CAdES revocation values and Adobe's archival attribute also carry evidence (PDF signatures).
@@ -136,17 +136,20 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
         certificates = []
         for choice in cert_choices:
             if choice.name == "certificate":
-                cert = choice.chosen
-                cert["tbs_certificate"]["subject_public_key_info"].dump()
-                cert.issuer.hashable  # noqa: B018 - force the parse of the parts we rely on
-                certificates.append(cert)
+                try:
+                    certificates.append(load_certificate(choice.chosen.dump()))
+                except ASN1_ERRORS:
+                    # A certificate we cannot read is one nobody can be identified by; if it
+                    # was the signer's, that shows as signer_certificate_missing.
+                    continue
 
         signer_infos = tuple(signed_data["signer_infos"])
         budget.check_size("max_signatures", len(signer_infos))
         for si in signer_infos:
+            # Parse what identifies the signer; the attributes are read (and checked) later,
+            # after their signed encoding has been taken (signer_info.signed_attrs_as_signed).
             si["sid"].chosen  # noqa: B018
             si["signature"].native  # noqa: B018
-            si["signed_attrs"].native if si["signed_attrs"] else None
 
         revocation = signed_data_revocation(signed_data)
         budget.check_size("max_revocation_items", len(revocation))
@@ -156,7 +159,7 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
                 crl.CertificateList.load(item.der)
     except MalformedInput:
         raise
-    except _ASN1_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         raise MalformedInput(f"CMS structure does not parse: {exc}", locator) from exc
     return ParsedSignedData(
         content_info=content_info,

@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from asn1crypto import cms, x509
+from asn1crypto import cms, core, x509
 
 from sigmail.cms.algorithms import (
     AlgorithmPolicy,
@@ -22,12 +22,12 @@ from sigmail.cms.algorithms import (
     verify_signature,
 )
 from sigmail.limits import Budget
+from sigmail.problems import ASN1_ERRORS
 from sigmail.verdict.model import Finding
 
-__all__ = ["ContentDigests", "SignerCheck", "check_signer_info"]
+__all__ = ["ContentDigests", "SignerCheck", "check_signer_info", "signed_attrs_as_signed"]
 
 _ID_DATA = "1.2.840.113549.1.7.1"
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
 class ContentDigests:
@@ -100,12 +100,17 @@ def _candidates(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate,
     return list(unique.values())
 
 
-def _signed_attrs_der(si: cms.SignerInfo) -> bytes:
-    """The signed attributes as signed: the received encoding with the universal SET tag
-    (RFC 5652 §5.4) in place of the [0] IMPLICIT tag."""
+def signed_attrs_as_signed(si: cms.SignerInfo) -> bytes | None:
+    """The signed attributes as they were signed: the received encoding with the universal
+    SET tag in place of [0] IMPLICIT (RFC 5652 §5.4).
+
+    Call it before reading any attribute: asn1crypto re-encodes a structure whose values
+    have been parsed, and what was signed is the bytes received, not a re-encoding.
+    """
     attrs = si["signed_attrs"]
-    encoded = attrs.dump()
-    return b"\x31" + encoded[1:]
+    if isinstance(attrs, core.Void):
+        return None
+    return b"\x31" + attrs.dump()[1:]
 
 
 def _check_signing_certificate(
@@ -182,13 +187,26 @@ def check_signer_info(
 ) -> SignerCheck:
     check = SignerCheck()
     try:
-        return _check(si, econtent_type, content, certificates, algorithms, budget, locator, check)
-    except _ASN1_ERRORS as exc:
+        signed_message = signed_attrs_as_signed(si)
+        return _check(
+            si,
+            signed_message,
+            econtent_type,
+            content,
+            certificates,
+            algorithms,
+            budget,
+            locator,
+            check,
+        )
+    except ASN1_ERRORS as exc:
         check.add("malformed", locator, f"signer info does not parse: {exc}")
         return check
 
 
-def _check(si, econtent_type, content, certificates, algorithms, budget, loc, check):
+def _check(
+    si, signed_message, econtent_type, content, certificates, algorithms, budget, loc, check
+):
     check.signature = si["signature"].native
     digest_name = si["digest_algorithm"]["algorithm"].native
     check.digest_algorithm = digest_name
@@ -250,7 +268,7 @@ def _check(si, econtent_type, content, certificates, algorithms, budget, loc, ch
                 )
         else:
             check.add("detached_content_missing", loc)
-        message = _signed_attrs_der(si)
+        message = signed_message
         _check_algorithm_protection(si, check, loc)
     else:
         # Without signed attributes the signature is over the content itself (RFC 5652 §5.4),

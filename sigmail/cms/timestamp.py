@@ -18,6 +18,7 @@ from sigmail.cms.algorithms import AlgorithmProblem, digest
 from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import signed_data_revocation, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, check_signer_info
+from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import summarize
 from sigmail.trust.chain_types import ChainProblem
@@ -32,7 +33,6 @@ from sigmail.verdict.reasons import Effect
 __all__ = ["verify_timestamp_token"]
 
 _TST_INFO = "1.2.840.113549.1.9.16.1.4"
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 # Revocation reasons after which a TSA key can no longer vouch even for earlier tokens.
 _KEY_COMPROMISE = {None, "unspecified", "key_compromise", "ca_compromise", "aa_compromise"}
 
@@ -62,7 +62,7 @@ def verify_timestamp_token(
     """
     try:
         return _verify(token, imprinted, ctx, locator, revocation)
-    except _ASN1_ERRORS as exc:
+    except ASN1_ERRORS as exc:
         return _rejected("timestamp_invalid", locator, f"timestamp token does not parse: {exc}")
 
 

@@ -18,6 +18,7 @@ from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import ParsedSignedData, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, SignerCheck, check_signer_info
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
+from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import summarize
 from sigmail.trust.chain_types import ChainProblem, ChainResult
@@ -244,16 +245,29 @@ def verify_signed_data(
     SignedData is detached (an attached eContent is what was signed)."""
     signed = parsed.econtent if parsed.econtent is not None else content
     digests = ContentDigests(signed)
-    return tuple(
-        verify_signer_info(
-            si,
-            index=i,
-            locator=f"{locator_prefix} {i}",
-            econtent_type=parsed.econtent_type,
-            content=digests,
-            certificates=parsed.certificates,
-            revocation=parsed.revocation,
-            ctx=ctx,
-        )
-        for i, si in enumerate(parsed.signer_infos)
-    )
+    reports = []
+    for i, si in enumerate(parsed.signer_infos):
+        locator = f"{locator_prefix} {i}"
+        try:
+            report = verify_signer_info(
+                si,
+                index=i,
+                locator=locator,
+                econtent_type=parsed.econtent_type,
+                content=digests,
+                certificates=parsed.certificates,
+                revocation=parsed.revocation,
+                ctx=ctx,
+            )
+        except ASN1_ERRORS as exc:
+            # asn1crypto parses lazily: a broken attribute surfaces when it is first read.
+            report = SignatureReport(
+                index=i,
+                locator=locator,
+                status=SignatureStatus.FAILED,
+                intact=None,
+                valid=None,
+                findings=(Finding.of("malformed", locator, f"signer info does not parse: {exc}"),),
+            )
+        reports.append(report)
+    return tuple(reports)

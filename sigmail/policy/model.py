@@ -11,7 +11,6 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from sigmail.cms.algorithms import AlgorithmPolicy
@@ -25,6 +24,7 @@ BUILTIN_POLICIES = ("basic",)
 DEFAULT_POLICY = "basic"
 
 _CA_CLASS_EFFECTS = ("accept", "not_official")
+_BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +132,7 @@ def _parse(text: str, source: str) -> Policy:
 def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
     """A built-in policy by name, or a policy file by path. Raises :class:`PolicyError`."""
     if isinstance(name_or_path, str) and name_or_path in BUILTIN_POLICIES:
-        text = (resources.files("sigmail.policy") / "builtin" / f"{name_or_path}.toml").read_text(
-            encoding="utf-8"
-        )
+        text = (_BUILTIN_DIR / f"{name_or_path}.toml").read_text(encoding="utf-8")
         return _parse(text, f"<builtin {name_or_path}>")
     path = Path(name_or_path)
     try:

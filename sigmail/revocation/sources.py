@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,6 +92,9 @@ class HttpTransport:
         proxy: str | None = None,
         user_agent: str = "sigmail",
     ) -> None:
+        import ssl  # imported here: offline runs never pay for the HTTP stack
+        import urllib.request
+
         self.max_bytes = max_bytes
         self.user_agent = user_agent
         tls = ssl.create_default_context()
@@ -110,6 +110,8 @@ class HttpTransport:
         headers = {"User-Agent": self.user_agent}
         if body is not None:
             headers["Content-Type"] = "application/ocsp-request"
+        import urllib.request
+
         request = urllib.request.Request(
             url, data=body, headers=headers, method="POST" if body is not None else "GET"
         )
@@ -266,7 +268,7 @@ class OnlineRevocation:
             if kind is EvidenceKind.CRL:
                 der = _to_der_crl(der)
             next_update = parse_next(der)
-        except (OSError, urllib.error.URLError, ValueError, TypeError, KeyError, IndexError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:  # URLError is OSError
             failure = FetchFailure(url, kind, _describe(exc), retry_after=now + self.retry_delay)
             with self._lock:
                 self._failures[key] = failure
@@ -317,6 +319,8 @@ def _ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
 
 
 def _describe(exc: BaseException) -> str:
+    import urllib.error
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):

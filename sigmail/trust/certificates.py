@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from asn1crypto import pem, x509
 
@@ -13,6 +14,7 @@ from sigmail.verdict.model import CertificateSummary
 __all__ = [
     "describe_key",
     "fingerprint",
+    "load_certificate",
     "name_to_text",
     "parse_certificates",
     "summarize",
@@ -36,12 +38,26 @@ def parse_certificates(data: bytes) -> list[x509.Certificate]:
             raise ValueError("no CERTIFICATE block in PEM data")
     else:
         ders = [data]
-    certs = []
-    for der in ders:
-        cert = x509.Certificate.load(der, strict=True)
-        cert.native  # noqa: B018 - force a full parse now
-        certs.append(cert)
-    return certs
+    return [load_certificate(der) for der in ders]
+
+
+@lru_cache(maxsize=4096)
+def load_certificate(der: bytes) -> x509.Certificate:
+    """A fully parsed certificate, shared between verifications of the same bytes.
+
+    Certificates recur (every message from a signer carries the same ones); parsing them and
+    normalising their names once saves most of the work of a warm verification. The objects
+    are only read, never modified.
+    """
+    cert = x509.Certificate.load(der, strict=True)
+    # Parse now what verification relies on, so a broken certificate fails here (ValueError).
+    cert.issuer.hashable  # noqa: B018 - the normalised names path building compares
+    cert.subject.hashable  # noqa: B018
+    cert.public_key.dump()
+    cert.key_usage_value  # noqa: B018 - parses every extension
+    cert["tbs_certificate"]["validity"].native  # noqa: B018
+    cert.serial_number  # noqa: B018
+    return cert
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -115,6 +131,12 @@ def _name_values(name: x509.Name, oid: str) -> list[str]:
 
 def summarize(cert: x509.Certificate) -> CertificateSummary:
     """A reader's summary of ``cert``; tolerant of odd but parseable certificates."""
+    return _summarize(cert.dump())
+
+
+@lru_cache(maxsize=4096)
+def _summarize(der: bytes) -> CertificateSummary:
+    cert = load_certificate(der)
     subject = cert.subject
     tbs = cert["tbs_certificate"]
     emails: list[str] = []

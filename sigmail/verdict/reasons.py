@@ -370,7 +370,6 @@ def reasons_markdown() -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in _ROWS:
-        lines.append(
-            f"| `{row.code}` | {row.effect.value} | {row.check} | {row.basis} | {row.vi} | {row.en} |"
-        )
+        cells = (f"`{row.code}`", row.effect.value, row.check, row.basis, row.vi, row.en)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
