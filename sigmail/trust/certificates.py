@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from functools import lru_cache
 
-from asn1crypto import pem, x509
+from asn1crypto import algos, core, crl, pem, x509
 
 from sigmail.verdict.model import CertificateSummary
 
 __all__ = [
+    "StableCertificate",
+    "StableCertificateList",
     "describe_key",
     "fingerprint",
     "load_certificate",
     "name_to_text",
     "parse_certificates",
+    "stable_certificate",
+    "stable_crl",
     "summarize",
 ]
 
@@ -41,6 +47,122 @@ def parse_certificates(data: bytes) -> list[x509.Certificate]:
     return [load_certificate(der) for der in ders]
 
 
+# --------------------------------------------------------------------------------------------
+# Byte-stable certificates and CRLs
+#
+# asn1crypto (1.5.1) mistakes a definite length whose last byte is 0x80 (e.g. a 900-byte
+# certificate: 30 82 03 80) for the indefinite-length marker, and then re-encodes the value on
+# every dump(). Re-encoding "normalises" what it considers non-canonical (a BIT STRING's unused
+# bits, for one) and the signature over the TBS no longer verifies: PKITS "Valid Name Chaining
+# UIDs Test6" fails as soon as anything has computed the certificate's SHA-256. The subclasses
+# below return the bytes they were loaded from unless asked to re-encode.
+
+
+def _definite_header(header: bytes | None) -> bool:
+    # one tag byte (SEQUENCE), then the length: 0x80 alone would be indefinite
+    return header is not None and len(header) > 2
+
+
+class _StableDump:
+    def dump(self, force: bool = False) -> bytes:
+        if not force and _definite_header(self._header) and not self._is_mutated():
+            return self._header + self._contents + self._trailer
+        return super().dump(force)
+
+
+class _CachedName(x509.Name):
+    """A Name that normalises itself once: certvalidator compares the same few names
+    thousands of times per validation, and asn1crypto re-normalises them on every ``==``."""
+
+    _key: tuple[str, tuple[int, ...]] | None = None
+
+    def _eq_key(self) -> tuple[str, tuple[int, ...]]:
+        if self._key is None:
+            self._key = (x509.Name.hashable.fget(self), tuple(len(rdn) for rdn in self.chosen))
+        return self._key
+
+    @property
+    def hashable(self) -> str:
+        return self._eq_key()[0]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _CachedName):
+            return self._eq_key() == other._eq_key()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # as asn1crypto's Name
+
+
+def _cached_names(fields: list) -> list:
+    return [(f[0], _CachedName if f[1] is x509.Name else f[1], *f[2:]) for f in fields]
+
+
+class _StableTbsCertificate(_StableDump, x509.TbsCertificate):
+    _fields = _cached_names(x509.TbsCertificate._fields)
+
+
+class StableCertificate(_StableDump, x509.Certificate):
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level field specification
+        ("tbs_certificate", _StableTbsCertificate),
+        ("signature_algorithm", algos.SignedDigestAlgorithm),
+        ("signature_value", core.OctetBitString),
+    ]
+
+
+class _StableTbsCertList(_StableDump, crl.TbsCertList):
+    _fields = _cached_names(crl.TbsCertList._fields)
+
+
+class StableCertificateList(_StableDump, crl.CertificateList):
+    _fields = [  # noqa: RUF012 - asn1crypto's class-level field specification
+        ("tbs_cert_list", _StableTbsCertList),
+        ("signature_algorithm", algos.SignedDigestAlgorithm),
+        ("signature", core.OctetBitString),
+    ]
+
+
+def _seq_header(length: int) -> bytes:
+    if length < 0x80:
+        return bytes((0x30, length))
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((0x30, 0x80 | len(size))) + size
+
+
+_STABLE_MAX = 4096
+_stable: OrderedDict[bytes, StableCertificate] = OrderedDict()
+_stable_lock = threading.Lock()
+
+
+def stable_certificate(cert: x509.Certificate) -> StableCertificate:
+    """A byte-stable copy of ``cert`` (shared, bounded cache keyed by its encoding).
+
+    The encoding is taken from ``cert.contents``, which is still the original unless
+    something already re-encoded ``cert`` (then nothing can recover it).
+    """
+    if isinstance(cert, StableCertificate):
+        return cert
+    contents = cert.contents
+    der = _seq_header(len(contents)) + contents
+    with _stable_lock:
+        found = _stable.get(der)
+        if found is not None:
+            _stable.move_to_end(der)
+            return found
+    found = StableCertificate.load(der)
+    with _stable_lock:
+        found = _stable.setdefault(der, found)
+        while len(_stable) > _STABLE_MAX:
+            _stable.popitem(last=False)
+    return found
+
+
+def stable_crl(der: bytes) -> StableCertificateList:
+    return StableCertificateList.load(der)
+
+
 @lru_cache(maxsize=4096)
 def load_certificate(der: bytes) -> x509.Certificate:
     """A fully parsed certificate, shared between verifications of the same bytes.
@@ -49,7 +171,7 @@ def load_certificate(der: bytes) -> x509.Certificate:
     normalising their names once saves most of the work of a warm verification. The objects
     are only read, never modified.
     """
-    cert = x509.Certificate.load(der, strict=True)
+    cert = StableCertificate.load(der, strict=True)
     # Parse now what verification relies on, so a broken certificate fails here (ValueError).
     cert.issuer.hashable  # noqa: B018 - the normalised names path building compares
     cert.subject.hashable  # noqa: B018

@@ -1,0 +1,153 @@
+"""Revocation status at ``at`` from OCSP responses and CRLs (point-in-time semantics)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from chainpki import T0, YEAR, crl_item, issue, make_crl, make_ocsp, ocsp_item
+
+from sigmail.limits import Budget, Limits
+from sigmail.trust.chain import validate_chain
+from sigmail.trust.chain_types import ChainParams, ChainProblem, RevocationRule
+from sigmail.trust.store import TrustStore
+from sigmail.verdict.model import RevocationState
+
+DAY = timedelta(days=1)
+LEAF_ONLY = ChainParams(leaf_revocation=RevocationRule.REQUIRED, ca_revocation=RevocationRule.NONE)
+
+
+def _pki(prefix: str):
+    root = issue(f"{prefix} Root", ca=True, not_before=T0 - 10 * YEAR, not_after=T0 + 10 * YEAR)
+    leaf = issue(f"{prefix} Signer", issuer=root, ocsp_url="http://ocsp.example.vn")
+    return root, leaf
+
+
+def _validate(leaf, root, items, params=LEAF_ONLY, at=T0):
+    return validate_chain(
+        leaf.cert,
+        trust=TrustStore.from_certificates(official=[root.cert]),
+        at=at,
+        revocation_items=items,
+        params=params,
+        budget=Budget(Limits()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "revoked_at", "reason", "problem", "state"),
+    [
+        ("good", None, None, None, RevocationState.GOOD),
+        ("revoked", T0 - DAY, "key_compromise", ChainProblem.REVOKED, RevocationState.REVOKED),
+        ("revoked", T0 - DAY, "certificate_hold", ChainProblem.ON_HOLD, RevocationState.ON_HOLD),
+        ("revoked", T0 + DAY, "key_compromise", None, RevocationState.GOOD),
+        ("unknown", None, None, ChainProblem.REVOCATION_UNAVAILABLE, None),
+    ],
+    ids=["good", "revoked", "hold", "revoked-after", "unknown"],
+)
+def test_ocsp_status_at_at(status, revoked_at, reason, problem, state):
+    root, leaf = _pki(f"ocsp {status} {reason} {revoked_at}")
+    this_update = T0 + 2 * DAY if revoked_at and revoked_at > T0 else T0 - timedelta(hours=1)
+    response = make_ocsp(
+        leaf,
+        root,
+        status=status,
+        revoked_at=revoked_at,
+        reason=reason,
+        this_update=this_update,
+        next_update=this_update + DAY,
+    )
+    result = _validate(leaf, root, [ocsp_item(response)])
+    if problem is None:
+        assert result.ok, result.failure
+    else:
+        assert result.failure.problem is problem, result.failure
+        assert result.failure.cert_index == 0
+    if state is not None:
+        leaf_status = result.revocation[0]
+        assert leaf_status.state is state
+        assert leaf_status.source == "ocsp"
+        assert leaf_status.revoked_at == revoked_at
+        assert leaf_status.revocation_reason == reason
+    if problem in (ChainProblem.REVOKED, ChainProblem.ON_HOLD):
+        assert result.failure.revoked_at == revoked_at
+        assert result.failure.revocation_reason == reason
+
+
+def test_delegated_ocsp_responder():
+    root, leaf = _pki("delegated")
+    responder = issue("delegated OCSP", issuer=root, eku=("ocsp_signing",), ocsp_nocheck=True)
+    response = make_ocsp(leaf, root, responder=responder)
+    result = _validate(leaf, root, [ocsp_item(response)])
+    assert result.ok, result.failure
+    assert result.revocation[0].state is RevocationState.GOOD
+
+
+def test_ocsp_signed_by_a_stranger_is_not_evidence():
+    root, leaf = _pki("stranger")
+    stranger = issue("stranger OCSP", ca=True)  # not issued by the root
+    response = make_ocsp(leaf, root, responder=stranger)
+    result = _validate(leaf, root, [ocsp_item(response)])
+    assert result.failure.problem is ChainProblem.REVOCATION_UNAVAILABLE
+    assert result.revocation[0].state is RevocationState.UNKNOWN
+
+
+def test_crl_of_another_key_with_the_same_name_is_not_evidence():
+    root, leaf = _pki("forged crl")
+    forger = issue("forged crl Root", ca=True, key_label="forger")
+    forged = make_crl(forger, revoked=((leaf.crypto.serial_number, T0 - DAY, "key_compromise"),))
+    result = _validate(leaf, root, [crl_item(forged)])
+    assert result.failure.problem is ChainProblem.REVOCATION_UNAVAILABLE
+    assert result.revocation[0].state is RevocationState.UNKNOWN
+
+
+def test_if_available_uses_a_crl_the_certificate_does_not_declare():
+    # the leaf names no CRL distribution point; the CRL at hand still counts
+    root = issue("undeclared Root", ca=True)
+    leaf = issue("undeclared Signer", issuer=root)
+    crl = make_crl(root, revoked=((leaf.crypto.serial_number, T0 - DAY, "superseded"),))
+    params = ChainParams(
+        leaf_revocation=RevocationRule.IF_AVAILABLE, ca_revocation=RevocationRule.NONE
+    )
+    result = _validate(leaf, root, [crl_item(crl)], params=params)
+    assert result.failure.problem is ChainProblem.REVOKED
+    assert result.failure.revocation_reason == "superseded"
+
+
+def test_none_rule_reports_not_checked():
+    root, leaf = _pki("none")
+    params = ChainParams(leaf_revocation=RevocationRule.NONE, ca_revocation=RevocationRule.NONE)
+    result = _validate(leaf, root, [], params=params)
+    assert result.ok
+    assert result.revocation[0].state is RevocationState.NOT_CHECKED
+
+
+def test_stale_crl_is_unavailable():
+    root, leaf = _pki("stale")
+    crl = make_crl(root, this_update=T0 - 30 * DAY, next_update=T0 - 20 * DAY)
+    result = _validate(leaf, root, [crl_item(crl)])
+    assert result.failure.problem is ChainProblem.REVOCATION_UNAVAILABLE
+
+
+def test_later_crl_releases_a_hold():
+    root, leaf = _pki("released")
+    serial = leaf.crypto.serial_number
+    on_hold = make_crl(
+        root,
+        revoked=((serial, T0 - 5 * DAY, "certificate_hold"),),
+        this_update=T0 - 4 * DAY,
+        number=1,
+    )
+    released = make_crl(root, this_update=T0 + 2 * DAY, next_update=T0 + 9 * DAY, number=2)
+    params = ChainParams(
+        leaf_revocation=RevocationRule.IF_AVAILABLE, ca_revocation=RevocationRule.NONE
+    )
+    # at a time only the first CRL covers, the certificate is on hold
+    held = _validate(leaf, root, [crl_item(on_hold)], params=params)
+    assert held.failure.problem is ChainProblem.ON_HOLD
+    # with the later CRL at hand (retroactive evidence), the freshest answer wins
+    later = _validate(
+        leaf, root, [crl_item(on_hold), crl_item(released)], params=params, at=T0 + 3 * DAY
+    )
+    assert later.ok, later.failure
+    assert later.revocation[0].state is RevocationState.GOOD
