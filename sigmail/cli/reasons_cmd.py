@@ -24,8 +24,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(reasons_markdown())
     elif args.json:
         rows = [
-            {"code": r.code, "effect": r.effect.value, "check": r.check, "basis": r.basis,
-             "vi": r.vi, "en": r.en}
+            {
+                "code": r.code,
+                "effect": r.effect.value,
+                "check": r.check,
+                "basis": r.basis,
+                "vi": r.vi,
+                "en": r.en,
+            }
             for r in REASONS.values()
         ]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")

@@ -34,26 +34,71 @@ def add_parser(sub) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print the verdict JSON (sigmail.verdict/1)")
-    p.add_argument("--trust", action="append", default=[], metavar="PATH",
-                   help="official-duty trust anchors (file or directory, PEM or DER)")
-    p.add_argument("--trust-public", action="append", default=[], metavar="PATH",
-                   help="anchors of licensed public CAs (national root)")
-    p.add_argument("--intermediates", action="append", default=[], metavar="PATH",
-                   help="untrusted CA certificates to help build chains")
-    p.add_argument("--policy", default=None, metavar="NAME|FILE",
-                   help="built-in policy name or policy file (default: basic)")
-    p.add_argument("--at", type=_time_arg, default=None, metavar="ISO-8601",
-                   help="validation time (default: now)")
-    p.add_argument("--receipt-time", type=_time_arg, default=None, metavar="ISO-8601",
-                   help="a trusted time the input is known to have existed at")
-    p.add_argument("--offline", action="store_true",
-                   help="no network: only embedded evidence and the revocation cache")
-    p.add_argument("--revocation-cache", metavar="DIR", default=None,
-                   help="directory of cached CRL/OCSP responses (read offline, filled online)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                   help="per-request timeout for CRL/OCSP fetching (default 5)")
-    p.add_argument("--content", metavar="FILE", default=None,
-                   help="the signed file of a detached signature (.p7s)")
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="official-duty trust anchors (file or directory, PEM or DER)",
+    )
+    p.add_argument(
+        "--trust-public",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="anchors of licensed public CAs (national root)",
+    )
+    p.add_argument(
+        "--intermediates",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="untrusted CA certificates to help build chains",
+    )
+    p.add_argument(
+        "--policy",
+        default=None,
+        metavar="NAME|FILE",
+        help="built-in policy name or policy file (default: basic)",
+    )
+    p.add_argument(
+        "--at",
+        type=_time_arg,
+        default=None,
+        metavar="ISO-8601",
+        help="validation time (default: now)",
+    )
+    p.add_argument(
+        "--receipt-time",
+        type=_time_arg,
+        default=None,
+        metavar="ISO-8601",
+        help="a trusted time the input is known to have existed at",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="no network: only embedded evidence and the revocation cache",
+    )
+    p.add_argument(
+        "--revocation-cache",
+        metavar="DIR",
+        default=None,
+        help="directory of cached CRL/OCSP responses (read offline, filled online)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="per-request timeout for CRL/OCSP fetching (default 5)",
+    )
+    p.add_argument(
+        "--content",
+        metavar="FILE",
+        default=None,
+        help="the signed file of a detached signature (.p7s)",
+    )
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the text output")
     p.add_argument("--strict", action="store_true", help="re-raise internal errors (debugging)")
     p.set_defaults(run=run)
@@ -91,25 +136,36 @@ def run(args: argparse.Namespace) -> int:
     from sigmail.trust.store import TrustStore
     from sigmail.verifier import Verifier
 
-    trust = TrustStore.load(official=args.trust, public=args.trust_public,
-                            intermediates=args.intermediates)
+    trust = TrustStore.load(
+        official=args.trust, public=args.trust_public, intermediates=args.intermediates
+    )
     if not trust:
-        print("sigmail: no trust anchors given (--trust/--trust-public): no chain can be trusted",
-              file=sys.stderr)
+        print(
+            "sigmail: no trust anchors given (--trust/--trust-public): no chain can be trusted",
+            file=sys.stderr,
+        )
     if args.offline:
         revocation = OfflineRevocation(args.revocation_cache)
     else:
         revocation = OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
-    verifier = Verifier(trust=trust, policy=args.policy or "basic", revocation=revocation,
-                        strict=args.strict)
+    verifier = Verifier(
+        trust=trust, policy=args.policy or "basic", revocation=revocation, strict=args.strict
+    )
     at = args.at or datetime.now(UTC)
 
     verdicts = []
     for path in args.files:
         data = _read(path)
         content = _detached_content(path, args.content)
-        verdicts.append(verifier.verify(data, at=at, name=None if path == "-" else Path(path).name,
-                                        content=content, receipt_time=args.receipt_time))
+        verdicts.append(
+            verifier.verify(
+                data,
+                at=at,
+                name=None if path == "-" else Path(path).name,
+                content=content,
+                receipt_time=args.receipt_time,
+            )
+        )
     if args.json:
         docs = [v.to_dict() for v in verdicts]
         out = docs[0] if len(docs) == 1 else docs

@@ -20,6 +20,7 @@ from sigmail.trust.certificates import load_certificate
 
 __all__ = [
     "ParsedSignedData",
+    "certificates_of",
     "decode_cms_bytes",
     "parse_signed_data",
     "signed_data_revocation",
@@ -114,6 +115,23 @@ def signer_revocation(signer_info: cms.SignerInfo) -> list[RevocationItem]:
     return items
 
 
+def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.Certificate, ...]:
+    """The X.509 certificates of a SignedData (other certificate formats are ignored)."""
+    choices = signed_data["certificates"] or ()
+    budget.check_size("max_certificates", len(choices))
+    out = []
+    for choice in choices:
+        if choice.name != "certificate":
+            continue
+        try:
+            out.append(load_certificate(choice.chosen.dump()))
+        except ASN1_ERRORS:
+            # A certificate we cannot read identifies nobody; if it was the signer's, that
+            # shows as signer_certificate_missing.
+            continue
+    return tuple(out)
+
+
 def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") -> ParsedSignedData:
     """Parse a ContentInfo holding SignedData; every structural problem is MalformedInput."""
     der = decode_cms_bytes(data)
@@ -131,17 +149,7 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
         # An absent eContent (detached signature) comes back as core.Void.
         econtent = None if isinstance(econtent_value, core.Void) else bytes(econtent_value)
 
-        cert_choices = signed_data["certificates"] or ()
-        budget.check_size("max_certificates", len(cert_choices))
-        certificates = []
-        for choice in cert_choices:
-            if choice.name == "certificate":
-                try:
-                    certificates.append(load_certificate(choice.chosen.dump()))
-                except ASN1_ERRORS:
-                    # A certificate we cannot read is one nobody can be identified by; if it
-                    # was the signer's, that shows as signer_certificate_missing.
-                    continue
+        certificates = certificates_of(signed_data, budget)
 
         signer_infos = tuple(signed_data["signer_infos"])
         budget.check_size("max_signatures", len(signer_infos))
@@ -166,7 +174,7 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
         signed_data=signed_data,
         econtent_type=econtent_type,
         econtent=econtent,
-        certificates=tuple(certificates),
+        certificates=certificates,
         signer_infos=signer_infos,
         revocation=tuple(revocation),
     )

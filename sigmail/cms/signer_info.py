@@ -105,12 +105,24 @@ def signed_attrs_as_signed(si: cms.SignerInfo) -> bytes | None:
     SET tag in place of [0] IMPLICIT (RFC 5652 §5.4).
 
     Call it before reading any attribute: asn1crypto re-encodes a structure whose values
-    have been parsed, and what was signed is the bytes received, not a re-encoding.
+    have been read (and one whose length octets end in 0x80), while what was signed are the
+    bytes received. Only a truly indefinite-length (BER) encoding is re-encoded, to DER, as
+    RFC 5652 requires of the signer and as OpenSSL verifies.
     """
     attrs = si["signed_attrs"]
     if isinstance(attrs, core.Void):
         return None
-    return b"\x31" + attrs.dump()[1:]
+    if attrs._header == b"\xa0\x80":  # indefinite length: BER, not the form that was signed
+        return b"\x31" + attrs.dump(force=True)[1:]
+    body = attrs.contents
+    return b"\x31" + _der_length(len(body)) + body
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(size),)) + size
 
 
 def _check_signing_certificate(

@@ -16,7 +16,7 @@ from asn1crypto import cms, tsp
 
 from sigmail.cms.algorithms import AlgorithmProblem, digest
 from sigmail.cms.context import VerificationContext
-from sigmail.cms.signed_data import signed_data_revocation, signer_revocation
+from sigmail.cms.signed_data import certificates_of, signed_data_revocation, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, check_signer_info
 from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
@@ -88,8 +88,7 @@ def _verify(token, imprinted, ctx, loc, outer_revocation) -> TimestampReport:
             f"a timestamp token has {len(signer_infos)} signer infos, not 1",
             **base,
         )
-    certificates = tuple(c.chosen for c in (sd["certificates"] or ()) if c.name == "certificate")
-    ctx.budget.check_size("max_certificates", len(certificates))
+    certificates = certificates_of(sd, ctx.budget)
     check = check_signer_info(
         signer_infos[0],
         econtent_type=_TST_INFO,
