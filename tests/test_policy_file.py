@@ -70,9 +70,16 @@ def test_verdict_table(codes, expected):
 
 
 def test_reason_codes_are_ranked_and_exclude_information():
-    findings = [Finding.of(c, "x") for c in
-                ("no_proven_signing_time", "legacy_algorithm", "digest_mismatch",
-                 "digest_mismatch", "public_ca_signer")]
+    findings = [
+        Finding.of(c, "x")
+        for c in (
+            "no_proven_signing_time",
+            "legacy_algorithm",
+            "digest_mismatch",
+            "digest_mismatch",
+            "public_ca_signer",
+        )
+    ]
     assert reason_codes(findings) == ("digest_mismatch", "public_ca_signer", "legacy_algorithm")
 
 
@@ -81,6 +88,8 @@ def test_retry_after_is_the_earliest():
 
     a = datetime(2026, 6, 1, 1, tzinfo=UTC)
     b = datetime(2026, 6, 1, 2, tzinfo=UTC)
-    findings = [Finding.of("revocation_unreachable", "x", retry_after=b),
-                Finding.of("revocation_unreachable", "y", retry_after=a)]
+    findings = [
+        Finding.of("revocation_unreachable", "x", retry_after=b),
+        Finding.of("revocation_unreachable", "y", retry_after=a),
+    ]
     assert retry_after(findings) == a

@@ -27,8 +27,7 @@ VERIFIER = Verifier(
     revocation=OfflineRevocation(),
     strict=True,
 )
-SETTINGS = settings(max_examples=200, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_baseline_is_official():
@@ -36,8 +35,10 @@ def test_baseline_is_official():
 
 
 @SETTINGS
-@given(data=st.binary(max_size=2048), name=st.sampled_from([None, "x.p7m", "x.p7s", "x.pdf",
-                                                              "x.eml", "x.bin"]))
+@given(
+    data=st.binary(max_size=2048),
+    name=st.sampled_from([None, "x.p7m", "x.p7s", "x.pdf", "x.eml", "x.bin"]),
+)
 def test_any_bytes_get_a_verdict(data, name):
     verdict = VERIFIER.verify(data, at=AT, name=name)
     assert isinstance(verdict.verdict, VerdictKind)
@@ -54,7 +55,7 @@ def test_any_mutation_of_a_valid_file_gets_a_verdict(data):
         if op == "flip":
             blob[pos] ^= data.draw(st.integers(1, 255))
         elif op == "cut":
-            del blob[pos:pos + data.draw(st.integers(1, 64))]
+            del blob[pos : pos + data.draw(st.integers(1, 64))]
         else:
             blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
         if not blob:

@@ -46,8 +46,7 @@ def _verify(verifier: Verifier, name: str, content: str | None = None):
 
 
 def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
-    verifier = Verifier(trust=_trust(), revocation=OnlineRevocation(clock=lambda: AT),
-                        strict=True)
+    verifier = Verifier(trust=_trust(), revocation=OnlineRevocation(clock=lambda: AT), strict=True)
     first = _verify(verifier, "person-official.p7m")
     assert first.verdict is VerdictKind.OFFICIAL
     made = sum(fresh_responder.requests.values())
@@ -59,8 +58,7 @@ def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
 
 def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
     source = OnlineRevocation(clock=lambda: AT)
-    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(),
-                        strict=True)
+    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True)
     _verify(verifier, "person-official.p7m")
     made = sum(fresh_responder.requests.values())
     assert _verify(verifier, "person-detached.p7s", "document.txt").verdict is VerdictKind.OFFICIAL
@@ -71,8 +69,7 @@ def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
 def test_cache_expires_at_next_update(fresh_responder):
     now = [AT]
     source = OnlineRevocation(clock=lambda: now[0])
-    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(),
-                        strict=True)
+    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True)
     _verify(verifier, "person-official.p7m")
     made = sum(fresh_responder.requests.values())
     now[0] = AT + timedelta(days=8)  # past the OCSP and CRL nextUpdate
@@ -81,9 +78,11 @@ def test_cache_expires_at_next_update(fresh_responder):
 
 
 def test_disk_cache_serves_offline_mode(fresh_responder, tmp_path):
-    online = Verifier(trust=_trust(),
-                      revocation=OnlineRevocation(cache_dir=tmp_path, clock=lambda: AT),
-                      strict=True)
+    online = Verifier(
+        trust=_trust(),
+        revocation=OnlineRevocation(cache_dir=tmp_path, clock=lambda: AT),
+        strict=True,
+    )
     assert _verify(online, "person-official.p7m").verdict is VerdictKind.OFFICIAL
     fresh_responder.unavailable.add("/")  # offline must not even try
     made = sum(fresh_responder.requests.values())

@@ -81,8 +81,9 @@ def test_receipt_time_proves_existence_like_a_timestamp(vectors_dir, responder):
     verdict = verifier.verify(data, at=_at(vector), receipt_time=receipt)
     assert verdict.verdict is VerdictKind.OFFICIAL
     assert verdict.signatures[0].proven_by.value == "receipt"
-    late = verifier.verify(data, at=_at(vector),
-                           receipt_time=datetime.fromisoformat("2026-03-02T00:00:00+00:00"))
+    late = verifier.verify(
+        data, at=_at(vector), receipt_time=datetime.fromisoformat("2026-03-02T00:00:00+00:00")
+    )
     assert late.verdict is VerdictKind.INVALID
     assert "certificate_revoked" in late.reasons
 
