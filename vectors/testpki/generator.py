@@ -47,6 +47,28 @@ VECTORS_DIR = Path(__file__).resolve().parent.parent
 # vector leaves nothing stale behind. Keys are never deleted.
 GENERATED_DIRS = ("cms", CERTS_DIR, "pki/crl")
 
+# Vector families besides the CMS files of vectors.toml (S/MIME messages, PDFs). A family is a
+# module of this package with:
+#   SPEC_FILES: tuple[str, ...]       its TOML files in vectors/ (copied when --out is elsewhere)
+#   GENERATED_DIRS: tuple[str, ...]   directories holding only its generated files
+#   make(pki, crls, spec_dir, out_dir) -> list[dict]   write its files, return manifest entries
+#                                     shaped like the CMS ones (name, path, sha256, kind, …)
+# A family whose module does not exist yet is skipped.
+FAMILY_MODULES = ("smime_vectors", "pdf_vectors")
+
+
+def _families() -> list[Any]:
+    import importlib
+    import importlib.util
+
+    found = []
+    for name in FAMILY_MODULES:
+        qualified = f"{__package__}.{name}"
+        if importlib.util.find_spec(qualified) is not None:
+            found.append(importlib.import_module(qualified))
+    return found
+
+
 # What a "other-bytes" timestamp stamps instead of the signature value.
 OTHER_BYTES = b"sigmail: these bytes are not the signature value of any SignerInfo"
 
@@ -319,16 +341,23 @@ def generate(spec_dir: Path, out_dir: Path, *, create_keys: bool = True) -> dict
     vectors_spec = load_vectors_spec(spec_dir, pki_spec)
     pki = build_pki(pki_spec, spec_dir / KEYS_DIR, create_keys=create_keys)
 
-    for sub in GENERATED_DIRS:
+    families = _families()
+    for sub in (*GENERATED_DIRS, *(d for f in families for d in f.GENERATED_DIRS)):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     if out_dir.resolve() != spec_dir.resolve():
         shutil.copytree(spec_dir / KEYS_DIR, out_dir / KEYS_DIR, dirs_exist_ok=True)
-        for name in (PKI_SPEC_FILE, VECTORS_SPEC_FILE):
+        for name in (
+            PKI_SPEC_FILE,
+            VECTORS_SPEC_FILE,
+            *(n for f in families for n in f.SPEC_FILES),
+        ):
             shutil.copyfile(spec_dir / name, out_dir / name)
 
     certificate_entries = _write_certificates(pki, out_dir)
     crls, crl_entries = _write_crls(pki, out_dir)
     vector_entries = _write_vectors(pki, vectors_spec, crls, out_dir)
+    for family in families:
+        vector_entries += family.make(pki, crls, spec_dir, out_dir)
     key_entries = [
         {
             "name": name,
@@ -369,6 +398,15 @@ def _parses_as_signed_data(data: bytes) -> bool:
         return False
 
 
+def _parses(kind: str, data: bytes) -> bool:
+    """Whether a non-reproducible file is at least well-formed for its kind."""
+    if kind == "pdf":
+        return data.startswith(b"%PDF-") and b"%%EOF" in data[-1024:]
+    if kind == "eml":
+        return b"\n\n" in data.replace(b"\r\n", b"\n")
+    return _parses_as_signed_data(data)
+
+
 def _compare_section(
     section: str,
     committed: list[dict[str, Any]],
@@ -391,7 +429,7 @@ def _compare_section(
                 (committed_dir, before, "committed"),
                 (fresh_dir, after, "regenerated"),
             ):
-                if not _parses_as_signed_data((directory / entry["path"]).read_bytes()):
+                if not _parses(entry.get("kind", "p7m"), (directory / entry["path"]).read_bytes()):
                     problems.append(f"{section} {name}: the {which} file does not parse")
             del before["sha256"], after["sha256"]
         problems += [
