@@ -16,8 +16,7 @@ from pathlib import Path
 from sigmail import __version__
 from sigmail.cms.context import VerificationContext
 from sigmail.errors import InternalError, UsageError
-from sigmail.formats.cms_file import verify_cms_file
-from sigmail.formats.detect import InputKind, detect_kind
+from sigmail.formats import FormatResult, InputKind, detect_kind, handler_for
 from sigmail.limits import Budget, LimitExceeded, Limits
 from sigmail.policy.model import DEFAULT_POLICY, Policy, load_policy
 from sigmail.policy.rules import signature_rules
@@ -26,7 +25,7 @@ from sigmail.problems import InputProblem
 from sigmail.revocation.evidence import RevocationSource
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.trust.store import TrustStore
-from sigmail.verdict.model import Finding, SignatureReport, Verdict
+from sigmail.verdict.model import Finding, Verdict
 
 __all__ = ["Verifier", "verify"]
 
@@ -96,44 +95,26 @@ class Verifier:
             receipt_time=receipt_time,
             chain_cache=self.chain_cache,
         )
-        kind: str | None = None
-        signatures: tuple[SignatureReport, ...] = ()
-        findings: list[Finding] = []
-        try:
-            budget.check_size("max_input_bytes", len(data))
-            if content is not None:
-                budget.check_size("max_input_bytes", len(content))
-            detected = detect_kind(data, name)
-            if detected == InputKind.CMS:
-                kind, findings, signatures = verify_cms_file(data, content=content, ctx=ctx)
-            elif detected in (InputKind.PDF, InputKind.EML):
-                kind = detected
-                findings = [
-                    Finding.of(
-                        "unsupported", "document", f"{detected} verification is not available yet"
-                    )
-                ]
-            else:
-                kind = InputKind.UNKNOWN
-                findings = [Finding.of("malformed", "document", "not a CMS, PDF or e-mail message")]
-        except LimitExceeded as exc:
-            findings = [Finding.of("limit_exceeded", "document", str(exc))]
-            signatures = ()
-        except InputProblem as exc:
-            findings = [Finding.of(exc.code, exc.locator, exc.detail)]
-            signatures = ()
-        except Exception as exc:
-            log.exception("sigmail internal error on %s", name or "<input>")
-            if self.strict:
-                raise InternalError(f"internal error on {name or '<input>'}: {exc!r}") from exc
-            findings = [Finding.of("internal_error", "document", repr(exc))]
-            signatures = ()
+        return self._verify(data, ctx=ctx, name=name, content=content, depth=0)
 
+    def _verify(
+        self,
+        data: bytes,
+        *,
+        ctx: VerificationContext,
+        name: str | None,
+        content: bytes | None,
+        depth: int,
+    ) -> Verdict:
+        """One input (the given one, or a document carried inside it) → its verdict."""
+        at = ctx.validation_time
+        result = self._run_handler(data, name=name, content=content, ctx=ctx, depth=depth)
+        findings = result.findings
         signatures = tuple(
             dataclasses.replace(sig, findings=sig.findings + tuple(extra))
             if (extra := signature_rules(self.policy, sig))
             else sig
-            for sig in signatures
+            for sig in result.signatures
         )
         all_findings = [*findings, *(f for s in signatures for f in s.findings)]
         all_findings.extend(
@@ -146,14 +127,61 @@ class Verifier:
             validation_time=at,
             policy=self.policy.ref,
             name=name,
-            kind=kind,
+            kind=result.kind,
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             findings=tuple(findings),
             signatures=signatures,
+            documents=result.documents,
+            parts=result.parts,
+            modifications=result.modifications,
+            message_id=result.message_id,
+            sender=result.sender,
+            subject=result.subject,
             retry_after=retry_after(all_findings) if verdict.value == "indeterminate" else None,
             generator=f"sigmail {__version__}",
         )
+
+    def _run_handler(
+        self,
+        data: bytes,
+        *,
+        name: str | None,
+        content: bytes | None,
+        ctx: VerificationContext,
+        depth: int,
+    ) -> FormatResult:
+        """Run the format handler; this is where bad input and bugs become findings."""
+        kind = detect_kind(data, name)
+        try:
+            ctx.budget.check_size("max_input_bytes", len(data))
+            if content is not None:
+                ctx.budget.check_size("max_input_bytes", len(content))
+            if depth > self.limits.max_mime_depth:
+                raise LimitExceeded("max_mime_depth", self.limits.max_mime_depth, depth)
+            handler = handler_for(kind)
+            if handler is None:
+                if kind == InputKind.UNKNOWN:
+                    problem = Finding.of(
+                        "malformed", "document", "not a CMS, PDF or e-mail message"
+                    )
+                else:
+                    problem = Finding.of("unsupported", "document", f"{kind} is not supported yet")
+                return FormatResult(kind=kind, findings=[problem])
+
+            def nested(inner: bytes, *, name: str | None, content: bytes | None = None):
+                return self._verify(inner, ctx=ctx, name=name, content=content, depth=depth + 1)
+
+            return handler(data, name=name, content=content, ctx=ctx, nested=nested)
+        except LimitExceeded as exc:
+            return FormatResult(kind, [Finding.of("limit_exceeded", "document", str(exc))])
+        except InputProblem as exc:
+            return FormatResult(kind, [Finding.of(exc.code, exc.locator, exc.detail)])
+        except Exception as exc:
+            log.exception("sigmail internal error on %s", name or "<input>")
+            if self.strict:
+                raise InternalError(f"internal error on {name or '<input>'}: {exc!r}") from exc
+            return FormatResult(kind, [Finding.of("internal_error", "document", repr(exc))])
 
 
 def verify(

@@ -14,6 +14,8 @@ from sigmail.verdict.model import (
     CertificateSummary,
     ChainElement,
     Finding,
+    ModificationReport,
+    PartReport,
     PolicyRef,
     RevocationState,
     RevocationStatus,
@@ -85,6 +87,27 @@ signatures = st.builds(
     proven_by=st.none() | st.sampled_from(TimeSource),
     timestamp=st.none() | timestamps,
     findings=st.lists(findings(), max_size=3).map(tuple),
+    covers=st.lists(text, max_size=2).map(tuple),
+    byte_range=st.lists(st.integers(0, 2**40), max_size=4).map(tuple),
+    earlier_signatures=st.lists(st.integers(0, 5), max_size=2).map(tuple),
+    role=st.none() | st.sampled_from(["person", "agency"]),
+)
+parts = st.builds(
+    PartReport,
+    locator=text,
+    content_type=text,
+    size=st.none() | st.integers(0, 2**40),
+    covered_by=st.lists(st.integers(0, 5), max_size=2).map(tuple),
+    encrypted=st.booleans(),
+)
+modifications = st.builds(
+    ModificationReport,
+    revision=st.integers(1, 9),
+    kind=text,
+    classification=st.sampled_from(["benign", "suspicious"]),
+    detail=text,
+    object_ids=st.lists(text, max_size=2).map(tuple),
+    pages=st.lists(st.integers(1, 99), max_size=2).map(tuple),
 )
 
 
@@ -103,6 +126,9 @@ def verdicts(documents=NO_DOCUMENTS):
         findings=st.lists(findings(), max_size=3).map(tuple),
         signatures=st.lists(signatures, max_size=2).map(tuple),
         documents=documents,
+        parts=st.lists(parts, max_size=2).map(tuple),
+        modifications=st.lists(modifications, max_size=2).map(tuple),
+        sender=st.none() | text,
         retry_after=st.none() | times,
     )
 

@@ -106,11 +106,14 @@ class AlgorithmPolicy:
             raise AlgorithmProblem("unsupported_algorithm", f"unsupported key algorithm {algo}")
 
 
-def digest(name: str, data: bytes | memoryview) -> bytes:
-    """Hash ``data`` with the CMS digest algorithm ``name`` (asn1crypto's name)."""
+def digest(name: str, *pieces: bytes | memoryview) -> bytes:
+    """Hash the concatenation of ``pieces`` with the CMS digest algorithm ``name``."""
     if name not in _HASHES:
         raise AlgorithmProblem("unsupported_algorithm", f"unknown digest algorithm {name}")
-    return hashlib.new(name, data).digest()
+    h = hashlib.new(name)
+    for piece in pieces:
+        h.update(piece)
+    return h.digest()
 
 
 @lru_cache(maxsize=2048)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,26 +32,36 @@ _ID_DATA = "1.2.840.113549.1.7.1"
 
 
 class ContentDigests:
-    """Digests of the signed content, computed once per algorithm (several signers, one text)."""
+    """Digests of the signed content, computed once per algorithm (several signers, one text).
 
-    __slots__ = ("_content", "_done")
+    The content may be given in pieces (a PDF's two byte ranges, a MIME body as it is read):
+    each digest is computed in one pass over the pieces, without joining them.
+    """
 
-    def __init__(self, content: bytes | memoryview | None) -> None:
-        self._content = content
+    __slots__ = ("_chunks", "_done")
+
+    def __init__(self, content: bytes | memoryview | Sequence[bytes | memoryview] | None) -> None:
+        if content is None or isinstance(content, bytes | bytearray | memoryview):
+            self._chunks = None if content is None else (content,)
+        else:
+            self._chunks = tuple(content)
         self._done: dict[str, bytes] = {}
 
     @property
     def available(self) -> bool:
-        return self._content is not None
+        return self._chunks is not None
 
     @property
     def content(self) -> bytes | memoryview | None:
-        return self._content
+        """The content in one piece (only needed for a signature without signed attributes)."""
+        if self._chunks is None:
+            return None
+        return self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
 
     def get(self, name: str) -> bytes:
         if name not in self._done:
-            assert self._content is not None
-            self._done[name] = digest(name, self._content)
+            assert self._chunks is not None
+            self._done[name] = digest(name, *self._chunks)
         return self._done[name]
 
 

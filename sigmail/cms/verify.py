@@ -237,12 +237,13 @@ def verify_signer_info(
 def verify_signed_data(
     parsed: ParsedSignedData,
     *,
-    content: bytes | memoryview | None,
+    content: bytes | memoryview | Sequence[bytes | memoryview] | None,
     ctx: VerificationContext,
     locator_prefix: str = "signature",
 ) -> tuple[SignatureReport, ...]:
-    """One :class:`SignatureReport` per SignerInfo. ``content`` is used only when the
-    SignedData is detached (an attached eContent is what was signed)."""
+    """One :class:`SignatureReport` per SignerInfo. ``content`` (whole, or in pieces hashed in
+    one pass) is used only when the SignedData is detached: an attached eContent is what was
+    signed."""
     signed = parsed.econtent if parsed.econtent is not None else content
     digests = ContentDigests(signed)
     reports = []

@@ -1,0 +1,37 @@
+"""Input formats: how each kind of input is recognised and handed to its verifier.
+
+Handlers are imported on first use, so a run that sees no PDF never imports pyHanko.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from sigmail.formats.detect import InputKind, detect_kind
+from sigmail.formats.result import FormatHandler, FormatResult, NestedVerifier
+
+__all__ = [
+    "FormatHandler",
+    "FormatResult",
+    "InputKind",
+    "NestedVerifier",
+    "detect_kind",
+    "handler_for",
+]
+
+# kind → "module:function"; a kind whose module is not there yet is "unsupported".
+HANDLERS = {
+    InputKind.CMS: "sigmail.formats.cms_file:verify_cms_file",
+    InputKind.EML: "sigmail.formats.email:verify_email",
+    InputKind.PDF: "sigmail.formats.pdf:verify_pdf",
+}
+
+
+def handler_for(kind: str) -> FormatHandler | None:
+    target = HANDLERS.get(kind)
+    if target is None:
+        return None
+    module_name, _, function = target.partition(":")
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    return getattr(importlib.import_module(module_name), function)

@@ -5,19 +5,26 @@ from __future__ import annotations
 from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import parse_signed_data
 from sigmail.cms.verify import verify_signed_data
-from sigmail.verdict.model import Finding, SignatureReport
+from sigmail.formats.result import FormatResult, NestedVerifier
+from sigmail.verdict.model import Finding
 
 __all__ = ["verify_cms_file"]
 
 
 def verify_cms_file(
-    data: bytes, *, content: bytes | None, ctx: VerificationContext
-) -> tuple[str, list[Finding], tuple[SignatureReport, ...]]:
-    """(kind, document findings, signature reports) for one CMS file."""
+    data: bytes,
+    *,
+    name: str | None,
+    content: bytes | None,
+    ctx: VerificationContext,
+    nested: NestedVerifier,
+) -> FormatResult:
     parsed = parse_signed_data(data, ctx.budget)
-    kind = "p7m" if parsed.econtent is not None else "p7s"
-    findings: list[Finding] = []
+    result = FormatResult(kind="p7m" if parsed.econtent is not None else "p7s")
     if not parsed.signer_infos:
-        findings.append(Finding.of("no_signature", "document", "SignedData has no signer infos"))
-        return kind, findings, ()
-    return kind, findings, verify_signed_data(parsed, content=content, ctx=ctx)
+        result.findings.append(
+            Finding.of("no_signature", "document", "SignedData has no signer infos")
+        )
+        return result
+    result.signatures = verify_signed_data(parsed, content=content, ctx=ctx)
+    return result

@@ -17,6 +17,8 @@ __all__ = [
     "CertificateSummary",
     "ChainElement",
     "Finding",
+    "ModificationReport",
+    "PartReport",
     "PolicyRef",
     "RevocationState",
     "RevocationStatus",
@@ -172,6 +174,7 @@ class SignatureReport:
     status: SignatureStatus
     intact: bool | None  # the content digest matches
     valid: bool | None  # the signature value verifies with the signer's key
+    kind: str = "cms"  # "cms" | "smime" | "pades" | "doc_timestamp"
     signer: CertificateSummary | None = None
     anchor_class: str | None = None  # "official" | "public"
     anchor: str | None = None  # subject of the trust anchor the chain ends in
@@ -184,6 +187,49 @@ class SignatureReport:
     checked_at: datetime | None = None  # the time the chain and revocation were judged at
     timestamp: TimestampReport | None = None
     findings: tuple[Finding, ...] = ()
+    # What the signature covers. S/MIME: the locators of the MIME parts it signs. PDF: the
+    # signature field, the revision it signs (1 = the first), its ByteRange, and "coverage"
+    # ("entire_file" | "entire_revision" | "partial").
+    covers: tuple[str, ...] = ()
+    field: str | None = None
+    revision: int | None = None
+    byte_range: tuple[int, ...] = ()
+    coverage: str | None = None
+    # Signing order (NĐ 30 Art 32(2)(d)): indices of the signatures already inside the revision
+    # this one signs. A PDF certification signature's DocMDP level (1, 2, 3), if any.
+    earlier_signatures: tuple[int, ...] = ()
+    certification_level: int | None = None
+    # Who signed, as the policy classifies the certificate: "person" | "agency", and which rule
+    # decided ("registry" | "uid" | "common_name" | "default").
+    role: str | None = None
+    role_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartReport:
+    """One MIME part of a message and the signatures that cover it."""
+
+    locator: str  # "message", "part 1", "part 1.2", … (RFC 3501 numbering)
+    content_type: str
+    filename: str | None = None
+    size: int | None = None  # decoded size in bytes
+    sha256: str | None = None  # of the decoded content
+    covered_by: tuple[int, ...] = ()  # indices into Verdict.signatures
+    document: str | None = None  # name of the Verdict.documents entry made from this part
+    encrypted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModificationReport:
+    """A change made after a signature's revision (PDF incremental updates), explained."""
+
+    revision: int  # the revision that made the change
+    kind: str  # e.g. "dss_added", "annotation_added", "page_content_changed"
+    classification: str  # "benign" | "suspicious"
+    detail: str
+    object_ids: tuple[str, ...] = ()  # "12 0"
+    pages: tuple[int, ...] = ()  # 1-based page numbers
+    after_signatures: tuple[int, ...] = ()  # signatures whose signed revision precedes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +254,12 @@ class Verdict:
     findings: tuple[Finding, ...] = ()
     signatures: tuple[SignatureReport, ...] = ()
     documents: tuple[Verdict, ...] = ()
+    parts: tuple[PartReport, ...] = ()
+    modifications: tuple[ModificationReport, ...] = ()
+    # Messages: the header facts a register needs (None for documents).
+    message_id: str | None = None
+    sender: str | None = None
+    subject: str | None = None
     retry_after: datetime | None = None
     generator: str = ""
     schema: str = field(default=SCHEMA)

@@ -43,6 +43,8 @@ _C4_BASIS = (
 )
 _C5_BASIS = "TT 15/2025/TT-BKHCN; NĐ 130/2018/NĐ-CP Điều 79"
 _NĐ30_21 = "NĐ 30/2020/NĐ-CP Điều 21 khoản 2"
+_NĐ30_5 = "NĐ 30/2020/NĐ-CP Điều 5, 13, 17"
+_C11_BASIS = "CT 34/2008/CT-TTg; QĐ 41/2011/QĐ-UBND"
 
 _ROWS: tuple[Reason, ...] = (
     # -- input handling ------------------------------------------------------------------------
@@ -331,6 +333,204 @@ _ROWS: tuple[Reason, ...] = (
         "Luật GDĐT 2023 Điều 22; NĐ 68/2024/NĐ-CP",
         "Chữ ký dùng chứng thư số công cộng, không phải chữ ký số chuyên dùng công vụ",
         "Signed with a public-CA certificate, not an official-duty certificate",
+    ),
+    # -- C7-C10 documents (vn-gov policy) -----------------------------------------------------
+    Reason(
+        "missing_agency_signature",
+        Effect.NOT_OFFICIAL,
+        "C7",
+        _NĐ30_5,
+        "Văn bản chưa có chữ ký số của cơ quan, tổ chức (chỉ có chữ ký của người có thẩm quyền)",
+        "The document lacks the agency's signature (only the competent person signed)",
+    ),
+    Reason(
+        "missing_person_signature",
+        Effect.NOT_OFFICIAL,
+        "C7",
+        _NĐ30_5,
+        "Văn bản chưa có chữ ký số của người có thẩm quyền",
+        "The document lacks the competent person's signature",
+    ),
+    Reason(
+        "signing_order_invalid",
+        Effect.INVALID,
+        "C8",
+        "NĐ 30/2020/NĐ-CP Điều 32 khoản 2 điểm d",
+        "Chữ ký số của cơ quan không được đặt sau chữ ký của người có thẩm quyền",
+        "The agency signature does not cover a revision already signed by the person",
+    ),
+    Reason(
+        "signer_not_of_agency",
+        Effect.NOT_OFFICIAL,
+        "C9",
+        "NĐ 30/2020/NĐ-CP Điều 13; Luật GDĐT 2023 Điều 23",
+        "Người ký không thuộc cơ quan ban hành văn bản",
+        "The person who signed does not belong to the issuing agency",
+    ),
+    Reason(
+        "attachment_not_agency_signed",
+        Effect.WARNING,
+        "C10",
+        "NĐ 30/2020/NĐ-CP Phụ lục I",
+        "Tệp đính kèm văn bản không có chữ ký số của cơ quan",
+        "An attachment file does not carry the agency's signature",
+    ),
+    # -- C11 e-mail (S/MIME) ------------------------------------------------------------------
+    Reason(
+        "partially_signed",
+        Effect.NOT_OFFICIAL,
+        "C11",
+        _C11_BASIS,
+        "Thư có nội dung nằm ngoài phần được ký số",
+        "The message has content outside the signed part",
+    ),
+    Reason(
+        "signer_mismatch",
+        Effect.INVALID,
+        "C11",
+        _C11_BASIS,
+        "Địa chỉ người gửi (From) không khớp với địa chỉ thư trong chứng thư số của người ký",
+        "The From address does not match an e-mail address in the signer's certificate",
+    ),
+    Reason(
+        "sender_ambiguous",
+        Effect.INVALID,
+        "C11",
+        _C11_BASIS,
+        "Thư không có đúng một địa chỉ người gửi (From)",
+        "The message does not have exactly one From address",
+    ),
+    Reason(
+        "sender_header_differs",
+        Effect.WARNING,
+        "C11",
+        _C11_BASIS,
+        "Trường Sender khác với người gửi (From)",
+        "The Sender header differs from the From address",
+    ),
+    Reason(
+        "display_name_deceptive",
+        Effect.WARNING,
+        "C11",
+        _C11_BASIS,
+        "Tên hiển thị của người gửi trông như một địa chỉ thư khác",
+        "The sender's display name looks like a different e-mail address",
+    ),
+    Reason(
+        "micalg_mismatch",
+        Effect.WARNING,
+        "C11",
+        _C11_BASIS,
+        "Tham số micalg không khớp với thuật toán băm của chữ ký",
+        "The micalg parameter disagrees with the signature's digest algorithm",
+    ),
+    Reason(
+        "econtent_in_detached",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Chữ ký tách rời lại chứa nội dung riêng (có thể hiển thị khác nội dung được ký)",
+        "A detached signature carries content of its own (what is shown may not be what was "
+        "signed)",
+    ),
+    Reason(
+        "encrypted",
+        Effect.INDETERMINATE,
+        "C11",
+        _C11_BASIS,
+        "Nội dung được mã hóa; không kiểm tra được khi chưa giải mã",
+        "The content is encrypted and cannot be checked without decrypting it",
+    ),
+    # -- PDF (PAdES): coverage and changes after signing (C2) ---------------------------------
+    Reason(
+        "byte_range_invalid",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Vùng dữ liệu được ký (ByteRange) không hợp lệ hoặc không bao phủ đúng phiên bản tài liệu",
+        "The signed byte range is invalid or does not cover its document revision exactly",
+    ),
+    Reason(
+        "page_content_modified",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Nội dung trang đã bị thay đổi sau khi ký",
+        "Page content was changed after signing",
+    ),
+    Reason(
+        "appearance_overridden",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Hình thức hiển thị (appearance) đã bị thay thế sau khi ký",
+        "An appearance stream was overridden after signing",
+    ),
+    Reason(
+        "form_field_replaced",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Giá trị và hình thức hiển thị của trường biểu mẫu đã bị thay thế sau khi ký",
+        "A form field's value and appearance were replaced after signing",
+    ),
+    Reason(
+        "object_overlay",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Đối tượng ẩn hoặc đối tượng che phủ đã được đưa vào sau khi ký",
+        "Hidden or overlay objects were swapped in after signing",
+    ),
+    Reason(
+        "appended_without_xref",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Có đối tượng được thêm vào cuối tệp sau khi ký mà không có bảng tham chiếu (xref)",
+        "Objects were appended after signing without a cross-reference section",
+    ),
+    Reason(
+        "trailing_data",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Có dữ liệu không xác định ở cuối tệp sau phần được ký",
+        "Unparsed bytes follow the signed part of the file",
+    ),
+    Reason(
+        "docmdp_violation",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Thay đổi sau khi ký vi phạm mức cho phép của chữ ký chứng nhận (DocMDP)",
+        "A change after signing breaks the certification signature's permissions (DocMDP)",
+    ),
+    Reason(
+        "fieldmdp_violation",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Thay đổi sau khi ký vi phạm khóa trường biểu mẫu (FieldMDP)",
+        "A change after signing breaks a form-field lock (FieldMDP)",
+    ),
+    Reason(
+        "modification_unclassified",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Có thay đổi sau khi ký không thể xác định là vô hại",
+        "A change after signing could not be shown to be harmless",
+    ),
+    Reason(
+        "benign_modification",
+        Effect.WARNING,
+        "C2",
+        _NĐ130_9_1,
+        "Tài liệu được bổ sung sau khi ký theo cách được phép (thông tin xác thực, chữ ký mới, "
+        "chú thích)",
+        "The document was updated after signing in a permitted way (validation data, a new "
+        "signature, annotations)",
     ),
 )
 
