@@ -36,6 +36,8 @@ class Limits:
     """CRLs and OCSP responses considered for one signature."""
     max_crl_bytes: int = 32 * 1024 * 1024
     """Size of one CRL, embedded or fetched."""
+    max_cms_nesting: int = 8
+    """SignedData inside SignedData (a .p7m sealed over a signed .p7m)."""
     max_mime_depth: int = 16
     max_mime_parts: int = 512
     max_attachment_bytes: int = 64 * 1024 * 1024

@@ -7,7 +7,6 @@ or is re-raised as :class:`InternalError` when ``strict`` is on (the test suite 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from datetime import datetime
@@ -18,8 +17,8 @@ from sigmail.cms.context import VerificationContext
 from sigmail.errors import InternalError, UsageError
 from sigmail.formats import FormatResult, InputKind, detect_kind, handler_for
 from sigmail.limits import Budget, LimitExceeded, Limits
+from sigmail.policy.apply import apply_policy, role_of_carried_document
 from sigmail.policy.model import DEFAULT_POLICY, Policy, load_policy
-from sigmail.policy.rules import signature_rules
 from sigmail.policy.verdict_table import decide, reason_codes, retry_after
 from sigmail.problems import InputProblem
 from sigmail.revocation.evidence import RevocationSource
@@ -94,8 +93,11 @@ class Verifier:
             revocation_source=self.revocation,
             receipt_time=receipt_time,
             chain_cache=self.chain_cache,
+            tz_quirk=self.policy.tz_quirk,
         )
-        return self._verify(data, ctx=ctx, name=name, content=content, depth=0)
+        return self._verify(
+            data, ctx=ctx, name=name, content=content, depth=0, document_role="document"
+        )
 
     def _verify(
         self,
@@ -105,17 +107,14 @@ class Verifier:
         name: str | None,
         content: bytes | None,
         depth: int,
+        document_role: str,
     ) -> Verdict:
         """One input (the given one, or a document carried inside it) → its verdict."""
         at = ctx.validation_time
         result = self._run_handler(data, name=name, content=content, ctx=ctx, depth=depth)
-        findings = result.findings
-        signatures = tuple(
-            dataclasses.replace(sig, findings=sig.findings + tuple(extra))
-            if (extra := signature_rules(self.policy, sig))
-            else sig
-            for sig in result.signatures
-        )
+        if result.kind == InputKind.EML:
+            document_role = "message"
+        signatures, findings = apply_policy(self.policy, result, document_role=document_role)
         all_findings = [*findings, *(f for s in signatures for f in s.findings)]
         all_findings.extend(
             f for s in signatures if s.timestamp is not None for f in s.timestamp.findings
@@ -169,8 +168,22 @@ class Verifier:
                     problem = Finding.of("unsupported", "document", f"{kind} is not supported yet")
                 return FormatResult(kind=kind, findings=[problem])
 
+            documents_before = 0
+
             def nested(inner: bytes, *, name: str | None, content: bytes | None = None):
-                return self._verify(inner, ctx=ctx, name=name, content=content, depth=depth + 1)
+                nonlocal documents_before
+                inner_kind = detect_kind(inner, name)
+                role = role_of_carried_document(inner_kind, documents_before)
+                if inner_kind in (InputKind.CMS, InputKind.PDF):
+                    documents_before += 1
+                return self._verify(
+                    inner,
+                    ctx=ctx,
+                    name=name,
+                    content=content,
+                    depth=depth + 1,
+                    document_role=role,
+                )
 
             return handler(data, name=name, content=content, ctx=ctx, nested=nested)
         except LimitExceeded as exc:

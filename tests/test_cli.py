@@ -19,7 +19,7 @@ TRUST = [
     "--trust-public",
     str(VECTORS / "pki/certs/root-national.pem"),
 ]
-AT = ["--at", "2026-06-01T00:00:00Z"]
+AT = ["--at", "2026-06-01T00:00:00Z", "--policy", "basic"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

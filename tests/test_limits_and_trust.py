@@ -28,7 +28,9 @@ TWO_SIGNERS = (ROOT / "cms/person-and-agency.p7m").read_bytes()
 
 def verifier(limits: Limits | None = None, **trust) -> Verifier:
     store = TrustStore.load(official=[OFFICIAL_ROOT], **trust)
-    return Verifier(trust=store, revocation=OfflineRevocation(), limits=limits, strict=True)
+    return Verifier(
+        trust=store, policy="basic", revocation=OfflineRevocation(), limits=limits, strict=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,7 +84,9 @@ def test_verify_works_inside_a_running_event_loop():
 
 
 def test_no_anchor_means_nothing_is_trusted():
-    empty = Verifier(trust=TrustStore(), revocation=OfflineRevocation(), strict=True)
+    empty = Verifier(
+        trust=TrustStore(), policy="basic", revocation=OfflineRevocation(), strict=True
+    )
     verdict = empty.verify(EMBEDDED, at=AT)
     assert verdict.verdict is VerdictKind.INVALID
     assert "untrusted_chain" in verdict.reasons

@@ -32,7 +32,7 @@ def test_builtin_basic_policy_loads_with_its_hash():
         ("[policy]\nname = 'x'\n", "version", None),
         ("[policy]\nname='x'\nversion='1'\n[revocation]\nsigner = 'sometimes'\n", "signer", 5),
         ("[policy]\nname='x'\nversion='1'\n[ca_classes]\npublic = 'maybe'\n", "public", 5),
-        ("[policy]\nname='x'\nversion='1'\n[bogus]\n", "unknown section", None),
+        ("[policy]\nname='x'\nversion='1'\n[bogus]\n", "unknown section", 4),
         ("[policy]\nname='x'\nversion='1'\n[algorithms]\nmin_rsa_bit = 1\n", "min_rsa_bit", 5),
         ("[policy\nname='x'\n", "", 1),
     ],

@@ -24,6 +24,7 @@ DOCUMENT = (ROOT / "cms" / "document.txt").read_bytes()
 
 VERIFIER = Verifier(
     trust=TrustStore.load(official=[ROOT / "pki/certs/root-official.pem"]),
+    policy="basic",
     revocation=OfflineRevocation(),
     strict=True,
 )
@@ -107,3 +108,14 @@ def test_tampering_with_detached_content_never_passes(data):
     verdict = VERIFIER.verify(DETACHED, at=AT, content=content, name="person-detached.p7s")
     assert verdict.verdict is VerdictKind.INVALID
     assert "digest_mismatch" in verdict.reasons
+
+
+def test_regression_certificate_with_an_unknown_key_algorithm():
+    """Found by hypothesis: a flipped bit in a key OID (of the embedded OCSP responder's
+    certificate) escaped as an exception. That evidence is now unusable, the CRL still proves
+    the status, and the signature, which nobody touched, stands."""
+    blob = bytearray(BASELINE)
+    blob[5766] ^= 2
+    verdict = VERIFIER.verify(bytes(blob), at=AT, name="mutated.p7m")
+    assert verdict.verdict is VerdictKind.OFFICIAL
+    assert verdict.signatures[0].chain[0].revocation.source == "crl"

@@ -46,7 +46,9 @@ def _verify(verifier: Verifier, name: str, content: str | None = None):
 
 
 def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
-    verifier = Verifier(trust=_trust(), revocation=OnlineRevocation(clock=lambda: AT), strict=True)
+    verifier = Verifier(
+        policy="basic", trust=_trust(), revocation=OnlineRevocation(clock=lambda: AT), strict=True
+    )
     first = _verify(verifier, "person-official.p7m")
     assert first.verdict is VerdictKind.OFFICIAL
     made = sum(fresh_responder.requests.values())
@@ -58,7 +60,9 @@ def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
 
 def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
     source = OnlineRevocation(clock=lambda: AT)
-    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True)
+    verifier = Verifier(
+        policy="basic", trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True
+    )
     _verify(verifier, "person-official.p7m")
     made = sum(fresh_responder.requests.values())
     assert _verify(verifier, "person-detached.p7s", "document.txt").verdict is VerdictKind.OFFICIAL
@@ -69,7 +73,9 @@ def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
 def test_cache_expires_at_next_update(fresh_responder):
     now = [AT]
     source = OnlineRevocation(clock=lambda: now[0])
-    verifier = Verifier(trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True)
+    verifier = Verifier(
+        policy="basic", trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True
+    )
     _verify(verifier, "person-official.p7m")
     made = sum(fresh_responder.requests.values())
     now[0] = AT + timedelta(days=8)  # past the OCSP and CRL nextUpdate
@@ -79,6 +85,7 @@ def test_cache_expires_at_next_update(fresh_responder):
 
 def test_disk_cache_serves_offline_mode(fresh_responder, tmp_path):
     online = Verifier(
+        policy="basic",
         trust=_trust(),
         revocation=OnlineRevocation(cache_dir=tmp_path, clock=lambda: AT),
         strict=True,
@@ -86,7 +93,9 @@ def test_disk_cache_serves_offline_mode(fresh_responder, tmp_path):
     assert _verify(online, "person-official.p7m").verdict is VerdictKind.OFFICIAL
     fresh_responder.unavailable.add("/")  # offline must not even try
     made = sum(fresh_responder.requests.values())
-    offline = Verifier(trust=_trust(), revocation=OfflineRevocation(tmp_path), strict=True)
+    offline = Verifier(
+        policy="basic", trust=_trust(), revocation=OfflineRevocation(tmp_path), strict=True
+    )
     verdict = _verify(offline, "person-official.p7m")
     assert verdict.verdict is VerdictKind.OFFICIAL, verdict.reasons
     assert sum(fresh_responder.requests.values()) == made
@@ -95,7 +104,7 @@ def test_disk_cache_serves_offline_mode(fresh_responder, tmp_path):
 
 
 def test_offline_without_cache_is_indeterminate():
-    verifier = Verifier(trust=_trust(), revocation=OfflineRevocation(), strict=True)
+    verifier = Verifier(policy="basic", trust=_trust(), revocation=OfflineRevocation(), strict=True)
     verdict = _verify(verifier, "person-official.p7m")
     assert verdict.verdict is VerdictKind.INDETERMINATE
     assert "revocation_unavailable" in verdict.reasons
@@ -110,7 +119,7 @@ def test_responder_failure_is_indeterminate_with_retry_time_and_not_retried_at_o
     else:
         fresh_responder.unavailable.update({"/ocsp", "/crl"})
     source = OnlineRevocation(clock=lambda: AT, timeout=0.3, retry_delay=timedelta(minutes=10))
-    verifier = Verifier(trust=_trust(), revocation=source, strict=True)
+    verifier = Verifier(policy="basic", trust=_trust(), revocation=source, strict=True)
     verdict = _verify(verifier, "person-official.p7m")
     assert verdict.verdict is VerdictKind.INDETERMINATE
     assert "revocation_unreachable" in verdict.reasons

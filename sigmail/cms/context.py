@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asn1crypto import x509
 
@@ -37,6 +37,8 @@ class VerificationContext:
     revocation_source: RevocationSource | None = None
     receipt_time: datetime | None = None
     chain_cache: ChainCache | None = None
+    # The policy's "+7 h" signingTime quirk (local time written as UTC); None: not looked for.
+    tz_quirk: timedelta | None = timedelta(hours=7)
 
     def with_(self, **changes) -> VerificationContext:
         return replace(self, **changes)

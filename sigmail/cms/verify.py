@@ -34,7 +34,6 @@ from sigmail.verdict.reasons import Effect
 
 __all__ = ["chain_findings", "signature_status", "verify_signed_data", "verify_signer_info"]
 
-_TZ_QUIRK = timedelta(hours=7)
 _CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
@@ -140,11 +139,13 @@ def _timestamps(
     return None, []
 
 
-def _claimed_time_findings(claimed: datetime | None, stamped: datetime | None, loc: str):
+def _claimed_time_findings(
+    claimed: datetime | None, stamped: datetime | None, quirk: timedelta | None, loc: str
+):
     if claimed is None or stamped is None:
         return []
     drift = claimed - stamped
-    if abs(drift - _TZ_QUIRK) <= _CLOCK_TOLERANCE:
+    if quirk is not None and abs(drift - quirk) <= _CLOCK_TOLERANCE:
         return [
             Finding.of(
                 "signing_time_tz_quirk",
@@ -195,7 +196,9 @@ def verify_signer_info(
         if t is not None
     ]
     proven_at, proven_by = min(proofs, key=lambda p: p[0]) if proofs else (None, None)
-    findings.extend(_claimed_time_findings(check.claimed_signing_time, stamped, locator))
+    findings.extend(
+        _claimed_time_findings(check.claimed_signing_time, stamped, ctx.tz_quirk, locator)
+    )
 
     chain: ChainResult | None = None
     checked_at = proven_at or ctx.validation_time
@@ -240,6 +243,7 @@ def verify_signed_data(
     content: bytes | memoryview | Sequence[bytes | memoryview] | None,
     ctx: VerificationContext,
     locator_prefix: str = "signature",
+    first_index: int = 0,
 ) -> tuple[SignatureReport, ...]:
     """One :class:`SignatureReport` per SignerInfo. ``content`` (whole, or in pieces hashed in
     one pass) is used only when the SignedData is detached: an attached eContent is what was
@@ -247,7 +251,7 @@ def verify_signed_data(
     signed = parsed.econtent if parsed.econtent is not None else content
     digests = ContentDigests(signed)
     reports = []
-    for i, si in enumerate(parsed.signer_infos):
+    for i, si in enumerate(parsed.signer_infos, start=first_index):
         locator = f"{locator_prefix} {i}"
         try:
             report = verify_signer_info(

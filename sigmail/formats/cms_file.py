@@ -1,14 +1,42 @@
-"""Stand-alone CMS files: ``.p7m`` (content inside) and ``.p7s`` (detached, content apart)."""
+"""Stand-alone CMS files: ``.p7m`` (content inside) and ``.p7s`` (detached, content apart).
+
+A .p7m may carry another signed .p7m as its content — the way a CMS document is sealed by the
+agency after the person signed it. Each layer's signatures are verified over that layer's own
+content, innermost first, and every outer signature records the inner ones as signed before it
+(``earlier_signatures``: the signing order NĐ 30/2020 Art 32(2)(d) asks about).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sigmail.cms.context import VerificationContext
-from sigmail.cms.signed_data import parse_signed_data
+from sigmail.cms.signed_data import ParsedSignedData, parse_signed_data
 from sigmail.cms.verify import verify_signed_data
 from sigmail.formats.result import FormatResult, NestedVerifier
-from sigmail.verdict.model import Finding
+from sigmail.limits import LimitExceeded
+from sigmail.problems import MalformedInput
+from sigmail.verdict.model import Finding, SignatureReport
 
 __all__ = ["verify_cms_file"]
+
+_ID_DATA = "1.2.840.113549.1.7.1"
+_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+
+
+def _inner_signed_data(layer: ParsedSignedData, ctx: VerificationContext):
+    """The SignedData carried as this layer's content, if it is one."""
+    content = layer.econtent
+    if content is None or layer.econtent_type not in (_ID_DATA, _ID_SIGNED_DATA):
+        return None
+    if content[:1] != b"\x30":
+        return None
+    try:
+        return parse_signed_data(content, ctx.budget, locator="document")
+    except MalformedInput:
+        if layer.econtent_type == _ID_SIGNED_DATA:
+            raise
+        return None  # ordinary data that happens to start like DER
 
 
 def verify_cms_file(
@@ -19,12 +47,26 @@ def verify_cms_file(
     ctx: VerificationContext,
     nested: NestedVerifier,
 ) -> FormatResult:
-    parsed = parse_signed_data(data, ctx.budget)
-    result = FormatResult(kind="p7m" if parsed.econtent is not None else "p7s")
-    if not parsed.signer_infos:
+    layers = [parse_signed_data(data, ctx.budget)]
+    while (inner := _inner_signed_data(layers[-1], ctx)) is not None:
+        layers.append(inner)
+        if len(layers) > ctx.budget.limits.max_cms_nesting:
+            raise LimitExceeded("max_cms_nesting", ctx.budget.limits.max_cms_nesting, len(layers))
+    result = FormatResult(kind="p7m" if layers[0].econtent is not None else "p7s")
+
+    reports: list[SignatureReport] = []
+    for layer in reversed(layers):  # innermost first: it was signed first
+        earlier = tuple(r.index for r in reports)
+        made = verify_signed_data(
+            layer,
+            content=content if layer is layers[-1] else None,
+            ctx=ctx,
+            first_index=len(reports),
+        )
+        reports.extend(replace(r, earlier_signatures=earlier) if earlier else r for r in made)
+    if not reports:
         result.findings.append(
             Finding.of("no_signature", "document", "SignedData has no signer infos")
         )
-        return result
-    result.signatures = verify_signed_data(parsed, content=content, ctx=ctx)
+    result.signatures = tuple(reports)
     return result

@@ -291,6 +291,7 @@ def _summarize(der: bytes) -> CertificateSummary:
         uid=uid[0] if uid else None,
         emails=tuple(dict.fromkeys(emails)),
         key=describe_key(cert),
+        subject_key_id=cert.key_identifier.hex() if cert.key_identifier else None,
         key_usage=key_usage,
         extended_key_usage=eku,
         policies=policies,

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from asn1crypto import algos, crl, keys, ocsp, x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from pyhanko_certvalidator.authority import CertTrustAnchor, TrustQualifiers
 from pyhanko_certvalidator.context import ValidationContext
 from pyhanko_certvalidator.errors import (
+    AlgorithmNotSupported,
     DisallowedAlgorithmError,
     ExpiredError,
     InsufficientRevinfoError,
@@ -215,7 +216,11 @@ class _BudgetedSignatureValidator(SignatureValidator):
             raise InvalidSignature(f"digest algorithm {digest} is refused")
         result = self._checker.check(signature, signed_data, public_key_info, signature_algorithm)
         if result.outcome is not SigOutcome.VERIFIED:
-            result.reraise()
+            try:
+                result.reraise()
+            except UnsupportedAlgorithm as exc:
+                # certvalidator understands only InvalidSignature and its subclasses.
+                raise AlgorithmNotSupported(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -1079,6 +1084,13 @@ def validate_chain(
             path=restore_path(trying[0].full) if trying else (leaf,),
             anchor=trying[0].anchor if trying else None,
             failure=ChainFailure(ChainProblem.BUDGET, f"limit exceeded: {exc}"),
+            at=at,
+        )
+    except UnsupportedAlgorithm as exc:
+        return ChainResult(
+            path=(leaf,),
+            anchor=None,
+            failure=ChainFailure(ChainProblem.UNSUPPORTED, f"unsupported algorithm: {exc}"),
             at=at,
         )
     except (ValueError, TypeError, KeyError) as exc:

@@ -132,6 +132,7 @@ class CertificateSummary:
     uid: str | None = None
     emails: tuple[str, ...] = ()
     key: str | None = None  # e.g. "RSA-2048", "EC-P256"
+    subject_key_id: str | None = None  # hex
     key_usage: tuple[str, ...] = ()
     extended_key_usage: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()

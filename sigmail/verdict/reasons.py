@@ -360,6 +360,15 @@ _ROWS: tuple[Reason, ...] = (
         "The agency signature does not cover a revision already signed by the person",
     ),
     Reason(
+        "signing_order_unproven",
+        Effect.NOT_OFFICIAL,
+        "C8",
+        "NĐ 30/2020/NĐ-CP Điều 32 khoản 2 điểm d",
+        "Không xác định được chữ ký của cơ quan có được đặt sau chữ ký của người có thẩm quyền "
+        "(hai chữ ký song song)",
+        "Nothing shows the agency signed after the person (the two signatures are parallel)",
+    ),
+    Reason(
         "signer_not_of_agency",
         Effect.NOT_OFFICIAL,
         "C9",
@@ -374,6 +383,15 @@ _ROWS: tuple[Reason, ...] = (
         "NĐ 30/2020/NĐ-CP Phụ lục I",
         "Tệp đính kèm văn bản không có chữ ký số của cơ quan",
         "An attachment file does not carry the agency's signature",
+    ),
+    # -- C12 evidence ------------------------------------------------------------------------
+    Reason(
+        "evidence_incomplete",
+        Effect.INFO,
+        "C12",
+        "TT 41/2017/TT-BTTTT Điều 9; NĐ 30/2020/NĐ-CP Điều 21, 22",
+        "Thiếu chứng cứ cần lưu kèm văn bản (dấu thời gian, thông tin thu hồi của chứng thư)",
+        "Evidence to keep with the document is missing (timestamp, certificate status)",
     ),
     # -- C11 e-mail (S/MIME) ------------------------------------------------------------------
     Reason(

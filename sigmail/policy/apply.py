@@ -1,0 +1,54 @@
+"""Applying a policy to what verification found: roles, then the checks of the table.
+
+The verdict itself is then read off the findings by :mod:`sigmail.policy.verdict_table`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sigmail.formats.result import FormatResult
+from sigmail.policy.checks import CHECKS, DOCUMENT_KINDS, Case
+from sigmail.policy.model import Policy
+from sigmail.policy.roles import classify
+from sigmail.verdict.model import Finding, SignatureReport
+
+__all__ = ["apply_policy", "role_of_carried_document"]
+
+
+def role_of_carried_document(kind: str, documents_before: int) -> str:
+    """The role a document carried in a message plays: the first document is the main one,
+    later ones are its attachments (see checks.attachment_positions), messages are messages."""
+    if kind == "eml":
+        return "message"
+    return "document" if documents_before == 0 else "attachment"
+
+
+def apply_policy(
+    policy: Policy, result: FormatResult, *, document_role: str
+) -> tuple[tuple[SignatureReport, ...], list[Finding]]:
+    """Signatures with their roles and signature-level findings; document-level findings."""
+    signatures = []
+    signature_checks = [c for c in CHECKS if c.applies_to == "signature"]
+    for sig in result.signatures:
+        if sig.signer is not None and sig.kind != "doc_timestamp":
+            role = classify(policy, sig.signer)
+            sig = replace(sig, role=role.role, role_source=role.source)
+        extra = [f for check in signature_checks for f in check.evaluate(policy, sig)]
+        if extra:
+            sig = replace(sig, findings=sig.findings + tuple(extra))
+        signatures.append(sig)
+    if document_role == "message" and result.kind in DOCUMENT_KINDS:
+        document_role = "document"  # a bare document given where a message was expected
+    case = Case(
+        kind=result.kind,
+        document_role=document_role,
+        signatures=tuple(signatures),
+        findings=tuple(result.findings),
+        documents=result.documents,
+    )
+    findings = list(result.findings)
+    for check in CHECKS:
+        if check.applies_to == "document":
+            findings.extend(check.evaluate(policy, case))
+    return tuple(signatures), findings
