@@ -23,7 +23,7 @@ from sigmail.policy.verdict_table import decide, reason_codes, retry_after
 from sigmail.problems import InputProblem
 from sigmail.revocation.evidence import RevocationSource
 from sigmail.trust.chain_cache import ChainCache
-from sigmail.trust.store import TrustStore
+from sigmail.trust.store import AnchorClass, TrustStore
 from sigmail.verdict.model import Finding, Verdict
 
 __all__ = ["Verifier", "verify"]
@@ -56,8 +56,12 @@ class Verifier:
     ) -> None:
         if not isinstance(trust, TrustStore):
             raise UsageError("trust must be a sigmail.TrustStore (load it explicitly)")
-        self.trust = trust
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        # A certificate the policy pins keeps the pinned class (NEAC stays "public" even if it
+        # was given as an official anchor by mistake).
+        self.trust = trust.reclassified(
+            {p.sha256: AnchorClass(p.anchor_class) for p in self.policy.anchors}
+        )
         self.revocation = revocation
         self.limits = limits or Limits()
         self.strict = strict

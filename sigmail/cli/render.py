@@ -1,40 +1,86 @@
-"""Plain-text rendering of a verdict for a terminal, in Vietnamese or English."""
+"""The verdict as a clerk (văn thư) reads it: Vietnamese by default, English on request.
+
+Short by default: the verdict, who signed in what role and when (proven or only claimed),
+the reasons that matter, and what to do. ``verbose`` adds every finding with its locator,
+detail and legal basis, and the certificate chains.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from sigmail.verdict.model import Finding, SignatureReport, Verdict
-from sigmail.verdict.reasons import VERDICT_LABELS, Effect
+from sigmail.verdict.reasons import VERDICT_ACTIONS, VERDICT_LABELS, Effect
 
 __all__ = ["render_text"]
 
+# Times are shown in Vietnam's time zone, as the documents themselves are dated.
+_ICT = timezone(timedelta(hours=7))
+
 _WORDS = {
     "vi": {
-        "signature": "Chữ ký",
-        "signer": "người ký",
-        "anchor": "gốc tin cậy",
-        "proven": "thời điểm ký đã chứng minh",
-        "claimed": "thời điểm ký khai báo",
-        "checked": "kiểm tra tại",
+        "signers": "Người ký",
+        "person": "cá nhân",
+        "agency": "cơ quan",
+        "by": {
+            "registry": "theo danh mục",
+            "uid": "theo mã định danh",
+            "common_name": "theo tên",
+            "default": "mặc định",
+        },
+        "official": "CA chuyên dùng công vụ",
+        "public": "CA công cộng",
+        "untrusted": "CA không tin cậy",
+        "proven": "ký lúc {t}, đã chứng minh bằng {how}",
+        "timestamp": "dấu thời gian",
+        "receipt": "thời điểm nhận thư",
+        "claimed": "ký lúc {t} theo khai báo (chưa chứng minh)",
+        "no_time": "không có thời điểm ký",
+        "failed": "chữ ký KHÔNG ĐẠT",
+        "indeterminate": "chữ ký chưa xác định",
+        "reasons": "Lý do",
+        "todo": "Việc cần làm",
+        "retry": "Kiểm tra lại sau {t}.",
         "none": "không có",
         "basis": "căn cứ",
-        "passed": "đạt",
-        "failed": "không đạt",
-        "indeterminate": "chưa xác định",
-        "retry": "kiểm tra lại sau",
+        "documents": "Tài liệu đính kèm",
+        "parts": "Các phần của thư",
+        "covered": "được ký bởi chữ ký {n}",
+        "uncovered": "KHÔNG được ký",
+        "chain": "chuỗi chứng thư",
+        "fmt": "%d/%m/%Y %H:%M",
     },
     "en": {
-        "signature": "Signature",
-        "signer": "signer",
-        "anchor": "anchor",
-        "proven": "proven signing time",
-        "claimed": "claimed signing time",
-        "checked": "checked at",
+        "signers": "Signed by",
+        "person": "person",
+        "agency": "agency",
+        "by": {
+            "registry": "per the registry",
+            "uid": "per the ID",
+            "common_name": "per the name",
+            "default": "by default",
+        },
+        "official": "official-duty CA",
+        "public": "public CA",
+        "untrusted": "untrusted CA",
+        "proven": "signed {t}, proven by a {how}",
+        "timestamp": "timestamp",
+        "receipt": "receipt time",
+        "claimed": "signed {t} as claimed (not proven)",
+        "no_time": "no signing time",
+        "failed": "signature FAILED",
+        "indeterminate": "signature undecided",
+        "reasons": "Reasons",
+        "todo": "What to do",
+        "retry": "Check again after {t}.",
         "none": "none",
         "basis": "basis",
-        "passed": "passed",
-        "failed": "failed",
-        "indeterminate": "indeterminate",
-        "retry": "retry after",
+        "documents": "Attached documents",
+        "parts": "Message parts",
+        "covered": "signed by signature {n}",
+        "uncovered": "NOT signed",
+        "chain": "chain",
+        "fmt": "%Y-%m-%d %H:%M",
     },
 }
 _MARK = {
@@ -47,52 +93,89 @@ _MARK = {
 }
 
 
-def _finding(f: Finding, lang: str, indent: str) -> str:
+def _time(when: datetime, lang: str) -> str:
+    return when.astimezone(_ICT).strftime(_WORDS[lang]["fmt"]) + " (+07:00)"
+
+
+def _finding(f: Finding, lang: str, indent: str, verbose: bool) -> str:
     message = f.message_vi if lang == "vi" else f.message_en
-    line = f"{indent}{_MARK[f.effect]} [{f.code}] {message}"
-    if f.detail:
+    line = f"{indent}{_MARK[f.effect]} {message}"
+    if verbose and f.detail:
         line += f" — {f.detail}"
-    line += f" ({f.locator}; {_WORDS[lang]['basis']}: {f.basis})"
+    line += f" [{f.code}"
+    line += f"; {f.locator}" if verbose else ""
+    line += f"; {_WORDS[lang]['basis']}: {f.basis}]"
     return line + "\n"
 
 
-def _signature(sig: SignatureReport, lang: str) -> str:
+def _signer_line(sig: SignatureReport, lang: str) -> str:
     w = _WORDS[lang]
     who = "?"
     if sig.signer is not None:
         who = sig.signer.common_name or sig.signer.subject
         if sig.signer.emails:
             who += f" <{sig.signer.emails[0]}>"
-        if sig.signer.uid:
-            who += f" ({sig.signer.uid})"
-    out = f"  {w['signature']} {sig.index}: {w[sig.status.value]} — {w['signer']}: {who}\n"
-    if sig.anchor:
-        out += f"    {w['anchor']}: {sig.anchor} ({sig.anchor_class})\n"
-    proven = sig.proven_signing_time.isoformat() if sig.proven_signing_time else w["none"]
-    if sig.proven_by:
-        proven += f" ({sig.proven_by.value})"
-    out += f"    {w['proven']}: {proven}"
-    if sig.claimed_signing_time:
-        out += f"; {w['claimed']}: {sig.claimed_signing_time.isoformat()}"
-    out += "\n"
-    for f in sig.findings:
-        out += _finding(f, lang, "    ")
-    if sig.timestamp is not None:
-        for f in sig.timestamp.findings:
-            out += _finding(f, lang, "    ")
-    return out
+    facts = []
+    if sig.role:
+        facts.append(f"{w[sig.role]} ({w['by'].get(sig.role_source or '', sig.role_source)})")
+    facts.append(w.get(sig.anchor_class or "untrusted", sig.anchor_class))
+    if sig.proven_signing_time is not None and sig.proven_by is not None:
+        facts.append(
+            w["proven"].format(t=_time(sig.proven_signing_time, lang), how=w[sig.proven_by.value])
+        )
+    elif sig.claimed_signing_time is not None:
+        facts.append(w["claimed"].format(t=_time(sig.claimed_signing_time, lang)))
+    else:
+        facts.append(w["no_time"])
+    if sig.status.value != "passed":
+        facts.append(w[sig.status.value])
+    return f"    {sig.index + 1}. {who} — {'; '.join(facts)}\n"
 
 
-def render_text(verdict: Verdict, *, path: str, lang: str = "vi") -> str:
-    label_vi, label_en = VERDICT_LABELS[verdict.verdict.value]
-    label = label_vi if lang == "vi" else label_en
-    out = f"{path}: {verdict.verdict.value} — {label}\n"
-    for f in verdict.findings:
-        out += _finding(f, lang, "  ")
-    for sig in verdict.signatures:
-        out += _signature(sig, lang)
-    for doc in verdict.documents:
-        out += render_text(doc, path=f"{path} → {doc.name}", lang=lang)
-    if verdict.retry_after is not None:
-        out += f"  {_WORDS[lang]['retry']}: {verdict.retry_after.isoformat()}\n"
+def render_text(
+    verdict: Verdict, *, path: str, lang: str = "vi", verbose: bool = False, indent: str = ""
+) -> str:
+    w = _WORDS[lang]
+    pick = 0 if lang == "vi" else 1
+    out = (
+        f"{indent}{path}: {VERDICT_LABELS[verdict.verdict.value][pick]} ({verdict.verdict.value})\n"
+    )
+    inner = indent + "  "
+    signatures = [s for s in verdict.signatures if s.kind != "doc_timestamp" or verbose]
+    if signatures:
+        out += f"{inner}{w['signers']}:\n"
+        for sig in signatures:
+            out += indent + _signer_line(sig, lang)
+            if verbose:
+                for n, element in enumerate(sig.chain):
+                    out += f"{inner}      {w['chain']}[{n}] {element.certificate.subject}\n"
+    findings = [f for f in verdict.all_findings() if verbose or f.effect not in (Effect.INFO,)]
+    if findings:
+        out += f"{inner}{w['reasons']}:\n"
+        seen = set()
+        for f in findings:
+            key = (f.code, f.locator if verbose else "")
+            if key in seen:
+                continue
+            seen.add(key)
+            out += _finding(f, lang, inner + "  ", verbose)
+    if verbose and verdict.parts:
+        out += f"{inner}{w['parts']}:\n"
+        for part in verdict.parts:
+            cover = (
+                w["covered"].format(n=", ".join(str(i + 1) for i in part.covered_by))
+                if part.covered_by
+                else w["uncovered"]
+            )
+            out += f"{inner}  {part.locator} {part.content_type} {part.filename or ''} — {cover}\n"
+    action = VERDICT_ACTIONS[verdict.verdict.value][pick]
+    if verdict.verdict.value == "indeterminate" and verdict.retry_after is not None:
+        action = w["retry"].format(t=_time(verdict.retry_after, lang))
+    out += f"{inner}{w['todo']}: {action}\n"
+    if verdict.documents:
+        out += f"{inner}{w['documents']}:\n"
+        for doc in verdict.documents:
+            out += render_text(
+                doc, path=doc.name or "?", lang=lang, verbose=verbose, indent=inner + "  "
+            )
     return out

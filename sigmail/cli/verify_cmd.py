@@ -56,10 +56,17 @@ def add_parser(sub) -> None:
         help="untrusted CA certificates to help build chains",
     )
     p.add_argument(
+        "--trust-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="installed anchors (sigmail trust add), used when no --trust is given",
+    )
+    p.add_argument(
         "--policy",
         default=None,
         metavar="NAME|FILE",
-        help="built-in policy name or policy file (default: basic)",
+        help="built-in policy (vn-gov, basic) or a policy file (default: vn-gov)",
     )
     p.add_argument(
         "--at",
@@ -100,6 +107,12 @@ def add_parser(sub) -> None:
         help="the signed file of a detached signature (.p7s)",
     )
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the text output")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="text output with every finding, its locator and the chains",
+    )
     p.add_argument("--strict", action="store_true", help="re-raise internal errors (debugging)")
     p.set_defaults(run=run)
 
@@ -130,27 +143,38 @@ def _detached_content(path: str, explicit: str | None) -> bytes | None:
     return None
 
 
+def _trust_store(args: argparse.Namespace, policy):
+    """--trust/--trust-public when given, else the installed trust directory."""
+    from sigmail.trust.install import default_trust_dir, load_trust_dir, missing_anchor_help
+    from sigmail.trust.store import TrustStore
+
+    trust_dir = args.trust_dir or default_trust_dir()
+    if args.trust or args.trust_public:
+        trust = TrustStore.load(
+            official=args.trust, public=args.trust_public, intermediates=args.intermediates
+        )
+    else:
+        installed = load_trust_dir(trust_dir)
+        extra = TrustStore.load(intermediates=args.intermediates)
+        trust = TrustStore(installed.anchors, (*installed.intermediates, *extra.intermediates))
+    if not trust:
+        sys.stderr.write("sigmail: " + missing_anchor_help(policy, trust_dir, args.lang))
+    return trust
+
+
 def run(args: argparse.Namespace) -> int:
     from sigmail.cli.render import render_text
+    from sigmail.policy.model import DEFAULT_POLICY, load_policy
     from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
-    from sigmail.trust.store import TrustStore
     from sigmail.verifier import Verifier
 
-    trust = TrustStore.load(
-        official=args.trust, public=args.trust_public, intermediates=args.intermediates
-    )
-    if not trust:
-        print(
-            "sigmail: no trust anchors given (--trust/--trust-public): no chain can be trusted",
-            file=sys.stderr,
-        )
+    policy = load_policy(args.policy or DEFAULT_POLICY)
+    trust = _trust_store(args, policy)
     if args.offline:
         revocation = OfflineRevocation(args.revocation_cache)
     else:
         revocation = OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
-    verifier = Verifier(
-        trust=trust, policy=args.policy or "basic", revocation=revocation, strict=args.strict
-    )
+    verifier = Verifier(trust=trust, policy=policy, revocation=revocation, strict=args.strict)
     at = args.at or datetime.now(UTC)
 
     verdicts = []
@@ -172,6 +196,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
         for path, verdict in zip(args.files, verdicts, strict=True):
-            sys.stdout.write(render_text(verdict, path=path, lang=args.lang))
+            sys.stdout.write(render_text(verdict, path=path, lang=args.lang, verbose=args.verbose))
     worst = min(verdicts, key=lambda v: _SEVERITY.index(v.verdict.value))
     return worst.verdict.exit_code

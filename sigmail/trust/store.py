@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -138,6 +138,16 @@ class TrustStore:
             for c in certs(items)
         ]
         return cls(anchors, certs(intermediates))
+
+    def reclassified(self, classes: dict[str, AnchorClass]) -> TrustStore:
+        """The same anchors, those whose SHA-256 is in ``classes`` with that class (a policy's
+        pins decide the class of the certificates they name, whatever they were loaded as)."""
+        if not any(a.sha256 in classes for a in self.anchors):
+            return self
+        anchors = [
+            replace(a, anchor_class=classes.get(a.sha256, a.anchor_class)) for a in self.anchors
+        ]
+        return TrustStore(anchors, self.intermediates)
 
     def __len__(self) -> int:
         return len(self.anchors)

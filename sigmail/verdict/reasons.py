@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["REASONS", "VERDICT_LABELS", "Effect", "Reason", "reason"]
+__all__ = ["REASONS", "VERDICT_ACTIONS", "VERDICT_LABELS", "Effect", "Reason", "reason"]
 
 
 class Effect(StrEnum):
@@ -562,14 +562,29 @@ def reason(code: str) -> Reason:
 
 # How each verdict word is said to a clerk (vi) and an English reader.
 VERDICT_LABELS: dict[str, tuple[str, str]] = {
-    "official": ("Hợp lệ: văn bản điện tử chính thức", "Officially valid"),
+    "official": ("HỢP LỆ — văn bản điện tử chính thức", "OFFICIALLY VALID"),
     "not_official": (
-        "Chữ ký hợp lệ nhưng không phải bản chính thức",
-        "Signatures intact and trusted, but not official",
+        "KHÔNG PHẢI BẢN CHÍNH THỨC — chữ ký còn nguyên vẹn và tin cậy",
+        "NOT OFFICIAL — signatures intact and trusted",
     ),
-    "unsigned": ("Không có chữ ký số: chỉ để tham khảo", "Unsigned: reference copy only"),
-    "invalid": ("Không hợp lệ: trả lại nơi gửi", "Invalid: return it to the sender"),
-    "indeterminate": ("Chưa xác định được: kiểm tra lại sau", "Indeterminate: check again later"),
+    "unsigned": ("KHÔNG CÓ CHỮ KÝ SỐ", "UNSIGNED"),
+    "invalid": ("KHÔNG HỢP LỆ", "INVALID"),
+    "indeterminate": ("CHƯA XÁC ĐỊNH ĐƯỢC", "INDETERMINATE"),
+}
+
+# What a clerk (văn thư) does with each verdict (rule book, "Verdict vocabulary").
+VERDICT_ACTIONS: dict[str, tuple[str, str]] = {
+    "official": ("Vào sổ văn bản đến.", "Register it as received."),
+    "not_official": (
+        "Chỉ dùng để tham khảo; đề nghị nơi gửi gửi bản chính thức.",
+        "Treat it as information; ask the sender for the issued version.",
+    ),
+    "unsigned": ("Bản tham khảo, chỉ dùng để tham khảo.", "A reference copy only."),
+    "invalid": (
+        "Trả lại nơi gửi (NĐ 30/2020/NĐ-CP Điều 21 khoản 2).",
+        "Return it to the sender (NĐ 30/2020/NĐ-CP Art 21(2)).",
+    ),
+    "indeterminate": ("Kiểm tra lại sau.", "Check again later."),
 }
 
 

@@ -100,6 +100,7 @@ class _VectorMaker:
     def make(self, vector: VectorSpec) -> MadeVector:
         recipe: Callable[[VectorSpec], MadeVector] = {
             "sign": self._sign,
+            "wrap": self._wrap,
             "reuse": self._reuse,
             "flip-byte": self._flip_byte,
             "no-signer-infos": self._no_signer_infos,
@@ -136,7 +137,16 @@ class _VectorMaker:
                     names.append(name)
         return names
 
-    def _sign(self, vector: VectorSpec) -> MadeVector:
+    def _wrap(self, vector: VectorSpec) -> MadeVector:
+        assert vector.source is not None
+        inner = self.made[vector.source]
+        made = self._sign(vector, content=inner.data)
+        how = made.made.replace(
+            f"SignedData over {vector.document}", f"SignedData over the .p7m of {vector.source}"
+        )
+        return MadeVector(made.data, how, made.deterministic and inner.deterministic)
+
+    def _sign(self, vector: VectorSpec, content: bytes | None = None) -> MadeVector:
         assert vector.document is not None
         signing_cert = vector.signing_certificate_attribute
         signers = [
@@ -159,7 +169,7 @@ class _VectorMaker:
             cert_names = list(vector.certificates)
         assert vector.ocsp_clock is not None
         data = signed_data(
-            self._document(vector.document),
+            self._document(vector.document) if content is None else content,
             signers,
             detached=vector.kind == "p7s",
             certificates=[self.pki.certificates[name] for name in cert_names],

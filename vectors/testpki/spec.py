@@ -58,7 +58,7 @@ REVOCATION_REASONS = (
     "certificateHold",
 )
 VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
-MAKE_RECIPES = ("sign", "reuse", "flip-byte", "no-signer-infos", "garbage")
+MAKE_RECIPES = ("sign", "reuse", "flip-byte", "no-signer-infos", "garbage", "wrap")
 
 
 class SpecError(ValueError):
@@ -377,6 +377,11 @@ def _vector(
     values["trust"] = {k: tuple(v) for k, v in values.get("trust", trust).items()}
 
     source = values.get("source")
+    if values["make"] == "wrap":
+        # Another vector's .p7m becomes the content an outer signer signs (signing order).
+        if source not in earlier or earlier[source].kind != "p7m":
+            raise SpecError(f"{where}: source {source!r} must be a .p7m vector defined earlier")
+        values["document"] = earlier[source].document
     if values["make"] in ("reuse", "flip-byte"):
         if source not in earlier:
             raise SpecError(f"{where}: source {source!r} must be a vector defined earlier")
@@ -393,7 +398,7 @@ def _vector(
             raise SpecError(f"{where}: content {values['content']!r} is not a [[document]]")
     else:
         values["content"] = None
-    if values["make"] == "sign":
+    if values["make"] in ("sign", "wrap"):
         if not values.get("signers"):
             raise SpecError(f"{where}: a signed vector needs signers")
         if values["document"] not in documents:
