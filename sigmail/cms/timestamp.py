@@ -50,12 +50,13 @@ def _rejected(code: str, locator: str, detail: str, **kw) -> TimestampReport:
 def verify_timestamp_token(
     token: cms.ContentInfo,
     *,
-    imprinted: bytes,
+    imprinted: bytes | ContentDigests,
     ctx: VerificationContext,
     locator: str,
     revocation: Sequence[RevocationItem] = (),
 ) -> TimestampReport:
-    """Check ``token`` over ``imprinted`` (for a signature timestamp: the signature value).
+    """Check ``token`` over ``imprinted`` (for a signature timestamp: the signature value;
+    for a PDF document timestamp: the digests of its byte ranges).
 
     ``revocation`` is evidence found around the token (e.g. in the enclosing SignedData); it
     is judged like the token's own.
@@ -109,7 +110,10 @@ def _verify(token, imprinted, ctx, loc, outer_revocation) -> TimestampReport:
 
     try:
         ctx.algorithms.check_digest(imprint_algo)
-        expected = digest(imprint_algo, imprinted)
+        if isinstance(imprinted, ContentDigests):  # e.g. a PDF's byte ranges, hashed already
+            expected = imprinted.get(imprint_algo)
+        else:
+            expected = digest(imprint_algo, imprinted)
     except AlgorithmProblem as exc:
         return _rejected("timestamp_invalid", loc, f"message imprint: {exc.detail}", **base)
     if not hmac.compare_digest(imprint["hashed_message"].native, expected):

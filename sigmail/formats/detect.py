@@ -17,7 +17,7 @@ class InputKind:
 
 
 def detect_kind(data: bytes, name: str | None = None) -> str:
-    head = data[:1024]
+    head = bytes(data[:1024])
     lower = (name or "").lower()
     if head.lstrip()[:5] == b"%PDF-" or (b"%PDF-" in head and lower.endswith(".pdf")):
         return InputKind.PDF

@@ -34,6 +34,9 @@ class FormatResult:
     message_id: str | None = None
     sender: str | None = None
     subject: str | None = None
+    # The input's SHA-256 (hex), when the handler hashed the whole input anyway (a PDF's one
+    # pass over its bytes); the verifier computes it otherwise.
+    sha256: str | None = None
 
 
 class NestedVerifier(Protocol):

@@ -1,0 +1,112 @@
+"""What a signature allows to change after it: DocMDP and FieldMDP (ISO 32000-1 §12.8.2).
+
+* **DocMDP** — a *certification* signature (the author's, first in the document) carries a
+  ``/Reference`` with ``/TransformMethod /DocMDP`` and a level ``/P``:
+
+  ====  =====================================================================
+  P     permitted after the certification signature
+  ====  =====================================================================
+  1     nothing (PAdES still allows DSS/VRI additions and document timestamps)
+  2     filling in forms, instantiating templates, signing
+  3     as 2, plus creating, deleting and modifying annotations
+  ====  =====================================================================
+
+  A document without a certification signature is treated like P3: form filling, new
+  signatures and annotations are possible, and each is still judged on its own (an
+  annotation that covers signed content is never benign).
+* **FieldMDP** — a signature (or its field's ``/Lock`` dictionary) locks form fields:
+  ``/Action /All``, ``/Include`` the listed ``/Fields``, or ``/Exclude`` them. A locked
+  field's value must not change after that signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sigmail.pdf.document import PdfDocument
+from sigmail.pdf.objects import PdfDict, PdfString
+from sigmail.pdf.signatures import PdfSignature
+
+__all__ = ["FieldLock", "Permissions", "certification_level", "field_lock", "permissions"]
+
+UNCERTIFIED = 3  # what a document without a certification signature allows, for analysis
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLock:
+    action: str  # "All" | "Include" | "Exclude"
+    fields: frozenset[str]
+
+    def locks(self, name: str) -> bool:
+        if self.action == "All":
+            return True
+        listed = name in self.fields or any(name.startswith(f + ".") for f in self.fields)
+        return listed if self.action == "Include" else not listed
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """The restrictions in force after one signature."""
+
+    docmdp: int | None  # 1, 2, 3 from a certification signature, else None
+    lock: FieldLock | None
+
+
+def _references(doc: PdfDocument, sig: PdfSignature, revision: int) -> list[PdfDict]:
+    refs = doc.resolve(sig.dict.get("Reference"), revision)
+    if not isinstance(refs, list):
+        return []
+    out = []
+    for item in refs:
+        d = doc.dict_at(item, revision)
+        if d is not None:
+            out.append(d)
+    return out
+
+
+def certification_level(doc: PdfDocument, sig: PdfSignature) -> int | None:
+    """The DocMDP level ``P`` if ``sig`` is a certification signature (default 2)."""
+    for ref in _references(doc, sig, sig.home):
+        if ref.get("TransformMethod") == "DocMDP":
+            params = doc.dict_at(ref.get("TransformParams"), sig.home) or {}
+            p = params.get("P", 2)
+            return p if p in (1, 2, 3) else 2
+    return None
+
+
+def _lock_from(doc: PdfDocument, params: PdfDict | None, revision: int) -> FieldLock | None:
+    if params is None:
+        return None
+    action = params.get("Action")
+    if action not in ("All", "Include", "Exclude"):
+        return None
+    names = doc.resolve(params.get("Fields"), revision)
+    fields = frozenset(
+        n.text() for n in (names if isinstance(names, list) else []) if isinstance(n, PdfString)
+    )
+    return FieldLock(str(action), fields)
+
+
+def field_lock(doc: PdfDocument, sig: PdfSignature) -> tuple[FieldLock | None, int | None]:
+    """The FieldMDP lock of ``sig`` (from its /Reference or its field's /Lock), and a DocMDP
+    level a PDF 2.0 /Lock may add (``/P``)."""
+    for ref in _references(doc, sig, sig.home):
+        if ref.get("TransformMethod") == "FieldMDP":
+            lock = _lock_from(doc, doc.dict_at(ref.get("TransformParams"), sig.home), sig.home)
+            if lock is not None:
+                return lock, None
+    for field_ref in sig.field_refs:
+        field = doc.dict_at(field_ref, sig.home)
+        lock_dict = doc.dict_at(field.get("Lock"), sig.home) if field else None
+        if lock_dict is not None:
+            p = lock_dict.get("P")
+            return _lock_from(doc, lock_dict, sig.home), p if p in (1, 2, 3) else None
+    return None, None
+
+
+def permissions(doc: PdfDocument, sig: PdfSignature) -> Permissions:
+    level = certification_level(doc, sig)
+    lock, lock_p = field_lock(doc, sig)
+    if lock_p is not None:
+        level = lock_p if level is None else min(level, lock_p)
+    return Permissions(level, lock)

@@ -1,0 +1,608 @@
+"""Signed PDF test documents (vectors/pdf.toml → vectors/pdf/*.pdf), a vector family.
+
+Plugged into :mod:`vectors.testpki.generator` (``FAMILY_MODULES``): :func:`make` writes the
+documents and returns their manifest entries, shaped like the CMS ones with ``kind = "pdf"``
+(or ``"p7s"`` for a detached CMS signature over a PDF).
+
+The unsigned letter is written here byte by byte (one page, Helvetica, a classic xref
+table, a fixed /ID). Every later revision is written by pyHanko — signatures (PAdES, with the
+committed test keys), DSS revisions, document timestamps, annotations, page changes — with
+everything pyHanko would otherwise take from the clock or the random generator pinned:
+
+* the signing time (``PdfSigningSession.system_time``) and the /Info /ModDate;
+* the second half of the trailer /ID (pyHanko draws it from ``os.urandom``): here
+  SHA-256("sigmail-pdf/<vector>/<step>")[:16];
+* timestamps come from an in-process RFC 3161 timestamper over the test TSA key
+  (:func:`vectors.testpki.timestamps.timestamp_token`, no nonce), at the step's pinned time;
+* field names are given (pyHanko would invent a UUID for a document timestamp's field).
+
+RSA PKCS#1 v1.5 and zlib are deterministic, so every file is reproducible byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+
+from .cms import Signer, signed_data
+from .pki import TestPKI
+from .revocation import ocsp_response_for_certificate
+from .timestamps import timestamp_response, timestamp_token
+
+__all__ = ["GENERATED_DIRS", "SPEC_FILES", "apply_steps", "letter", "load_spec", "make"]
+
+SPEC_FILES = ("pdf.toml",)
+GENERATED_DIRS = ("pdf",)
+OUT_DIR = "pdf"
+DOCUMENT = "pdf/document.pdf"
+VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+STEP_KINDS = (
+    "sign",
+    "dss",
+    "doc_timestamp",
+    "note",
+    "freetext",
+    "replace_content",
+    "append_object",
+    "flip_byte",
+)
+_VECTOR_KEYS = {
+    "name",
+    "make",
+    "kind",
+    "source",
+    "content",
+    "signers",
+    "steps",
+    "at",
+    "mode",
+    "policy",
+    "expect",
+    "description",
+}
+
+
+# -- the specification ---------------------------------------------------------------------
+
+
+class SpecError(ValueError):
+    """pdf.toml says something this module cannot make."""
+
+
+@dataclass(frozen=True, slots=True)
+class PdfVectorSpec:
+    name: str
+    make: str  # "pdf" (default: the steps over the letter) | "detached" | "reuse"
+    kind: str  # "pdf" | "p7s"
+    steps: tuple[dict[str, Any], ...]
+    at: dt.datetime
+    mode: str
+    policy: str
+    verdict: str
+    reasons: tuple[str, ...]
+    description: str
+    trust: dict[str, tuple[str, ...]]
+    source: str | None = None
+    content: str | None = None
+    signers: tuple[str, ...] = ()
+
+    @property
+    def file(self) -> str:
+        return f"{OUT_DIR}/{self.name}.{'p7s' if self.kind == 'p7s' else 'pdf'}"
+
+
+@dataclass(frozen=True, slots=True)
+class PdfSpec:
+    lines: tuple[str, ...]
+    document_id: bytes
+    vectors: tuple[PdfVectorSpec, ...]
+
+
+def _utc(value: Any, where: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise SpecError(f"{where}: a time with an offset is required, got {value!r}")
+    return value.astimezone(dt.UTC)
+
+
+def load_spec(spec_dir: Path) -> PdfSpec:
+    raw = tomllib.loads((spec_dir / SPEC_FILES[0]).read_text(encoding="utf-8"))
+    defaults = raw.get("defaults", {})
+    trust = {k: tuple(v) for k, v in raw.get("trust", {}).items()}
+    document = raw["document"]
+    vectors = []
+    for entry in raw.get("vector", []):
+        unknown = set(entry) - _VECTOR_KEYS
+        if unknown:
+            raise SpecError(f"vector {entry.get('name')!r}: unknown keys {sorted(unknown)}")
+        name = entry["name"]
+        steps = tuple(entry.get("steps", ()))
+        for step in steps:
+            kinds = [k for k in STEP_KINDS if k in step]
+            if len(kinds) != 1:
+                raise SpecError(f"vector {name!r}: a step needs exactly one of {STEP_KINDS}")
+        expect = entry["expect"]
+        if expect["verdict"] not in VERDICTS:
+            raise SpecError(f"vector {name!r}: unknown verdict {expect['verdict']!r}")
+        signers = tuple(entry.get("signers", ())) or tuple(s["sign"] for s in steps if "sign" in s)
+        vectors.append(
+            PdfVectorSpec(
+                name=name,
+                make=entry.get("make", "pdf"),
+                kind=entry.get("kind", "pdf"),
+                steps=steps,
+                at=_utc(entry.get("at", defaults["at"]), name),
+                mode=entry.get("mode", defaults["mode"]),
+                policy=entry.get("policy", defaults["policy"]),
+                verdict=expect["verdict"],
+                reasons=tuple(expect.get("reasons", ())),
+                description=entry["description"],
+                trust=trust,
+                source=entry.get("source"),
+                content=entry.get("content"),
+                signers=signers,
+            )
+        )
+    names = [v.name for v in vectors]
+    if len(set(names)) != len(names):
+        raise SpecError("vector names must be unique")
+    return PdfSpec(
+        lines=tuple(document["lines"]),
+        document_id=hashlib.sha256(document["id_seed"].encode()).digest()[:16],
+        vectors=tuple(vectors),
+    )
+
+
+# -- the unsigned letter, byte by byte ---------------------------------------------------------
+
+
+def _pdf_text(text: str) -> bytes:
+    raw = text.encode("latin-1")
+    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+def letter(lines: tuple[str, ...], document_id: bytes, scans: tuple[bytes, ...] = ()) -> bytes:
+    """An A4 PDF 1.7 with ``lines`` of text on page 1: catalog, pages, page, font, content,
+    info. Each of ``scans`` (raw 8-bit grey samples, for the benchmark's large files) adds a
+    page showing it as a full-page image, as a scanned document would."""
+    content = [b"BT", b"/F1 12 Tf", b"16 TL", b"72 770 Td"]
+    for line in lines:
+        content.append(b"(" + _pdf_text(line) + b") Tj T*")
+    content.append(b"ET")
+    stream = zlib.compress(b"\n".join(content) + b"\n", 9)
+    first_scan = 7
+    kids = b" ".join(b"%d 0 R" % n for n in [3] + [first_scan + 2 * i for i in range(len(scans))])
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, 1 + len(scans)),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Producer (sigmail test vectors) >>",
+    ]
+    draw = b"q 595 0 0 842 0 0 cm /Im1 Do Q"
+    for i, samples in enumerate(scans):
+        image = first_scan + 2 * i + 1
+        width = 1000
+        height = len(samples) // width
+        # The pages' content streams (the same short drawing each) follow the images.
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject "
+            b"<< /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (image, first_scan + 2 * len(scans) + i)
+        )
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Length %d >>\nstream\n"
+            % (width, height, width * height)
+            + samples[: width * height]
+            + b"\nendstream"
+        )
+    for _ in scans:
+        objects.append(b"<< /Length %d >>\nstream\n" % len(draw) + draw + b"\nendstream")
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    hex_id = document_id.hex().upper().encode()
+    out += (
+        b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, hex_id, hex_id, xref)
+    )
+    return bytes(out)
+
+
+# -- pyHanko, pinned -------------------------------------------------------------------------
+
+
+def _asn1_cert(cert) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _asn1_key(key) -> asn1_keys.PrivateKeyInfo:
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return asn1_keys.PrivateKeyInfo.load(der)
+
+
+@contextmanager
+def _pinned(seed: str, when: dt.datetime) -> Iterator[type]:
+    """An IncrementalPdfFileWriter class whose /ID and /ModDate do not depend on the run."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.metadata import model
+
+    class PinnedMeta(model.DocumentMetadata):
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name == "last_modified" and value == "now":
+                value = when
+            super().__setattr__(name, value)
+
+    class PinnedWriter(IncrementalPdfFileWriter):
+        @classmethod
+        def _handle_id(cls, prev):
+            id1, _ = prev.trailer["/ID"]
+            if isinstance(id1, generic.TextStringObject):
+                id1 = generic.ByteStringObject(id1.original_bytes)
+            id2 = generic.ByteStringObject(hashlib.sha256(seed.encode()).digest()[:16])
+            return generic.ArrayObject([id1, id2])
+
+        def __init__(self, *args, **kw) -> None:
+            super().__init__(*args, **kw)
+            self._meta.__class__ = PinnedMeta
+
+    yield PinnedWriter
+
+
+def _timestamper(pki: TestPKI, when: dt.datetime):
+    from pyhanko.sign.timestamps.api import TimeStamper
+
+    class TestTimeStamper(TimeStamper):
+        """The test TSA (tsa-official), in process, at a pinned time, without a nonce."""
+
+        def __init__(self) -> None:
+            super().__init__(include_nonce=False)
+
+        async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+            imprint = req["message_imprint"]
+            token = timestamp_token(
+                pki.certificates["tsa-official"],
+                pki.keys["tsa-official"],
+                hashed_message=imprint["hashed_message"].native,
+                hash_name=imprint["hash_algorithm"]["algorithm"].native,
+                gen_time=when,
+            )
+            return tsp.TimeStampResp.load(timestamp_response(token))
+
+    return TestTimeStamper()
+
+
+@dataclass(slots=True)
+class _State:
+    data: bytes
+    made: list[str] = field(default_factory=list)
+    last_contents: bytes | None = None  # /Contents of the last signature (for the DSS VRI)
+    timestamp_time: dt.datetime | None = None
+    signing_time: dt.datetime | None = None
+
+
+def _signer_for(pki: TestPKI, name: str):
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    issuer = pki.spec.certificates[name].issuer
+    return SimpleSigner(
+        signing_cert=_asn1_cert(pki.certificates[name]),
+        signing_key=_asn1_key(pki.keys[name]),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(pki.certificates[issuer])]),
+    )
+
+
+def _last_contents(data: bytes) -> bytes:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    sig = PdfFileReader(BytesIO(data), strict=False).embedded_signatures[-1]
+    return sig.pkcs7_content
+
+
+def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
+    from pyhanko.sign import fields, signers
+
+    name = step["sign"]
+    when = _utc(step["time"], seed)
+    field_name = step.get("field", name)
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify="certify" in step,
+        docmdp_permissions=fields.MDPPerm(step.get("certify", 2)),
+        reason=step.get("reason"),
+    )
+    stamp_at = _utc(step["timestamp"], seed) if "timestamp" in step else None
+    timestamper = _timestamper(pki, stamp_at) if stamp_at else None
+
+    class PinnedSigner(signers.PdfSigner):
+        def init_signing_session(self, pdf_out, existing_fields_only=False):
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            session.system_time = when
+            return session
+
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        out = PinnedSigner(meta, _signer_for(pki, name), timestamper=timestamper).sign_pdf(writer)
+    state.data = out.getvalue()
+    state.last_contents = _last_contents(state.data)
+    state.signing_time = state.signing_time or when
+    if stamp_at:
+        state.timestamp_time = state.timestamp_time or stamp_at
+    what = f"{name} signs field {field_name!r} (PAdES, SHA-256, PKCS#1 v1.5) at {_iso(when)}"
+    if "certify" in step:
+        what += f", certifying with DocMDP P={step['certify']}"
+    if stamp_at:
+        what += f", signature timestamp by tsa-official at {_iso(stamp_at)}"
+    state.made.append(what)
+
+
+def _dss(pki: TestPKI, crls: dict[str, bytes], state: _State, step: dict, seed: str) -> None:
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    spec = step["dss"]
+    clock = _utc(spec["ocsp_clock"], seed) if "ocsp_clock" in spec else None
+    certs = [_asn1_cert(pki.certificates[n]) for n in spec.get("certs", ())]
+    crl_objs = [asn1_crl.CertificateList.load(crls[n]) for n in spec.get("crls", ())]
+    ocsps = [
+        asn1_ocsp.OCSPResponse.load(ocsp_response_for_certificate(pki, n, clock=clock))
+        for n in spec.get("ocsp", ())
+    ]
+    when = _utc(spec["time"], seed)
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        DocumentSecurityStore.supply_dss_in_writer(
+            writer, state.last_contents, certs=certs, ocsps=ocsps, crls=crl_objs
+        )
+        out = BytesIO()
+        writer.write(out)
+    state.data = out.getvalue()
+    parts = []
+    for key, label in (("certs", "certificates"), ("crls", "CRLs"), ("ocsp", "OCSP for")):
+        if spec.get(key):
+            parts.append(f"{label} [{', '.join(spec[key])}]")
+    if clock:
+        parts.append(f"OCSP at {_iso(clock)}")
+    state.made.append(f"DSS revision with VRI for the last signature: {'; '.join(parts)}")
+
+
+def _doc_timestamp(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
+    from pyhanko.sign.signers import PdfTimeStamper
+
+    when = _utc(step["doc_timestamp"], seed)
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        stamper = PdfTimeStamper(_timestamper(pki, when), field_name=step.get("field", "DTS1"))
+        out = stamper.timestamp_pdf(writer, "sha256")
+    state.data = out.getvalue()
+    state.timestamp_time = state.timestamp_time or when
+    state.made.append(f"document timestamp by tsa-official at {_iso(when)}")
+
+
+def _annotation(state: _State, step: dict, seed: str, kind: str) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name, pdf_string
+
+    when = _utc(step["time"], seed)
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        page_ref, _resources = writer.find_page_for_modification(0)
+        if kind == "note":
+            # A sticky note in the left margin: an icon; its text shows only in its pop-up.
+            annot = generic.DictionaryObject(
+                {
+                    pdf_name("/Type"): pdf_name("/Annot"),
+                    pdf_name("/Subtype"): pdf_name("/Text"),
+                    pdf_name("/Rect"): generic.ArrayObject(
+                        map(generic.NumberObject, (20, 700, 40, 720))
+                    ),
+                    pdf_name("/Contents"): pdf_string(step["note"]),
+                    pdf_name("/Name"): pdf_name("/Comment"),
+                    pdf_name("/F"): generic.NumberObject(4),
+                }
+            )
+        else:
+            # A FreeText box over the third line of the letter, with its own appearance.
+            ap = generic.StreamObject(
+                {
+                    pdf_name("/Type"): pdf_name("/XObject"),
+                    pdf_name("/Subtype"): pdf_name("/Form"),
+                    pdf_name("/BBox"): generic.ArrayObject(
+                        map(generic.NumberObject, (0, 0, 300, 16))
+                    ),
+                },
+                stream_data=b"1 g 0 0 300 16 re f 0 g BT /Helv 12 Tf 2 4 Td ("
+                + _pdf_text(step["freetext"])
+                + b") Tj ET",
+            )
+            annot = generic.DictionaryObject(
+                {
+                    pdf_name("/Type"): pdf_name("/Annot"),
+                    pdf_name("/Subtype"): pdf_name("/FreeText"),
+                    pdf_name("/Rect"): generic.ArrayObject(
+                        map(generic.NumberObject, (70, 732, 370, 748))
+                    ),
+                    pdf_name("/Contents"): pdf_string(step["freetext"]),
+                    pdf_name("/DA"): pdf_string("/Helv 12 Tf 0 g"),
+                    pdf_name("/F"): generic.NumberObject(4),
+                    pdf_name("/AP"): generic.DictionaryObject(
+                        {pdf_name("/N"): writer.add_object(ap)}
+                    ),
+                }
+            )
+        writer.register_annotation(page_ref, writer.add_object(annot))
+        out = BytesIO()
+        writer.write(out)
+    state.data = out.getvalue()
+    what = "a sticky note in the margin" if kind == "note" else "a FreeText box over line 3"
+    state.made.append(f"incremental update adding {what}")
+
+
+def _replace_content(state: _State, step: dict, seed: str) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+
+    when = _utc(step["time"], seed)
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        page_ref, _resources = writer.find_page_for_modification(0)
+        page = page_ref.get_object()
+        content = generic.StreamObject(
+            stream_data=b"BT /F1 12 Tf 72 770 Td ("
+            + _pdf_text(step["replace_content"])
+            + b") Tj ET"
+        )
+        page[pdf_name("/Contents")] = writer.add_object(content)
+        writer.update_container(page)
+        out = BytesIO()
+        writer.write(out)
+    state.data = out.getvalue()
+    state.made.append("incremental update replacing the page's content stream")
+
+
+def _append_object(state: _State, step: dict) -> None:
+    text = b"BT /F1 12 Tf 72 770 Td (" + _pdf_text(step["append_object"]) + b") Tj ET"
+    state.data += (
+        b"5 0 obj\n<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream\nendobj\n"
+    )
+    state.made.append("object 5 (the page content) appended after %%EOF without an xref section")
+
+
+def _flip_byte(state: _State, step: dict) -> None:
+    needle = step["flip_byte"].encode("latin-1")
+    if state.data.count(needle) != 1:
+        raise SpecError(f"flip_byte: {needle!r} must occur exactly once")
+    offset = state.data.index(needle)
+    data = bytearray(state.data)
+    data[offset] ^= 0x01
+    state.data = bytes(data)
+    state.made.append(f"byte {offset} ({needle.decode('latin-1')!r}) XOR 0x01")
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply_steps(
+    pki: TestPKI, crls: dict[str, bytes], base: bytes, steps, name: str
+) -> tuple[bytes, list[str]]:
+    """``base`` with ``steps`` (as in pdf.toml) applied; what was done, one line per step.
+    The benchmark uses this to sign its large files exactly as the vectors are signed."""
+    vector = PdfVectorSpec(
+        name, "pdf", "pdf", tuple(steps), dt.datetime.now(dt.UTC), "offline", "basic",
+        "official", (), "", {},
+    )  # fmt: skip
+    state = _build(pki, crls, base, vector)
+    return state.data, state.made
+
+
+def _build(pki: TestPKI, crls: dict[str, bytes], base: bytes, vector: PdfVectorSpec) -> _State:
+    state = _State(base)
+    for i, step in enumerate(vector.steps):
+        seed = f"sigmail-pdf/{vector.name}/{i}"
+        if "sign" in step:
+            _sign(pki, state, step, seed)
+        elif "dss" in step:
+            _dss(pki, crls, state, step, seed)
+        elif "doc_timestamp" in step:
+            _doc_timestamp(pki, state, step, seed)
+        elif "note" in step:
+            _annotation(state, step, seed, "note")
+        elif "freetext" in step:
+            _annotation(state, step, seed, "freetext")
+        elif "replace_content" in step:
+            _replace_content(state, step, seed)
+        elif "append_object" in step:
+            _append_object(state, step)
+        elif "flip_byte" in step:
+            _flip_byte(state, step)
+    return state
+
+
+def make(pki: TestPKI, crls: dict[str, bytes], spec_dir: Path, out_dir: Path) -> list[dict]:
+    """Write vectors/pdf/*.pdf (and *.p7s) and return their manifest entries."""
+    spec = load_spec(spec_dir)
+    base = letter(spec.lines, spec.document_id)
+    (out_dir / OUT_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / DOCUMENT).write_bytes(base)
+    made: dict[str, tuple[bytes, str]] = {}
+    entries = []
+    for vector in spec.vectors:
+        if vector.make == "detached":
+            content = (out_dir / vector.content).read_bytes()
+            name = vector.signers[0]
+            issuer = pki.spec.certificates[name].issuer
+            data = signed_data(
+                content,
+                [Signer(cert=pki.certificates[name], key=pki.keys[name], signing_time=None)],
+                detached=True,
+                certificates=[pki.certificates[name], pki.certificates[issuer]],
+            )
+            how = f"detached CMS SignedData over {vector.content} by {name} (PKCS#1 v1.5, SHA-256)"
+            timestamp_time = signing_time = None
+        elif vector.make == "reuse":
+            data, how = made[vector.source]
+            how = f"the file of vector {vector.source}"
+            timestamp_time = signing_time = None
+        else:
+            state = _build(pki, crls, base, vector)
+            data = state.data
+            how = "; ".join([f"{DOCUMENT} (one page, unsigned)", *state.made])
+            timestamp_time, signing_time = state.timestamp_time, state.signing_time
+        made[vector.name] = (data, how)
+        path = out_dir / vector.file
+        path.write_bytes(data)
+        content_bytes = (out_dir / vector.content).read_bytes() if vector.content else None
+        entries.append(
+            {
+                "name": vector.name,
+                "path": vector.file,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "kind": vector.kind,
+                "content": vector.content,
+                "content_sha256": (
+                    hashlib.sha256(content_bytes).hexdigest() if content_bytes else None
+                ),
+                "at": _iso(vector.at),
+                "trust": {k: list(v) for k, v in vector.trust.items()},
+                "mode": vector.mode,
+                "policy": vector.policy,
+                "expect": {"verdict": vector.verdict, "reasons": list(vector.reasons)},
+                "description": vector.description,
+                "deterministic": True,
+                "made": how,
+                "signers": list(vector.signers),
+                "signing_time": _iso(signing_time) if signing_time else None,
+                "timestamp_time": _iso(timestamp_time) if timestamp_time else None,
+            }
+        )
+    return entries
