@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 from datetime import datetime
 from pathlib import Path
 
@@ -80,13 +81,21 @@ class Verifier:
 
         ``content`` is the signed file of a detached signature (.p7s). ``receipt_time`` is a
         time the caller vouches the input existed at (e.g. its own MTA's receipt): like a
-        timestamp, it proves the signature was made no later than that.
+        timestamp, it proves the signature was made no later than that. A large PDF may be
+        given as an ``mmap`` opened with ``access=mmap.ACCESS_READ``: it is read in place and
+        its pages are released once hashed.
         """
         _require_aware("at", at)
         _require_aware("receipt_time", receipt_time)
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, bytes | bytearray | memoryview | mmap.mmap):
             raise UsageError(f"data must be bytes, not {type(data).__name__}")
-        data = bytes(data)
+        # A PDF given as an mmap or memoryview is read in place (a 100 MB file is not
+        # copied); everything else is frozen into bytes.
+        if not (
+            isinstance(data, mmap.mmap | memoryview)
+            and detect_kind(bytes(data[:1024]), name) == InputKind.PDF
+        ):
+            data = bytes(data)
         budget = Budget(self.limits)
         ctx = VerificationContext(
             trust=self.trust,
@@ -131,7 +140,7 @@ class Verifier:
             policy=self.policy.ref,
             name=name,
             kind=result.kind,
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=result.sha256 or hashlib.sha256(data).hexdigest(),
             size=len(data),
             findings=tuple(findings),
             signatures=signatures,

@@ -550,6 +550,23 @@ _ROWS: tuple[Reason, ...] = (
         "The document was updated after signing in a permitted way (validation data, a new "
         "signature, annotations)",
     ),
+    Reason(
+        "signature_dictionary_modified",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Thông tin của chữ ký (người ký, lý do, thời điểm, vùng ký) đã bị sửa sau khi ký",
+        "The signature's dictionary (signer name, reason, time, byte range) was rewritten "
+        "after signing",
+    ),
+    Reason(
+        "time_proven_by_document_timestamp",
+        Effect.INFO,
+        "C4",
+        _C4_BASIS,
+        "Thời điểm ký được chứng minh bằng dấu thời gian tài liệu đặt sau chữ ký",
+        "The signing time is proven by a document timestamp applied after the signature",
+    ),
 )
 
 REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}
