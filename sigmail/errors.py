@@ -7,7 +7,8 @@ mistakes, found when configuration is loaded, and for bugs surfaced in strict mo
     SigmailError (ValueError)
     ├── ConfigError                 bad configuration, raised at load time
     │   ├── TrustStoreError         an anchor file that is missing, unreadable or not a certificate
-    │   └── PolicyError             a policy file that does not validate (names the line)
+    │   ├── PolicyError             a policy file that does not validate (names the line)
+    │   └── MilterConfigError       a mail-filter configuration file that does not validate
     ├── UsageError                  an API or CLI call that makes no sense (e.g. naive datetime)
     └── InternalError               a bug caught at an entry point's boundary (strict mode only)
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "InternalError",
+    "MilterConfigError",
     "PolicyError",
     "SigmailError",
     "TrustStoreError",
@@ -47,6 +49,18 @@ class PolicyError(ConfigError):
         self.source = source
         self.line = line
         where = source or "<policy>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class MilterConfigError(ConfigError):
+    """A mail-filter (``sigmail milter``) configuration that does not validate."""
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+        self.source = source
+        self.line = line
+        where = source or "<milter config>"
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {message}")

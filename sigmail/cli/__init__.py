@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sigmail.cli import reasons_cmd, trust_cmd, verify_cmd
+    from sigmail.cli import milter_cmd, reasons_cmd, trust_cmd, verify_cmd
 
     parser = _Parser(prog="sigmail", description=__doc__.split("\n")[0].strip("`"))
     parser.add_argument("--version", action="version", version=_version())
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_parser(sub)
     trust_cmd.add_parser(sub)
     reasons_cmd.add_parser(sub)
+    milter_cmd.add_parser(sub)
     return parser
 
 

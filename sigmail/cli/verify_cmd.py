@@ -106,6 +106,18 @@ def add_parser(sub) -> None:
         default=None,
         help="the signed file of a detached signature (.p7s)",
     )
+    p.add_argument(
+        "--headers",
+        action="store_true",
+        help="print the header fields a mail filter adds (Authentication-Results smime=, "
+        "X-Sigmail-Verdict), for MTAs without milter support",
+    )
+    p.add_argument(
+        "--authserv-id",
+        default=None,
+        metavar="NAME",
+        help="the authserv-id in Authentication-Results (default: the host name)",
+    )
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the text output")
     p.add_argument(
         "--verbose",
@@ -190,7 +202,17 @@ def run(args: argparse.Namespace) -> int:
                 receipt_time=args.receipt_time,
             )
         )
-    if args.json:
+    if args.headers:
+        import socket
+
+        from sigmail.milter.headers import headers_for
+
+        blocks = [
+            "".join(f"{h}\n" for h in headers_for(v, args.authserv_id or socket.getfqdn()))
+            for v in verdicts
+        ]
+        sys.stdout.write("\n".join(blocks))
+    elif args.json:
         docs = [v.to_dict() for v in verdicts]
         out = docs[0] if len(docs) == 1 else docs
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,352 @@
+"""The milter's configuration file (TOML): what it is, its defaults, and its validation.
+
+``MilterConfig`` is one plain frozen struct whose defaults are documented field by field; a
+file sets some of them, and the command line (``sigmail milter --trust …``) overrides the
+file. A file that does not validate raises :class:`~sigmail.errors.MilterConfigError` (a
+``ConfigError``) naming the file and the line, when it is loaded — never while mail flows.
+docs/milter.md is the reference, deploy/sigmail-milter.toml the annotated sample.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket as _socket
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sigmail.errors import MilterConfigError
+from sigmail.milter.actions import (
+    VERDICTS,
+    ActionSet,
+    Disposition,
+    DomainActions,
+    check_reply,
+)
+
+__all__ = ["MilterConfig", "load_config", "parse_config", "parse_socket"]
+
+
+@dataclass(frozen=True, slots=True)
+class MilterConfig:
+    """Everything ``sigmail milter`` needs; every default is the documented one."""
+
+    # [milter]
+    socket: str = "unix:/run/sigmail/milter.sock"
+    """``unix:/path`` or ``inet:PORT@HOST`` (``inet6:PORT@HOST`` too)."""
+    socket_mode: int = 0o660
+    """Permissions of a unix socket (the MTA's user must be able to connect)."""
+    authserv_id: str = field(default_factory=_socket.getfqdn)
+    """Our name in Authentication-Results (RFC 8601 authserv-id); default: the host name."""
+    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    """Messages verified at the same time (threads); more connections wait their turn."""
+    time_budget: float = 20.0
+    """Seconds one message may take to verify before the fail-safe applies."""
+    max_message_bytes: int = 64 * 1024 * 1024
+    """Larger messages are not verified: the fail-safe applies."""
+    spool_memory_bytes: int = 1024 * 1024
+    """A message is kept in memory up to this size, then in a temporary file."""
+    spool_dir: str | None = None
+    """Where those temporary files go (default: the system's temporary directory)."""
+    on_failure: Disposition = Disposition.ACCEPT
+    """Internal error, time budget, oversize: ``accept`` (annotated indeterminate) or
+    ``tempfail``."""
+    shutdown_timeout: float = 30.0
+    """On SIGTERM, how long messages in progress may take to finish."""
+    log_level: str = "info"
+
+    # [verify]
+    policy: str = "vn-gov"
+    offline: bool = False
+    revocation_cache: str | None = None
+    fetch_timeout: float = 5.0
+    receipt_time: bool = True
+    """Pass the time of receipt as a proven signing time bound (the agency vouches for it)."""
+    at: datetime | None = None
+    """A fixed validation time, for tests and replays only; unset, the time of receipt."""
+
+    # [trust]
+    trust_official: tuple[str, ...] = ()
+    trust_public: tuple[str, ...] = ()
+    trust_intermediates: tuple[str, ...] = ()
+    trust_dir: str | None = None
+    """Installed anchors (``sigmail trust add``), used when no official/public file is given."""
+
+    # [actions], [domains."…"]
+    actions: DomainActions = field(default_factory=DomainActions)
+
+    source: str | None = None
+
+    def with_(self, **changes: Any) -> MilterConfig:
+        return replace(self, **changes)
+
+
+def parse_socket(spec: str) -> tuple[str, Any]:
+    """``unix:/path`` → ("unix", path); ``inet:PORT@HOST`` → ("inet", (host, port))."""
+    kind, sep, rest = spec.partition(":")
+    if not sep:
+        if spec.startswith("/"):
+            return "unix", spec
+        raise ValueError(f"socket {spec!r}: expected unix:/path or inet:PORT@HOST")
+    kind = kind.lower()
+    if kind in ("unix", "local"):
+        if not rest:
+            raise ValueError(f"socket {spec!r}: no path")
+        return "unix", rest
+    if kind in ("inet", "inet6"):
+        port_text, _, host = rest.partition("@")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"socket {spec!r}: bad port {port_text!r}")
+        host = host.strip("[]") or ("127.0.0.1" if kind == "inet" else "::1")
+        return kind, (host, int(port_text))
+    raise ValueError(f"socket {spec!r}: unknown kind {kind!r} (unix, inet, inet6)")
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+class _Source:
+    """The file's text, to name the line of a table or key in error messages."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.tables: list[tuple[tuple[str, ...], int]] = []  # (table path, 1-based line)
+        self.keys: dict[tuple[tuple[str, ...], str], int] = {}
+        current: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]\s*(#.*)?", stripped)
+            if header:
+                current = _split_key(header.group(1))
+                self.tables.append((current, number))
+                continue
+            key = re.match(r"""("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""", stripped)
+            if key:
+                self.keys.setdefault((current, key.group(1).strip("\"'")), number)
+
+    def line(self, table: tuple[str, ...], key: str | None = None) -> int | None:
+        if key is not None and (table, key) in self.keys:
+            return self.keys[(table, key)]
+        for path, number in self.tables:
+            if path == table:
+                return number
+        return None
+
+    def fail(self, message: str, table: tuple[str, ...] = (), key: str | None = None):
+        raise MilterConfigError(message, source=self.source, line=self.line(table, key))
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    parts = re.findall(r"""\s*("[^"]*"|'[^']*'|[^.\s]+)\s*(?:\.|$)""", text)
+    return tuple(p.strip("\"'") for p in parts)
+
+
+def load_config(path: str | os.PathLike[str]) -> MilterConfig:
+    """Read and validate a configuration file; relative paths are taken from its directory."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MilterConfigError(exc.strerror or str(exc), source=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise MilterConfigError("not UTF-8 text", source=str(path)) from exc
+    return parse_config(text, source=str(path), base=path.parent)
+
+
+def parse_config(text: str, *, source: str = "<milter config>", base: Path | None = None):
+    src = _Source(text, source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        raise MilterConfigError(str(exc), source=source, line=line) from exc
+
+    for section in data:
+        if section not in ("milter", "verify", "trust", "actions", "domains"):
+            src.fail(f"unknown section [{section}]", (section,))
+    changes: dict[str, Any] = {"source": source}
+    changes.update(_milter_section(src, data.get("milter", {})))
+    changes.update(_verify_section(src, data.get("verify", {}), base))
+    changes.update(_trust_section(src, data.get("trust", {}), base))
+    default = _action_set(src, data.get("actions", {}), ("actions",), ActionSet())
+    domains_table = data.get("domains", {})
+    if not isinstance(domains_table, dict):
+        src.fail('[domains] must hold tables such as [domains."example.gov.vn"]', ("domains",))
+    domains = {}
+    for name, table in domains_table.items():
+        where = ("domains", name)
+        if not re.fullmatch(r"(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?", name):
+            src.fail(f"[domains.{name!r}]: not a domain name (or *.domain)", where)
+        domains[name.lower().rstrip(".")] = _action_set(src, table, where, default)
+    changes["actions"] = DomainActions(default=default, domains=domains)
+    return MilterConfig(**changes)
+
+
+def _table(src: _Source, value: Any, where: tuple[str, ...], allowed: set[str]) -> dict:
+    if not isinstance(value, dict):
+        src.fail(f"[{'.'.join(where)}] must be a table", where)
+    for key in value:
+        if key not in allowed:
+            src.fail(f"unknown key {key!r} in [{'.'.join(where)}]", where, key)
+    return value
+
+
+def _positive(src: _Source, table: dict, where, key: str, kind: type) -> dict:
+    if key not in table:
+        return {}
+    value = table[key]
+    ok = isinstance(value, int | float) if kind is float else isinstance(value, int)
+    if isinstance(value, bool) or not ok or value <= 0:
+        what = "a positive number" if kind is float else "a positive integer"
+        src.fail(f"{key} must be {what}", where, key)
+    return {key: kind(value)}
+
+
+def _string(src: _Source, table: dict, where, key: str, target: str | None = None) -> dict:
+    if key not in table:
+        return {}
+    if not isinstance(table[key], str) or not table[key]:
+        src.fail(f"{key} must be a non-empty string", where, key)
+    return {target or key: table[key]}
+
+
+def _path(base: Path | None, value: str) -> str:
+    p = Path(value).expanduser()
+    return str(base / p) if base is not None and not p.is_absolute() else str(p)
+
+
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _milter_section(src: _Source, table: Any) -> dict:
+    where = ("milter",)
+    allowed = {
+        "socket",
+        "socket_mode",
+        "authserv_id",
+        "workers",
+        "time_budget",
+        "max_message_bytes",
+        "spool_memory_bytes",
+        "spool_dir",
+        "on_failure",
+        "shutdown_timeout",
+        "log_level",
+    }
+    table = _table(src, table, where, allowed)
+    out: dict[str, Any] = {}
+    out |= _string(src, table, where, "socket")
+    if "socket" in out:
+        try:
+            parse_socket(out["socket"])
+        except ValueError as exc:
+            src.fail(str(exc), where, "socket")
+    if "socket_mode" in table:
+        mode = table["socket_mode"]
+        if not isinstance(mode, str) or not re.fullmatch(r"0?[0-7]{3}", mode):
+            src.fail('socket_mode must be an octal string such as "0660"', where, "socket_mode")
+        out["socket_mode"] = int(mode, 8)
+    out |= _string(src, table, where, "authserv_id")
+    if "authserv_id" in out and not _DOT_ATOM.fullmatch(out["authserv_id"]):
+        src.fail("authserv_id must be a host name (an RFC 5322 dot-atom)", where, "authserv_id")
+    out |= _positive(src, table, where, "workers", int)
+    out |= _positive(src, table, where, "time_budget", float)
+    out |= _positive(src, table, where, "max_message_bytes", int)
+    out |= _positive(src, table, where, "spool_memory_bytes", int)
+    out |= _positive(src, table, where, "shutdown_timeout", float)
+    out |= _string(src, table, where, "spool_dir")
+    if "on_failure" in table:
+        if table["on_failure"] not in ("accept", "tempfail"):
+            src.fail('on_failure must be "accept" or "tempfail"', where, "on_failure")
+        out["on_failure"] = Disposition(table["on_failure"])
+    if "log_level" in table:
+        if table["log_level"] not in ("debug", "info", "warning", "error"):
+            src.fail("log_level must be debug, info, warning or error", where, "log_level")
+        out["log_level"] = table["log_level"]
+    return out
+
+
+def _verify_section(src: _Source, table: Any, base: Path | None) -> dict:
+    where = ("verify",)
+    allowed = {"policy", "offline", "revocation_cache", "fetch_timeout", "receipt_time", "at"}
+    table = _table(src, table, where, allowed)
+    out: dict[str, Any] = {}
+    if "policy" in table:
+        policy = table["policy"]
+        if not isinstance(policy, str) or not policy:
+            src.fail("policy must be a built-in name (vn-gov, basic) or a file", where, "policy")
+        is_file = policy.endswith(".toml") or "/" in policy
+        out["policy"] = _path(base, policy) if is_file else policy
+    for key in ("offline", "receipt_time"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                src.fail(f"{key} must be true or false", where, key)
+            out[key] = table[key]
+    if "revocation_cache" in table:
+        out["revocation_cache"] = _path(
+            base, _string(src, table, where, "revocation_cache")["revocation_cache"]
+        )
+    out |= _positive(src, table, where, "fetch_timeout", float)
+    if "at" in table:
+        at = table["at"]
+        if isinstance(at, str):
+            try:
+                at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError:
+                src.fail("at must be an ISO 8601 time with an offset", where, "at")
+        if not isinstance(at, datetime):
+            src.fail("at must be a date-time with an offset", where, "at")
+        if at.tzinfo is None:
+            src.fail("at needs a UTC offset (Z or +07:00)", where, "at")
+        out["at"] = at
+    return out
+
+
+def _trust_section(src: _Source, table: Any, base: Path | None) -> dict:
+    where = ("trust",)
+    table = _table(src, table, where, {"official", "public", "intermediates", "dir"})
+    out: dict[str, Any] = {}
+    for key in ("official", "public", "intermediates"):
+        if key in table:
+            value = table[key]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                src.fail(f"[trust] {key} must be a list of paths", where, key)
+            out[f"trust_{key}"] = tuple(_path(base, v) for v in value)
+    if "dir" in table:
+        out["trust_dir"] = _path(base, _string(src, table, where, "dir")["dir"])
+    return out
+
+
+def _action_set(src: _Source, table: Any, where: tuple[str, ...], base: ActionSet) -> ActionSet:
+    allowed = {*VERDICTS, "reject_reply", "tempfail_reply", "quarantine_reason"}
+    table = _table(src, table, where, allowed)
+    changes: dict[str, Any] = {}
+    for verdict in VERDICTS:
+        if verdict in table:
+            try:
+                changes[verdict] = Disposition(table[verdict])
+            except ValueError:
+                src.fail(
+                    f"{verdict} must be one of accept, quarantine, reject, tempfail",
+                    where,
+                    verdict,
+                )
+    for key, digit in (("reject_reply", "5"), ("tempfail_reply", "4")):
+        if key in table:
+            value = table[key]
+            problem = check_reply(value, digit) if isinstance(value, str) else "must be a string"
+            if problem:
+                src.fail(f"{key} {problem}", where, key)
+            changes[key] = value
+    if "quarantine_reason" in table:
+        value = table["quarantine_reason"]
+        if not isinstance(value, str) or not re.fullmatch(r"[\x20-\x7e]{1,200}", value):
+            src.fail("quarantine_reason must be printable ASCII", where, "quarantine_reason")
+        changes["quarantine_reason"] = value
+    return base.overridden(**changes)

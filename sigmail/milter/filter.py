@@ -1,0 +1,171 @@
+"""One received message → one core call → headers to add and remove, and an action.
+
+This is the milter's one boundary between mail and the verifier, and the fail-safe lives
+here: an internal error, a message over the time budget or over the size limit is never
+lost and never passed as verified. It gets ``smime=temperror`` and ``X-Sigmail-Verdict:
+indeterminate`` and the configured ``on_failure`` action (accept, or tempfail so the sender's
+MTA retries). Forged headers are removed in every case.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sigmail.milter.actions import Decision, Disposition, resolve
+from sigmail.milter.headers import (
+    AddedHeader,
+    failsafe_headers,
+    forged_headers,
+    headers_for,
+    smime_result,
+)
+from sigmail.milter.runtime import Runtime
+from sigmail.milter.spool import Spool
+from sigmail.verdict.model import Verdict
+
+__all__ = ["Judgement", "ReceivedMessage", "judge"]
+
+log = logging.getLogger("sigmail.milter")
+
+PROGRESS_SECONDS = 5.0  # how often to tell the MTA we are still working
+
+
+@dataclass
+class ReceivedMessage:
+    """A message as the MTA handed it over: envelope, header fields, spooled bytes."""
+
+    spool: Spool
+    sender: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    macros: dict[str, bytes] = field(default_factory=dict)
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def queue_id(self) -> str | None:
+        value = self.macros.get("i")
+        return value.decode("ascii", "replace") if value else None
+
+    def header(self, name: str) -> str | None:
+        """The first header field called ``name``, as text (for the log)."""
+        wanted = name.lower().encode()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value.decode("utf-8", "replace").strip()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the filter decided, with what the log line and the tests need."""
+
+    verdict: str
+    smime: str
+    reasons: tuple[str, ...]
+    add: tuple[AddedHeader, ...]
+    remove: tuple[tuple[str, int], ...]  # (header name, index among that name from 1)
+    decision: Decision
+    signer: str | None = None
+    message_id: str | None = None
+    documents: int = 0
+    failure: str | None = None  # "internal_error" | "time_budget" | "oversize"
+    result: Verdict | None = None
+
+
+def judge(
+    message: ReceivedMessage,
+    runtime: Runtime,
+    executor: Executor,
+    *,
+    progress: Callable[[], None] | None = None,
+) -> Judgement:
+    config = runtime.config
+    remove: tuple[tuple[str, int], ...] = ()
+    try:
+        remove = tuple(forged_headers(message.headers, config.authserv_id))
+        if message.spool.oversize:
+            return _failsafe(
+                message,
+                runtime,
+                remove,
+                "oversize",
+                f"message over {config.max_message_bytes} bytes",
+            )
+        data = message.spool.read()
+        future = executor.submit(runtime.verify, data, received_at=message.received_at)
+        deadline = time.monotonic() + config.time_budget
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                future.cancel()
+                return _failsafe(
+                    message,
+                    runtime,
+                    remove,
+                    "time_budget",
+                    f"time budget {config.time_budget:g} s",
+                )
+            try:
+                verdict = future.result(timeout=min(left, PROGRESS_SECONDS))
+                break
+            except FutureTimeout:
+                if progress is not None:
+                    progress()
+        added = headers_for(verdict, config.authserv_id)
+        decision = resolve(config.actions, str(verdict.verdict), message.recipients)
+        return Judgement(
+            verdict=str(verdict.verdict),
+            smime=smime_result(str(verdict.verdict), verdict.reasons),
+            reasons=verdict.reasons,
+            add=added,
+            remove=remove,
+            decision=decision,
+            signer=_signer(verdict),
+            message_id=verdict.message_id,
+            documents=len(verdict.documents),
+            result=verdict,
+        )
+    except Exception:
+        log.exception("internal error on message %s", message.queue_id or "?")
+        return _failsafe(message, runtime, remove, "internal_error", None)
+
+
+def _failsafe(
+    message: ReceivedMessage,
+    runtime: Runtime,
+    remove: tuple[tuple[str, int], ...],
+    failure: str,
+    detail: str | None,
+) -> Judgement:
+    config = runtime.config
+    reason = "internal_error" if failure == "internal_error" else "limit_exceeded"
+    added = failsafe_headers(reason, config.authserv_id, detail)
+    if config.on_failure is Disposition.TEMPFAIL:
+        decision = Decision(Disposition.TEMPFAIL, reply=config.actions.default.tempfail_reply)
+    else:
+        decision = Decision(Disposition.ACCEPT)
+    return Judgement(
+        verdict="indeterminate",
+        smime="temperror",
+        reasons=(reason,),
+        add=added,
+        remove=remove,
+        decision=decision,
+        failure=failure,
+        message_id=message.header("Message-ID"),
+    )
+
+
+def _signer(verdict: Verdict) -> str | None:
+    for sig in verdict.signatures:
+        if sig.signer is not None:
+            if sig.signer.emails:
+                return sig.signer.emails[0]
+            return sig.signer.common_name or sig.signer.subject
+    return None
