@@ -140,6 +140,30 @@ TABLE = [
         "NĐ 30/2020/NĐ-CP Điều 13",
     ),
     (
+        "C10",
+        "smime-vn-document-with-attachment",
+        "official",
+        "attachment_not_agency_signed",
+        Effect.WARNING,
+        "NĐ 30/2020/NĐ-CP Phụ lục I",
+    ),
+    (
+        "C11",
+        "smime-from-mismatch",
+        "invalid",
+        "signer_mismatch",
+        Effect.INVALID,
+        "CT 34/2008/CT-TTg",
+    ),
+    (
+        "C11",
+        "smime-wrapped-text-before",
+        "not_official",
+        "partially_signed",
+        Effect.NOT_OFFICIAL,
+        "QĐ 41/2011/QĐ-UBND",
+    ),
+    (
         "C12",
         "vn-person-then-agency",
         "official",
@@ -166,6 +190,22 @@ def test_each_check_gives_its_verdict_reason_and_basis(
     assert basis in found[0].basis
     assert found[0].message_vi and found[0].message_en
     assert result.policy.name == "vn-gov" and len(result.policy.sha256) == 64
+
+
+def test_message_attachments_are_judged_as_attachments(responder):
+    """The first document of a message is the main one (person + agency); later ones are its
+    attachments and need the agency's signature only (NĐ 30/2020 Phụ lục I)."""
+    result = verify_under_vn_gov("smime-vn-document-with-attachment")
+    main_document, appendix = result.documents
+    assert main_document.verdict is VerdictKind.OFFICIAL
+    assert appendix.verdict is VerdictKind.NOT_OFFICIAL
+    assert appendix.reasons == ("missing_agency_signature",)
+
+
+def test_a_person_signed_message_is_official(responder):
+    result = verify_under_vn_gov("smime-vn-person-message")
+    assert result.verdict is VerdictKind.OFFICIAL, result.reasons
+    assert result.signatures[0].role == "person"
 
 
 def test_person_then_agency_is_official_with_roles_reported(responder):

@@ -51,11 +51,13 @@ def _label(sig: SignatureReport) -> str:
 
 # -- C1 -------------------------------------------------------------------------------------
 def c1_signature_present(policy: Policy, case: Case) -> list[Finding]:
-    """C1: at least one signature. An input already judged unreadable is not "unsigned"."""
+    """C1: at least one signature. An input already judged unreadable is not "unsigned", and
+    neither is a message whose signed part sits inside an unsigned wrapper: that is
+    ``partially_signed`` (C11), not a reference copy."""
     if any(s.kind != "doc_timestamp" for s in case.signatures):
         return []
     decided = {Effect.INVALID, Effect.INDETERMINATE, Effect.UNSIGNED}
-    if any(f.effect in decided for f in case.findings):
+    if any(f.effect in decided or f.code == "partially_signed" for f in case.findings):
         return []
     return [Finding.of("no_signature", "document")]
 
