@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from asn1crypto import cms, core, crl, ocsp, pem, x509
+from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revocation-archival attribute
 
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS, MalformedInput

@@ -97,11 +97,21 @@ def _single_attr(attrs: cms.CMSAttributes | None, name: str, check: SignerCheck,
     return found[0]["values"][0]
 
 
+def same_name(a: x509.Name, b: x509.Name) -> bool:
+    """RFC 5280 name equality, with the common case (the same encoding) decided without the
+    costly normalisation asn1crypto does on every comparison."""
+    # Compare the RDN sequences' contents: a Name inside a GeneralName carries an explicit
+    # tag in its own encoding, so whole encodings can differ for the same name.
+    return a.chosen.contents == b.chosen.contents or a == b
+
+
 def _candidates(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate, ...]):
     if sid.name == "issuer_and_serial_number":
         issuer = sid.chosen["issuer"]
         serial = sid.chosen["serial_number"].native
-        match = [c for c in certificates if c.serial_number == serial and c.issuer == issuer]
+        match = [
+            c for c in certificates if c.serial_number == serial and same_name(c.issuer, issuer)
+        ]
     else:
         ski = sid.chosen.native
         match = [c for c in certificates if c.key_identifier == ski]
@@ -173,7 +183,7 @@ def _check_signing_certificate(
     if issuer_serial.native is not None:
         serial_ok = issuer_serial["serial_number"].native == cert.serial_number
         names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
-        issuer_ok = not names or any(n == cert.issuer for n in names)
+        issuer_ok = not names or any(same_name(n, cert.issuer) for n in names)
         if not (serial_ok and issuer_ok):
             check.add(
                 "signer_certificate_mismatch",

@@ -235,8 +235,14 @@ class OnlineRevocation:
         return entry is not None and (entry.next_update is None or now < entry.next_update)
 
     def _get(
-        self, key: str, url: str, kind: EvidenceKind, body: bytes | None, disk_path: Path | None
+        self,
+        key: str,
+        url: str,
+        kind: EvidenceKind,
+        body: Callable[[], bytes] | None,
+        disk_path: Path | None,
     ) -> RevocationItem | FetchFailure:
+        """``body`` makes the POST body (an OCSP request) only when a fetch is needed."""
         now = self.clock()
         with self._lock:
             entry = self._memory.get(key)
@@ -264,7 +270,7 @@ class OnlineRevocation:
         try:
             with self._lock:
                 self.fetches += 1
-            der = self.transport(url, body, self.timeout)
+            der = self.transport(url, body() if body is not None else None, self.timeout)
             if kind is EvidenceKind.CRL:
                 der = _to_der_crl(der)
             next_update = parse_next(der)
@@ -292,7 +298,7 @@ class OnlineRevocation:
         for url in ocsp_urls(cert):
             key = "ocsp:" + _ocsp_cache_key(url, cert, issuer)
             disk = self._disk.ocsp_path(key[5:]) if self._disk else None
-            got = self._get(key, url, EvidenceKind.OCSP, _ocsp_request(cert, issuer), disk)
+            got = self._get(key, url, EvidenceKind.OCSP, lambda: _ocsp_request(cert, issuer), disk)
             (items if isinstance(got, RevocationItem) else failures).append(got)
             if isinstance(got, RevocationItem):
                 return RevocationLookup(items=tuple(items))

@@ -110,6 +110,21 @@ class StableCertificate(_StableDump, x509.Certificate):
         ("signature_algorithm", algos.SignedDigestAlgorithm),
         ("signature_value", core.OctetBitString),
     ]
+    _loaded: bytes | None = None
+
+    @classmethod
+    def load(cls, encoded_data: bytes, strict: bool = False, **kwargs) -> StableCertificate:
+        cert = super().load(encoded_data, strict=strict, **kwargs)
+        cert._loaded = bytes(encoded_data)
+        return cert
+
+    def dump(self, force: bool = False) -> bytes:
+        # Certificates are only ever read: the bytes they were loaded from are their encoding,
+        # without walking the parsed tree to ask whether anything changed (the hot path of a
+        # warm verification hashes and compares certificates many times).
+        if not force and self._loaded is not None:
+            return self._loaded
+        return super().dump(force)
 
 
 class _StableTbsCertList(_StableDump, crl.TbsCertList):
