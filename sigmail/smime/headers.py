@@ -155,7 +155,7 @@ def _collapse_rfc2231(pieces: list[tuple[int, bool, str]]) -> str:
             data += value.encode("utf-8")
     try:
         return data.decode(charset or "utf-8", "replace")
-    except LookupError:
+    except (LookupError, ValueError):  # an unknown charset, or a name with a NUL in it
         return data.decode("utf-8", "replace")
 
 
