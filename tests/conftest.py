@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests run the same examples on every run (a CI run must not turn red by chance);
+# explore new ones locally with `pytest --hypothesis-profile=explore`.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=2000)
+settings.load_profile("default")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
