@@ -1,0 +1,457 @@
+"""The yearly report from a register: per agency and month, counts by verdict, the share that
+is officially valid, the most frequent reasons — as CSV and as one self-contained HTML page.
+
+HCMC QĐ 41/2011/QĐ-UBND has the Department of Information and Communications report yearly
+how units use the e-mail system; this is the table behind such a report, for messages (the
+e-mail traffic) and for documents (what the traffic carried) separately.
+
+* Months are counted in the agency's time zone (``tz``, default +07:00): a message received
+  at 20:00 UTC on 31 May is a June message in Hà Nội.
+* An entry counts under its ``agency`` column (rules in :mod:`sigmail.audit.rows`); entries
+  without one are under "(unknown)".
+* The page needs nothing but itself: CSS in a ``<style>`` element, charts as inline SVG drawn
+  here (no JavaScript, no fonts, images or scripts fetched), so it opens offline, in a
+  browser or an e-mail client, and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+
+from sigmail.audit.register import read_rows
+from sigmail.errors import UsageError
+
+__all__ = ["VERDICTS", "YearReport", "build_report", "parse_offset", "render_html", "write_csv"]
+
+VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+KINDS = ("message", "document")
+UNKNOWN = "(unknown)"
+COLORS = {
+    "official": "#2e7d32",
+    "not_official": "#f9a825",
+    "unsigned": "#9e9e9e",
+    "invalid": "#c62828",
+    "indeterminate": "#1565c0",
+}
+
+
+def parse_offset(text: str) -> timezone:
+    """``+07:00`` → a fixed time zone (the report's months are counted in it)."""
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    try:
+        hours, _, minutes = body.partition(":")
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    except ValueError as exc:
+        raise UsageError(f"not a UTC offset: {text!r} (write +07:00)") from exc
+    if delta > timedelta(hours=14):
+        raise UsageError(f"not a UTC offset: {text!r}")
+    return timezone(sign * delta)
+
+
+@dataclass
+class Cell:
+    verdicts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.verdicts.values())
+
+    @property
+    def official_share(self) -> float | None:
+        return self.verdicts["official"] / self.total if self.total else None
+
+    def add(self, other: Cell) -> None:
+        self.verdicts.update(other.verdicts)
+        self.reasons.update(other.reasons)
+
+
+@dataclass
+class YearReport:
+    year: int
+    tz: timezone
+    source: str
+    cells: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
+    policies: Counter = field(default_factory=Counter)
+    outside: int = 0  # entries of other years
+
+    def add(self, kind: str, agency: str, month: int, verdict: str, reasons: Iterable[str]):
+        cell = self.cells.setdefault((kind, agency, month), Cell())
+        cell.verdicts[verdict] += 1
+        cell.reasons.update(reasons)
+
+    def agencies(self, kind: str) -> list[str]:
+        totals: Counter = Counter()
+        for (k, agency, _m), cell in self.cells.items():
+            if k == kind:
+                totals[agency] += cell.total
+        return sorted(totals, key=lambda a: (-totals[a], a))
+
+    def cell(self, kind: str, agency: str | None = None, month: int | None = None) -> Cell:
+        """The sum over the agencies and/or months left as None."""
+        out = Cell()
+        for (k, a, m), cell in self.cells.items():
+            if k == kind and agency in (None, a) and month in (None, m):
+                out.add(cell)
+        return out
+
+
+def build_report(path, year: int, *, tz: timezone | None = None) -> YearReport:
+    """Read the register at ``path`` and count the entries received in ``year``.
+
+    Agency names that differ only in case and diacritics ("SỞ THÔNG TIN …" on a seal, "Sở
+    Thông tin …" in a certificate's OU) are one agency, shown in its most frequent spelling.
+    """
+    from sigmail.policy.roles import fold
+
+    tz = tz or timezone(timedelta(hours=7))
+    report = YearReport(year=year, tz=tz, source=str(path))
+    spellings: dict[str, Counter] = {}
+    columns = ("kind", "agency", "received_at", "verdict", "reasons", "policy")
+    for row in read_rows(path, columns):
+        when = row["received_at"]
+        if not when:
+            report.outside += 1
+            continue
+        local = datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(tz)
+        if local.year != year:
+            report.outside += 1
+            continue
+        try:
+            reasons = json.loads(row["reasons"] or "[]")
+        except ValueError:
+            reasons = []
+        kind = row["kind"] if row["kind"] in KINDS else "document"
+        agency = row["agency"] or UNKNOWN
+        key = fold(agency)
+        spellings.setdefault(key, Counter())[agency] += 1
+        report.add(kind, key, local.month, row["verdict"], reasons)
+        report.policies[row["policy"]] += 1
+    shown = {key: min(c, key=lambda s: (-c[s], s)) for key, c in spellings.items()}
+    report.cells = {(k, shown[a], m): cell for (k, a, m), cell in report.cells.items()}
+    return report
+
+
+def _top(reasons: Counter, n: int) -> list[tuple[str, int]]:
+    return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def write_csv(report: YearReport, out, *, top: int = 3) -> None:
+    """One row per kind × agency × month with entries, and a ``total`` row per kind × agency."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["year", "kind", "agency", "month", "total", *VERDICTS, "official_share", "top_reasons"]
+    )
+    for kind in KINDS:
+        for agency in report.agencies(kind):
+            months = [m for m in range(1, 13) if report.cell(kind, agency, m).total]
+            for month in [*months, None]:
+                cell = report.cell(kind, agency, month)
+                share = cell.official_share
+                writer.writerow(
+                    [
+                        report.year,
+                        kind,
+                        agency,
+                        f"{report.year}-{month:02d}" if month else "total",
+                        cell.total,
+                        *(cell.verdicts[v] for v in VERDICTS),
+                        f"{share:.4f}" if share is not None else "",
+                        "; ".join(f"{code}:{n}" for code, n in _top(cell.reasons, top)),
+                    ]
+                )
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+_WORDS = {
+    "vi": {
+        "title": "Báo cáo sử dụng thư điện tử năm {year}",
+        "lead": "Sổ đăng ký {source} · tháng tính theo UTC{tz} · lập lúc {now}",
+        "message": "Thư điện tử",
+        "document": "Văn bản đính kèm và tệp văn bản",
+        "by_month": "Số lượng theo tháng và kết quả",
+        "share": "Tỷ lệ hợp lệ chính thức theo cơ quan",
+        "agency": "Cơ quan",
+        "month": "Tháng",
+        "total": "Tổng",
+        "share_col": "Tỷ lệ hợp lệ",
+        "reasons": "Lý do thường gặp",
+        "per_month": "Chi tiết theo tháng",
+        "none": "Không có mục nào trong năm {year}.",
+        "policies": "Chính sách",
+        "outside": "{n} mục thuộc năm khác không được tính.",
+        "m": "T{m}",
+        "verdicts": {
+            "official": "hợp lệ chính thức",
+            "not_official": "không chính thức",
+            "unsigned": "không ký số",
+            "invalid": "không hợp lệ",
+            "indeterminate": "chưa xác định",
+        },
+    },
+    "en": {
+        "title": "E-mail use report {year}",
+        "lead": "Register {source} · months in UTC{tz} · made {now}",
+        "message": "E-mail messages",
+        "document": "Documents (attached or filed)",
+        "by_month": "Entries by month and verdict",
+        "share": "Share officially valid, by agency",
+        "agency": "Agency",
+        "month": "Month",
+        "total": "Total",
+        "share_col": "Officially valid",
+        "reasons": "Most frequent reasons",
+        "per_month": "By month",
+        "none": "No entries in {year}.",
+        "policies": "Policies",
+        "outside": "{n} entries of other years are not counted.",
+        "m": "{m:02d}",
+        "verdicts": {
+            "official": "official",
+            "not_official": "not official",
+            "unsigned": "unsigned",
+            "invalid": "invalid",
+            "indeterminate": "indeterminate",
+        },
+    },
+}
+
+_CSS = """
+body{font-family:"DejaVu Sans","Noto Sans",Arial,sans-serif;margin:24px;color:#212121;
+max-width:1180px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:20px;margin:28px 0 8px;border-bottom:2px solid
+#37474f;padding-bottom:4px}h3{font-size:16px;margin:18px 0 6px}
+p.lead{color:#546e7a;margin:0 0 12px}
+table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}
+th,td{border:1px solid #cfd8dc;padding:3px 7px;text-align:right;vertical-align:top}
+th{background:#eceff1}td.l,th.l{text-align:left}
+.legend span{display:inline-block;margin-right:14px;font-size:13px}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.charts{display:flex;flex-wrap:wrap;gap:24px}
+figure{margin:0}figcaption{font-size:13px;font-weight:bold;margin-bottom:4px}
+svg text{font-family:inherit}
+"""
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _nice_step(peak: int) -> int:
+    """A whole step for four grid lines that reach at least ``peak``: 1, 2, 5, 10, 20, …"""
+    step = 1
+    while step * 4 < peak:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if step * 4 >= peak:
+                break
+    return step
+
+
+def _month_chart(report: YearReport, kind: str, words: dict) -> str:
+    """Stacked bars: entries per month, coloured by verdict."""
+    width, height = 560, 260
+    left, bottom, top_pad = 44, 28, 18
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    cells = [report.cell(kind, None, m) for m in range(1, 13)]
+    step = _nice_step(max((c.total for c in cells), default=0))
+    peak = step * 4
+    slot = plot_w / 12
+    out = [
+        f'<svg class="chart" data-chart="months-{kind}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img">'
+    ]
+    for i in range(5):
+        value = step * i
+        y = top_pad + plot_h - plot_h * i / 4
+        out.append(
+            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{value}</text>"
+        )
+    for m, cell in enumerate(cells, 1):
+        x = left + slot * (m - 1) + slot * 0.15
+        w = slot * 0.7
+        y = top_pad + plot_h
+        for verdict in VERDICTS:
+            n = cell.verdicts[verdict]
+            if not n:
+                continue
+            h = plot_h * n / peak
+            y -= h
+            out.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                f'fill="{COLORS[verdict]}"><title>{_esc(words["m"].format(m=m))}: '
+                f"{_esc(words['verdicts'][verdict])} {n}</title></rect>"
+            )
+        if cell.total:
+            out.append(
+                f'<text x="{x + w / 2:.1f}" y="{y - 4:.1f}" font-size="11" '
+                f'text-anchor="middle">{cell.total}</text>'
+            )
+        out.append(
+            f'<text x="{x + w / 2:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">'
+            f"{_esc(words['m'].format(m=m))}</text>"
+        )
+    out.append(
+        f'<line x1="{left}" x2="{width - 10}" y1="{top_pad + plot_h}" y2="{top_pad + plot_h}" '
+        'stroke="#424242"/></svg>'
+    )
+    return "".join(out)
+
+
+def _share_chart(report: YearReport, kind: str, limit: int = 15) -> str:
+    """Horizontal bars: the share officially valid per agency (the busiest ``limit``)."""
+    agencies = report.agencies(kind)[:limit]
+    row_h, label_w, bar_w = 24, 250, 230
+    width, height = label_w + bar_w + 90, max(row_h * len(agencies) + 24, 48)
+    out = [
+        f'<svg class="chart" data-chart="share-{kind}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img">'
+    ]
+    for i, agency in enumerate(agencies):
+        cell = report.cell(kind, agency)
+        share = cell.official_share or 0.0
+        y = 8 + i * row_h
+        label = agency if len(agency) <= 38 else agency[:37] + "…"
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">'
+            f"{_esc(label)}<title>{_esc(agency)}</title></text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row_h - 8}" '
+            'fill="#eceff1"/>'
+            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{bar_w * share:.1f}" '
+            f'height="{row_h - 8}" fill="{COLORS["official"]}"/>'
+            f'<text x="{label_w + bar_w + 6}" y="{y + 15}" font-size="12">'
+            f"{share:.0%} ({cell.verdicts['official']}/{cell.total})</text>"
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _reason_list(reasons: Counter, top: int, lang: str) -> str:
+    from sigmail.verdict.reasons import REASONS
+
+    items = []
+    for code, n in _top(reasons, top):
+        row = REASONS.get(code)
+        label = (row.vi if lang == "vi" else row.en) if row is not None else code
+        items.append(f'<span title="{_esc(label)}"><code>{_esc(code)}</code> {n}</span>')
+    return "<br>".join(items)
+
+
+def _table(report: YearReport, kind: str, words: dict, lang: str, top: int) -> str:
+    v = words["verdicts"]
+    head = "".join(f"<th>{_esc(v[x])}</th>" for x in VERDICTS)
+    rows = []
+    for agency in [*report.agencies(kind), None]:
+        cell = report.cell(kind, agency)
+        share = cell.official_share
+        name = _esc(agency) if agency is not None else f"<b>{_esc(words['total'])}</b>"
+        rows.append(
+            f'<tr><td class="l">{name}</td><td>{cell.total}</td>'
+            + "".join(f"<td>{cell.verdicts[x]}</td>" for x in VERDICTS)
+            + f"<td>{'' if share is None else f'{share:.1%}'}</td>"
+            + f'<td class="l">{_reason_list(cell.reasons, top, lang)}</td></tr>'
+        )
+    return (
+        f'<table class="summary" data-kind="{kind}"><thead><tr><th class="l">'
+        f"{_esc(words['agency'])}</th><th>{_esc(words['total'])}</th>{head}"
+        f'<th>{_esc(words["share_col"])}</th><th class="l">{_esc(words["reasons"])}</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _month_table(report: YearReport, kind: str, words: dict, lang: str, top: int) -> str:
+    v = words["verdicts"]
+    head = "".join(f"<th>{_esc(v[x])}</th>" for x in VERDICTS)
+    rows = []
+    for agency in report.agencies(kind):
+        for m in range(1, 13):
+            cell = report.cell(kind, agency, m)
+            if not cell.total:
+                continue
+            share = cell.official_share
+            rows.append(
+                f'<tr><td class="l">{_esc(agency)}</td><td>{report.year}-{m:02d}</td>'
+                f"<td>{cell.total}</td>"
+                + "".join(f"<td>{cell.verdicts[x]}</td>" for x in VERDICTS)
+                + f"<td>{share:.1%}</td>"
+                + f'<td class="l">{_reason_list(cell.reasons, top, lang)}</td></tr>'
+            )
+    return (
+        f'<table class="months" data-kind="{kind}"><thead><tr><th class="l">'
+        f"{_esc(words['agency'])}</th><th>{_esc(words['month'])}</th>"
+        f"<th>{_esc(words['total'])}</th>{head}<th>{_esc(words['share_col'])}</th>"
+        f'<th class="l">{_esc(words["reasons"])}</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_html(
+    report: YearReport, *, lang: str = "vi", top: int = 3, now: datetime | None = None
+) -> str:
+    """The whole report as one HTML page with nothing external."""
+    words = _WORDS[lang]
+    now = now or datetime.now(UTC)
+    offset = report.tz.utcoffset(None)
+    minutes = int(offset.total_seconds() // 60)
+    tz_text = f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    legend = "".join(
+        f'<span><i style="background:{COLORS[x]}"></i>{_esc(words["verdicts"][x])}</span>'
+        for x in VERDICTS
+    )
+    body = [
+        f"<h1>{_esc(words['title'].format(year=report.year))}</h1>",
+        '<p class="lead">'
+        + _esc(
+            words["lead"].format(
+                source=report.source,
+                tz=tz_text,
+                now=now.astimezone(report.tz).strftime("%d/%m/%Y %H:%M"),
+            )
+        )
+        + "</p>",
+    ]
+    if report.policies:
+        body.append(
+            f"<p>{_esc(words['policies'])}: "
+            + ", ".join(f"{_esc(p)} ({n})" for p, n in sorted(report.policies.items()))
+            + "</p>"
+        )
+    if report.outside:
+        body.append(f"<p>{_esc(words['outside'].format(n=report.outside))}</p>")
+    for kind in KINDS:
+        body.append(f'<section data-kind="{kind}"><h2>{_esc(words[kind])}</h2>')
+        if not report.agencies(kind):
+            body.append(f"<p>{_esc(words['none'].format(year=report.year))}</p></section>")
+            continue
+        body.append(
+            f'<div class="legend">{legend}</div><div class="charts">'
+            f"<figure><figcaption>{_esc(words['by_month'])}</figcaption>"
+            f"{_month_chart(report, kind, words)}</figure>"
+            f"<figure><figcaption>{_esc(words['share'])}</figcaption>"
+            f"{_share_chart(report, kind)}</figure></div>"
+            f"{_table(report, kind, words, lang, top)}"
+            f"<h3>{_esc(words['per_month'])}</h3>{_month_table(report, kind, words, lang, top)}"
+            "</section>"
+        )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{_esc(words['title'].format(year=report.year))}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def csv_text(report: YearReport, *, top: int = 3) -> str:
+    out = io.StringIO()
+    write_csv(report, out, top=top)
+    return out.getvalue()
