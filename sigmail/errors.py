@@ -8,7 +8,9 @@ mistakes, found when configuration is loaded, and for bugs surfaced in strict mo
     ├── ConfigError                 bad configuration, raised at load time
     │   ├── TrustStoreError         an anchor file that is missing, unreadable or not a certificate
     │   ├── PolicyError             a policy file that does not validate (names the line)
-    │   └── MilterConfigError       a mail-filter configuration file that does not validate
+    │   ├── MilterConfigError       a mail-filter configuration file that does not validate
+    │   └── EvidenceBundleError     an evidence bundle that is unreadable or does not match its
+    │                               manifest (a tampered bundle is refused, never replayed)
     ├── UsageError                  an API or CLI call that makes no sense (e.g. naive datetime)
     └── InternalError               a bug caught at an entry point's boundary (strict mode only)
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "EvidenceBundleError",
     "InternalError",
     "MilterConfigError",
     "PolicyError",
@@ -63,6 +66,19 @@ class MilterConfigError(ConfigError):
         where = source or "<milter config>"
         if line is not None:
             where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class EvidenceBundleError(ConfigError):
+    """An evidence bundle (``sigmail verify --evidence``) that cannot be replayed: not a zip,
+    no manifest, or a member whose SHA-256 (the input's, the policy's …) differs from it."""
+
+    def __init__(self, message: str, *, source: str | None = None, member: str | None = None):
+        self.source = source
+        self.member = member
+        where = source or "<evidence bundle>"
+        if member is not None:
+            where = f"{where}:{member}"
         super().__init__(f"{where}: {message}")
 
 

@@ -30,7 +30,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "verify",
         help="verify signed files and print their verdicts",
-        description="Verify .p7m, .p7s (with --content), .eml or .pdf files, or - for stdin.",
+        description="Verify .p7m, .p7s (with --content), .eml or .pdf files, or - for stdin; "
+        "with --replay, verify evidence bundles again offline.",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print the verdict JSON (sigmail.verdict/1)")
@@ -126,6 +127,19 @@ def add_parser(sub) -> None:
         help="text output with every finding, its locator and the chains",
     )
     p.add_argument("--strict", action="store_true", help="re-raise internal errors (debugging)")
+    p.add_argument(
+        "--evidence",
+        metavar="ZIP",
+        default=None,
+        help="also write an evidence bundle of the verdict (one FILE): input, chains, anchors, "
+        "CRL/OCSP responses, timestamps, policy, verdict (docs/forensics.md)",
+    )
+    p.add_argument(
+        "--replay",
+        action="store_true",
+        help="each FILE is an evidence bundle: verify its input again offline, from the bundle "
+        "alone (trust, policy and times come from it)",
+    )
     p.set_defaults(run=run)
 
 
@@ -174,34 +188,51 @@ def _trust_store(args: argparse.Namespace, policy):
     return trust
 
 
-def run(args: argparse.Namespace) -> int:
-    from sigmail.cli.render import render_text
-    from sigmail.policy.model import DEFAULT_POLICY, load_policy
-    from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
-    from sigmail.verifier import Verifier
+# Options that --replay takes from the bundle instead (giving one is a usage error).
+_FROM_BUNDLE = (
+    "trust",
+    "trust_public",
+    "intermediates",
+    "trust_dir",
+    "policy",
+    "at",
+    "receipt_time",
+    "offline",
+    "revocation_cache",
+    "content",
+    "evidence",
+)
 
-    policy = load_policy(args.policy or DEFAULT_POLICY)
-    trust = _trust_store(args, policy)
-    if args.offline:
-        revocation = OfflineRevocation(args.revocation_cache)
-    else:
-        revocation = OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
-    verifier = Verifier(trust=trust, policy=policy, revocation=revocation, strict=args.strict)
-    at = args.at or datetime.now(UTC)
 
+def _replay(args: argparse.Namespace) -> list:
+    """Each FILE is a bundle: its verdict again, offline. A bundle that does not match its
+    manifest raises EvidenceBundleError (a ConfigError: exit 64)."""
+    from sigmail.evidence import replay
+
+    given = [
+        "--" + name.replace("_", "-")
+        for name in _FROM_BUNDLE
+        if getattr(args, name) not in (None, [], False)
+    ]
+    if given:
+        raise UsageError(f"--replay takes {given[0]} from the bundle; do not give it")
     verdicts = []
     for path in args.files:
-        data = _read(path)
-        content = _detached_content(path, args.content)
-        verdicts.append(
-            verifier.verify(
-                data,
-                at=at,
-                name=None if path == "-" else Path(path).name,
-                content=content,
-                receipt_time=args.receipt_time,
+        result = replay(_read(path) if path == "-" else path, strict=args.strict)
+        if not result.identical:
+            sys.stderr.write(
+                f"sigmail: {path}: the replayed verdict differs from the one recorded in the "
+                f"bundle ({result.recorded.verdict.value} recorded, "
+                f"{result.verdict.verdict.value} now); see docs/forensics.md\n"
             )
-        )
+        verdicts.append(result.verdict)
+    return verdicts
+
+
+def run(args: argparse.Namespace) -> int:
+    from sigmail.cli.render import render_text
+
+    verdicts = _replay(args) if args.replay else _verify(args)
     if args.headers:
         import socket
 
@@ -221,3 +252,62 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(render_text(verdict, path=path, lang=args.lang, verbose=args.verbose))
     worst = min(verdicts, key=lambda v: _SEVERITY.index(v.verdict.value))
     return worst.verdict.exit_code
+
+
+def _verify(args: argparse.Namespace) -> list:
+    from sigmail.policy.model import DEFAULT_POLICY, load_policy
+    from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
+    from sigmail.verifier import Verifier
+
+    if args.evidence is not None and len(args.files) != 1:
+        raise UsageError("--evidence writes the bundle of one FILE; give exactly one")
+    policy = load_policy(args.policy or DEFAULT_POLICY)
+    trust = _trust_store(args, policy)
+    if args.offline:
+        revocation = OfflineRevocation(args.revocation_cache)
+    else:
+        revocation = OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
+    verifier = Verifier(trust=trust, policy=policy, revocation=revocation, strict=args.strict)
+    at = args.at or datetime.now(UTC)
+    if args.evidence is not None:
+        return [_verify_with_evidence(args, verifier, at)]
+
+    verdicts = []
+    for path in args.files:
+        data = _read(path)
+        content = _detached_content(path, args.content)
+        verdicts.append(
+            verifier.verify(
+                data,
+                at=at,
+                name=None if path == "-" else Path(path).name,
+                content=content,
+                receipt_time=args.receipt_time,
+            )
+        )
+    return verdicts
+
+
+def _verify_with_evidence(args: argparse.Namespace, verifier, at: datetime):
+    """One FILE, verified through sigmail.evidence; the bundle is written next to the verdict."""
+    from sigmail.evidence import verify_with_evidence
+
+    (path,) = args.files
+    content = _detached_content(path, args.content)
+    content_name = None
+    if content is not None:
+        content_name = Path(args.content or path[: -len(".p7s")]).name
+    verdict, bundle = verify_with_evidence(
+        verifier,
+        _read(path),
+        at=at,
+        name=None if path == "-" else Path(path).name,
+        content=content,
+        content_name=content_name,
+        receipt_time=args.receipt_time,
+    )
+    try:
+        bundle.write(args.evidence)
+    except OSError as exc:
+        raise UsageError(f"{args.evidence}: {exc.strerror}") from exc
+    return verdict

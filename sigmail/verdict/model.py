@@ -205,6 +205,12 @@ class SignatureReport:
     role: str | None = None
     role_source: str | None = None
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display (sigmail/notebook/html.py); not part of the JSON."""
+        from sigmail.notebook.html import signature_html
+
+        return signature_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class PartReport:
@@ -289,3 +295,10 @@ class Verdict:
         from sigmail.verdict.serialize import from_dict
 
         return from_dict(cls, data)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: badge, signers, chains, timeline, PDF coverage
+        (sigmail/notebook/html.py); not part of the JSON."""
+        from sigmail.notebook.html import verdict_html
+
+        return verdict_html(self)

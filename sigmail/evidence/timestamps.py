@@ -1,0 +1,127 @@
+"""The RFC 3161 timestamp tokens an input carries, as separate DER files for a bundle.
+
+The tokens are inside the input (a signature's unsigned attribute, a PDF document timestamp),
+so replay never needs them; they are copied out so that an analyst can hand them to another
+tool. The walk reads the same structures the verifier reads, with sigmail's own parsers and
+the same budgets, and is best-effort: a part that does not parse is skipped, never an error.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+
+from asn1crypto import cms, core
+
+from sigmail.formats.detect import InputKind, detect_kind
+from sigmail.limits import Budget, Limits
+
+__all__ = ["FoundToken", "find_timestamp_tokens"]
+
+_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+_CMS_TYPES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+_CMS_TYPES += ("application/pkcs7-mime", "application/x-pkcs7-mime")
+
+
+@dataclass(frozen=True, slots=True)
+class FoundToken:
+    where: str  # e.g. "signer 0", "PDF field NguoiKy", "part 2 / signer 0"
+    der: bytes
+
+
+def find_timestamp_tokens(
+    data: bytes, name: str | None = None, *, limits: Limits | None = None
+) -> list[FoundToken]:
+    """Every timestamp token in ``data``, in the order the structures appear."""
+    limits = limits or Limits()
+    out: list[FoundToken] = []
+    seen: set[bytes] = set()
+    _walk(bytes(data), name, "", 0, limits, out, seen)
+    return out
+
+
+def _add(out: list[FoundToken], seen: set[bytes], where: str, der: bytes) -> None:
+    if der not in seen:
+        seen.add(der)
+        out.append(FoundToken(where, der))
+
+
+def _walk(data, name, where, depth, limits: Limits, out, seen) -> None:
+    if depth > limits.max_cms_nesting or len(out) > limits.max_signatures * 4:
+        return
+    kind = detect_kind(data, name)
+    try:
+        if kind == InputKind.CMS:
+            _cms(data, where, depth, limits, out, seen)
+        elif kind == InputKind.PDF:
+            _pdf(data, where, limits, out, seen)
+        elif kind == InputKind.EML:
+            _email(data, where, depth, limits, out, seen)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return  # not for us to judge: the verdict already says what is wrong with it
+    except Exception as exc:  # sigmail's own parse errors (MalformedInput, PdfSyntaxError, …)
+        if type(exc).__module__.startswith("sigmail."):
+            return
+        raise
+
+
+def _prefix(where: str) -> str:
+    return f"{where} / " if where else ""
+
+
+def _signer_tokens(info: cms.ContentInfo, where: str, out, seen) -> None:
+    sd = info["content"]
+    if sd["encap_content_info"]["content_type"].dotted == _TST_INFO:
+        _add(out, seen, where or "token", info.dump())
+        return
+    for i, signer in enumerate(sd["signer_infos"]):
+        for attr in signer["unsigned_attrs"] or ():
+            if attr["type"].native == "signature_time_stamp_token":
+                for token in attr["values"]:
+                    _add(out, seen, f"{_prefix(where)}signer {i}", token.dump())
+
+
+def _cms(data, where, depth, limits, out, seen) -> None:
+    from sigmail.cms.signed_data import decode_cms_bytes
+
+    info = cms.ContentInfo.load(decode_cms_bytes(data))
+    if info["content_type"].native != "signed_data":
+        return
+    _signer_tokens(info, where, out, seen)
+    econtent = info["content"]["encap_content_info"]["content"]
+    if not isinstance(econtent, core.Void):  # a .p7m sealed over a signed .p7m, an S/MIME entity
+        inner = bytes(econtent)
+        _walk(inner, None, f"{_prefix(where)}content", depth + 1, limits, out, seen)
+
+
+def _pdf(data, where, limits, out, seen) -> None:
+    from sigmail.pdf.document import PdfDocument
+    from sigmail.pdf.signatures import find_signatures
+
+    doc = PdfDocument(data, Budget(limits))
+    for sig in find_signatures(doc):
+        contents = sig.contents
+        if not contents:
+            continue
+        info = cms.ContentInfo.load(contents, strict=False)
+        label = f"{_prefix(where)}PDF field {sig.label}"
+        if info["content_type"].native == "signed_data":
+            _signer_tokens(info, label, out, seen)
+
+
+def _email(data, where, depth, limits, out, seen) -> None:
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    for n, part in enumerate(message.walk()):
+        if n > limits.max_mime_parts:
+            return
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        lower = (filename or "").lower()
+        if ctype in _CMS_TYPES or lower.endswith((".p7m", ".p7s", ".pdf")):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                label = f"{_prefix(where)}MIME part {n} ({filename or ctype})"
+                _walk(payload, filename, label, depth + 1, limits, out, seen)
