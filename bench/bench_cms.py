@@ -240,7 +240,8 @@ def main() -> None:
         )
         print(
             f"| {r['input']} | {sw[0] * ms:.2f} ms [{sw[1] * ms:.2f}] | {pw[0] * ms:.2f} ms "
-            f"[{pw[1] * ms:.2f}] | {pw[0] / sw[0]:.1f}× faster | {sc[0] * ms:.0f} ms [{sc[1] * ms:.0f}] "
+            f"[{pw[1] * ms:.2f}] | {pw[0] / sw[0]:.1f}× faster | "
+            f"{sc[0] * ms:.0f} ms [{sc[1] * ms:.0f}] "
             f"| {oc[0] * ms:.0f} ms [{oc[1] * ms:.0f}] | {sc[0] / oc[0]:.1f}× openssl |"
         )
     print(f"\nwarm: {args.runs} runs; cold: {cold_runs} runs; targets: warm ≤ 2 ms, cold ≤ 250 ms")
