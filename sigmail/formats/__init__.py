@@ -1,11 +1,12 @@
 """Input formats: how each kind of input is recognised and handed to its verifier.
 
-Handlers are imported on first use, so a run that sees no PDF never imports pyHanko.
+Handlers are imported on first use, so a run that sees no PDF never imports the PDF reader.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from sigmail.formats.detect import InputKind, detect_kind
 from sigmail.formats.result import FormatHandler, FormatResult, NestedVerifier
