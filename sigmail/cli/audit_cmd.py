@@ -14,40 +14,18 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sigmail.cli.options import (
+    add_revocation_options,
+    add_time_option,
+    add_trust_options,
+    policy_from,
+    trust_store_from,
+)
 from sigmail.errors import UsageError
 
 __all__ = ["add_parser", "run_audit_cmd", "run_report_cmd"]
 
 EXIT_TEMPFAIL = 75  # some items could not be read: they are not registered, run again later
-
-# sigmail verify's options that mean the same for a batch of files.
-_VERIFY_OPTIONS = (
-    "trust",
-    "trust_public",
-    "intermediates",
-    "trust_dir",
-    "policy",
-    "at",
-    "offline",
-    "revocation_cache",
-    "timeout",
-    "lang",
-    "strict",
-)
-
-
-def _verify_actions() -> list[argparse.Action]:
-    """The actions of ``sigmail verify``'s parser for :data:`_VERIFY_OPTIONS`."""
-    from sigmail.cli import _Parser, verify_cmd
-
-    subparsers = _Parser(add_help=False).add_subparsers(parser_class=_Parser)
-    verify_cmd.add_parser(subparsers)
-    verify = subparsers.choices["verify"]
-    actions = [a for a in verify._actions if a.dest in _VERIFY_OPTIONS]
-    missing = set(_VERIFY_OPTIONS) - {a.dest for a in actions}
-    if missing:  # sigmail verify changed: the audit must follow, not silently drop options
-        raise RuntimeError(f"sigmail verify has no option for {sorted(missing)}")
-    return actions
 
 
 def add_parser(sub) -> None:
@@ -102,9 +80,12 @@ def add_parser(sub) -> None:
         help="progress line on stderr (default: when stderr is a terminal)",
     )
     audit.add_argument("--json", action="store_true", help="print the run's summary as JSON")
-    group = audit.add_argument_group("verification (the options of sigmail verify)")
-    for action in _verify_actions():
-        group._add_action(action)
+    group = audit.add_argument_group("verification (as for sigmail verify)")
+    add_trust_options(group)
+    add_time_option(group)
+    add_revocation_options(group)
+    group.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of messages")
+    group.add_argument("--strict", action="store_true", help="re-raise internal errors")
     audit.set_defaults(run=run_audit_cmd)
 
     report = sub.add_parser(
@@ -134,11 +115,9 @@ def _settings(args: argparse.Namespace, own_mta: tuple[str, ...]):
     import uuid
 
     from sigmail.audit.work import Settings
-    from sigmail.cli.verify_cmd import _trust_store
-    from sigmail.policy.model import DEFAULT_POLICY, load_policy
 
-    policy = load_policy(args.policy or DEFAULT_POLICY)
-    trust = _trust_store(args, policy)
+    policy = policy_from(args)
+    trust = trust_store_from(args, policy, lang=args.lang)
     return Settings(
         trust=trust,
         policy=policy,

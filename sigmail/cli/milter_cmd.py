@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from sigmail.cli.options import add_revocation_options, add_time_option, add_trust_options
+
 __all__ = ["add_parser", "config_from_args", "run"]
 
 
@@ -27,50 +29,12 @@ def add_parser(sub) -> None:
         help="unix:/path/to/sock or inet:PORT@127.0.0.1 (default: unix:/run/sigmail/milter.sock)",
     )
     p.add_argument("--config", metavar="FILE", type=Path, default=None, help="TOML config file")
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="official-duty trust anchors (file or directory)",
-    )
-    p.add_argument(
-        "--trust-public",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="anchors of licensed public CAs (national root)",
-    )
-    p.add_argument(
-        "--intermediates",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="untrusted CA certificates to help build chains",
-    )
-    p.add_argument(
-        "--trust-dir",
-        default=None,
-        metavar="DIR",
-        help="installed anchors (sigmail trust add), used when no --trust is given",
-    )
-    p.add_argument("--policy", default=None, metavar="NAME|FILE", help="vn-gov (default), basic")
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        default=None,
-        help="no network: embedded evidence and the revocation cache only",
-    )
-    p.add_argument(
-        "--revocation-cache", default=None, metavar="DIR", help="CRL/OCSP cache directory"
-    )
+    add_trust_options(p)
+    add_revocation_options(p, timeout=False)
     p.add_argument("--authserv-id", default=None, metavar="NAME", help="default: the host name")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="verification threads")
-    p.add_argument(
-        "--at",
-        default=None,
-        metavar="ISO-8601",
-        help="fixed validation time (tests and replays only; default: the time of receipt)",
+    add_time_option(
+        p, help="fixed validation time (tests and replays only; default: the time of receipt)"
     )
     p.add_argument(
         "--log-level",
@@ -88,7 +52,6 @@ def add_parser(sub) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """The configuration file (if any) with the command line's options on top."""
-    from sigmail.cli.verify_cmd import parse_time
     from sigmail.milter.config import MilterConfig, load_config, parse_socket
 
     config = load_config(args.config) if args.config else MilterConfig()
@@ -107,7 +70,7 @@ def config_from_args(args: argparse.Namespace):
     if args.intermediates:
         changes["trust_intermediates"] = tuple(args.intermediates)
     if args.trust_dir is not None:
-        changes["trust_dir"] = args.trust_dir
+        changes["trust_dir"] = str(args.trust_dir)
     if args.policy is not None:
         changes["policy"] = args.policy
     if args.offline:
@@ -123,7 +86,7 @@ def config_from_args(args: argparse.Namespace):
             raise UsageError("--workers must be at least 1")
         changes["workers"] = args.workers
     if args.at is not None:
-        changes["at"] = parse_time(args.at)
+        changes["at"] = args.at
     if args.log_level is not None:
         changes["log_level"] = args.log_level
     return config.with_(**changes)

@@ -8,22 +8,20 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sigmail.cli.options import (
+    add_revocation_options,
+    add_time_option,
+    add_trust_options,
+    parse_time,
+    policy_from,
+    revocation_from,
+    trust_store_from,
+)
 from sigmail.errors import UsageError
 
-__all__ = ["add_parser", "parse_time", "run"]
+__all__ = ["add_parser", "parse_time", "run"]  # parse_time: sigmail.cli.options
 
 _SEVERITY = ("invalid", "indeterminate", "unsigned", "not_official", "official")
-
-
-def parse_time(text: str) -> datetime:
-    """ISO 8601; a time without an offset is refused rather than guessed."""
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"not an ISO 8601 time: {text!r}") from exc
-    if value.tzinfo is None:
-        raise UsageError(f"time {text!r} has no UTC offset (write Z or +07:00)")
-    return value
 
 
 def add_parser(sub) -> None:
@@ -35,72 +33,10 @@ def add_parser(sub) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print the verdict JSON (sigmail.verdict/1)")
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="official-duty trust anchors (file or directory, PEM or DER)",
-    )
-    p.add_argument(
-        "--trust-public",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="anchors of licensed public CAs (national root)",
-    )
-    p.add_argument(
-        "--intermediates",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="untrusted CA certificates to help build chains",
-    )
-    p.add_argument(
-        "--trust-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="installed anchors (sigmail trust add), used when no --trust is given",
-    )
-    p.add_argument(
-        "--policy",
-        default=None,
-        metavar="NAME|FILE",
-        help="built-in policy (vn-gov, basic) or a policy file (default: vn-gov)",
-    )
-    p.add_argument(
-        "--at",
-        type=_time_arg,
-        default=None,
-        metavar="ISO-8601",
-        help="validation time (default: now)",
-    )
-    p.add_argument(
-        "--receipt-time",
-        type=_time_arg,
-        default=None,
-        metavar="ISO-8601",
-        help="a trusted time the input is known to have existed at",
-    )
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="no network: only embedded evidence and the revocation cache",
-    )
-    p.add_argument(
-        "--revocation-cache",
-        metavar="DIR",
-        default=None,
-        help="directory of cached CRL/OCSP responses (read offline, filled online)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="per-request timeout for CRL/OCSP fetching (default 5)",
-    )
+    add_trust_options(p)
+    add_time_option(p)
+    add_time_option(p, "--receipt-time", "a trusted time the input is known to have existed at")
+    add_revocation_options(p)
     p.add_argument(
         "--content",
         metavar="FILE",
@@ -143,13 +79,6 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _time_arg(text: str) -> datetime:
-    try:
-        return parse_time(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
 def _read(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
@@ -167,25 +96,6 @@ def _detached_content(path: str, explicit: str | None) -> bytes | None:
         if sibling.is_file():
             return sibling.read_bytes()
     return None
-
-
-def _trust_store(args: argparse.Namespace, policy):
-    """--trust/--trust-public when given, else the installed trust directory."""
-    from sigmail.trust.install import default_trust_dir, load_trust_dir, missing_anchor_help
-    from sigmail.trust.store import TrustStore
-
-    trust_dir = args.trust_dir or default_trust_dir()
-    if args.trust or args.trust_public:
-        trust = TrustStore.load(
-            official=args.trust, public=args.trust_public, intermediates=args.intermediates
-        )
-    else:
-        installed = load_trust_dir(trust_dir)
-        extra = TrustStore.load(intermediates=args.intermediates)
-        trust = TrustStore(installed.anchors, (*installed.intermediates, *extra.intermediates))
-    if not trust:
-        sys.stderr.write("sigmail: " + missing_anchor_help(policy, trust_dir, args.lang))
-    return trust
 
 
 # Options that --replay takes from the bundle instead (giving one is a usage error).
@@ -255,19 +165,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> list:
-    from sigmail.policy.model import DEFAULT_POLICY, load_policy
-    from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
     from sigmail.verifier import Verifier
 
     if args.evidence is not None and len(args.files) != 1:
         raise UsageError("--evidence writes the bundle of one FILE; give exactly one")
-    policy = load_policy(args.policy or DEFAULT_POLICY)
-    trust = _trust_store(args, policy)
-    if args.offline:
-        revocation = OfflineRevocation(args.revocation_cache)
-    else:
-        revocation = OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
-    verifier = Verifier(trust=trust, policy=policy, revocation=revocation, strict=args.strict)
+    policy = policy_from(args)
+    trust = trust_store_from(args, policy, lang=args.lang)
+    verifier = Verifier(
+        trust=trust, policy=policy, revocation=revocation_from(args), strict=args.strict
+    )
     at = args.at or datetime.now(UTC)
     if args.evidence is not None:
         return [_verify_with_evidence(args, verifier, at)]
