@@ -20,10 +20,11 @@ import re
 from typing import Any
 
 from sigmail.limits import Budget
+from sigmail.pdf.content import OperationCount, operations
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.filters import UnsupportedFilter
 from sigmail.pdf.objects import PdfDict, Stream
-from sigmail.pdf.parser import ObjectParser, PdfSyntaxError
+from sigmail.pdf.parser import PdfSyntaxError
 from sigmail.pdf.structure import page_list
 
 __all__ = ["ToUnicode", "pdf_text"]
@@ -31,8 +32,6 @@ __all__ = ["ToUnicode", "pdf_text"]
 _MAX_OPERATORS = 200_000
 _MAX_FORM_DEPTH = 4
 _MAX_CMAP_ENTRIES = 70_000
-_OPERATOR = re.compile(rb"[A-Za-z'\"*]+[0-9]?")
-_INLINE_END = re.compile(rb"[\x00\t\n\x0c\r ]EI(?=[\x00\t\n\x0c\r /]|$)")
 _HEX = rb"<([0-9A-Fa-f\s]*)>"
 _SECTION = re.compile(rb"begin(codespacerange|bfchar|bfrange)(.*?)end\1", re.S)
 _PAIR = re.compile(_HEX + rb"\s*" + _HEX)
@@ -156,7 +155,7 @@ class _TextReader:
         self.doc = doc
         self.revision = revision
         self.out: list[str] = []
-        self.operators = 0
+        self.count = OperationCount(_MAX_OPERATORS, doc.budget.check_time)
 
     def newline(self) -> None:
         if self.out and self.out[-1] != "\n":
@@ -168,43 +167,10 @@ class _TextReader:
 
     def run(self, data: bytes, resources: PdfDict | None, depth: int) -> None:
         doc, rev = self.doc, self.revision
-        parser = ObjectParser(data, base=None)
-        stack: list[Any] = []
         fonts: dict[str, _Font] = {}
         font: _Font | None = None
-        pos = 0
-        end = len(data)
-        while True:
-            pos = parser.skip_ws(pos)
-            if pos >= end:
-                break
-            self.operators += 1
-            if self.operators > _MAX_OPERATORS:
-                return
-            if self.operators % 4096 == 0:
-                doc.budget.check_time()
-            c = data[pos]
-            if c in b"/<[(+-.0123456789":
-                try:
-                    value, pos = parser.parse(pos)
-                except PdfSyntaxError:
-                    pos += 1
-                    stack.clear()
-                    continue
-                stack.append(value)
-                continue
-            m = _OPERATOR.match(data, pos)
-            if m is None:
-                pos += 1
-                stack.clear()
-                continue
-            op = m.group(0)
-            pos = m.end()
-            args, stack = stack, []
-            if op == b"BI":
-                stop = _INLINE_END.search(data, pos)
-                pos = stop.end() if stop else end
-            elif op == b"Tf" and len(args) == 2 and isinstance(args[0], str):
+        for op, args in operations(data, self.count):
+            if op == b"Tf" and len(args) == 2 and isinstance(args[0], str):
                 key = args[0]
                 if key not in fonts:
                     table = doc.dict_at(resources.get("Font"), rev) if resources else None
@@ -271,5 +237,7 @@ def pdf_text(data: Any, budget: Budget, *, max_pages: int = 2) -> str:
                 reader.run(doc.decoded(stream), resources, 0)
             except UnsupportedFilter:
                 continue
+            except PdfSyntaxError:  # past the operation ceiling: keep the text read so far
+                return "".join(reader.out)
         reader.newline()
     return "".join(reader.out)

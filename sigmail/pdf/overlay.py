@@ -18,13 +18,13 @@ errs towards "painted": an area sigmail cannot interpret counts as painted.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from sigmail.pdf.content import OperationCount, operations
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.filters import UnsupportedFilter
 from sigmail.pdf.objects import PdfDict, Ref, Stream
-from sigmail.pdf.parser import ObjectParser, PdfSyntaxError
+from sigmail.pdf.parser import PdfSyntaxError
 
 __all__ = ["Rect", "overlaps", "painted_area", "rect_of"]
 
@@ -34,8 +34,6 @@ Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _MAX_FORM_DEPTH = 6
 _MAX_OPERATORS = 500_000
-_OPERATOR = re.compile(rb"[A-Za-z'\"*]+[0-9]?")
-_INLINE_END = re.compile(rb"[\x00\t\n\x0c\r ]EI(?=[\x00\t\n\x0c\r /]|$)")
 _MIN_AREA = 0.5  # pt²: touching edges are not an overlap
 
 
@@ -114,14 +112,12 @@ class _Painter:
         self.revision = revision
         self.page_box = page_box
         self.rects: list[Rect] = []
-        self.operators = 0
+        self.count = OperationCount(_MAX_OPERATORS)
 
     def run(
         self, data: bytes, resources: PdfDict | None, ctm: Matrix, clip: Rect, depth: int
     ) -> None:
         doc, rev = self.doc, self.revision
-        parser = ObjectParser(data, base=None)
-        stack: list[Any] = []
         gs: list[tuple] = []
         fill_white = False
         tm = tlm = _IDENTITY
@@ -130,37 +126,8 @@ class _Painter:
         hscale = 1.0
         path: list[tuple[float, float]] = []
         fonts: dict[str, _Font] = {}
-        pos = 0
-        end = len(data)
-        while True:
-            pos = parser.skip_ws(pos)
-            if pos >= end:
-                break
-            self.operators += 1
-            if self.operators > _MAX_OPERATORS:
-                raise PdfSyntaxError("page content has too many operators")
-            c = data[pos]
-            if c in b"/<[(+-.0123456789":
-                try:
-                    value, pos = parser.parse(pos)
-                except PdfSyntaxError:
-                    pos += 1
-                    stack.clear()
-                    continue
-                stack.append(value)
-                continue
-            m = _OPERATOR.match(data, pos)
-            if m is None:
-                pos += 1
-                stack.clear()
-                continue
-            op = m.group(0)
-            pos = m.end()
-            args = stack
-            stack = []
-            if op == b"BI":  # inline image: skip its data
-                stop = _INLINE_END.search(data, pos)
-                pos = stop.end() if stop else end
+        for op, args in operations(data, self.count):
+            if op == b"BI":  # an inline image paints its unit square
                 self._add(_box(ctm, (0, 0, 1, 1)), clip)
             elif op == b"q":
                 gs.append((ctm, clip, fill_white))
