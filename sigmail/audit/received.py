@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sigmail.problems import InputProblem
-from sigmail.smime.headers import parse_header_block
+from sigmail.smime.headers import parse_header_block, strip_comments
 
 __all__ = [
     "Arrival",
@@ -58,32 +58,6 @@ class ReceivedField:
     date: datetime | None
 
 
-def _strip_comments(text: str) -> str:
-    """``text`` without RFC 5322 comments (nested parentheses, quoted pairs)."""
-    out: list[str] = []
-    depth = 0
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-            if depth == 0:
-                out.append(char)
-            continue
-        if char == "\\":
-            escaped = True
-            if depth == 0:
-                out.append(char)
-        elif char == "(":
-            depth += 1
-            if depth == 1:
-                out.append(" ")
-        elif char == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(char)
-    return "".join(out)
-
-
 _CLAUSES = frozenset({"from", "by", "via", "with", "id", "for"})
 
 
@@ -110,7 +84,7 @@ def parse_received(value: str) -> ReceivedField:
     head, sep, date_text = value.rpartition(";")
     if not sep:
         head, date_text = value, ""
-    tokens = _strip_comments(head).split()
+    tokens = strip_comments(head).split()
     hosts: dict[str, str] = {}
     i = 0
     while i < len(tokens):

@@ -30,6 +30,7 @@ from email.utils import getaddresses
 import authres
 import authres.smime
 
+from sigmail.smime.headers import strip_comments
 from sigmail.verdict.model import Verdict
 
 __all__ = [
@@ -239,30 +240,9 @@ def claims_authserv_id(value: str | bytes, authserv_id: str) -> bool:
         parsed = None
     if parsed is not None and (parsed.authserv_id or "").lower() == wanted:
         return True
-    first = _strip_comments(unfolded).strip().split(";", 1)[0].strip()
+    first = strip_comments(unfolded, gap="").strip().split(";", 1)[0].strip()
     first = first.split()[0] if first.split() else ""
     return first.lower() == wanted
-
-
-def _strip_comments(text: str) -> str:
-    out, depth, escaped = [], 0, False
-    for ch in text:
-        if escaped:
-            escaped = False
-            if depth == 0:
-                out.append(ch)
-            continue
-        if ch == "\\":
-            escaped = True
-            if depth == 0:
-                out.append(ch)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
 
 
 def forged_headers(

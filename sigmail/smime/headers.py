@@ -31,6 +31,7 @@ __all__ = [
     "parse_header_block",
     "parse_mailboxes",
     "parse_parameters",
+    "strip_comments",
 ]
 
 # A header field name: printable US-ASCII except colon (RFC 5322 §2.2), then optional
@@ -358,3 +359,30 @@ def addresses_in_text(text: str) -> list[str]:
     normalisation, so that a full-width ＠ or look-alike dots count as what they look like."""
     folded = unicodedata.normalize("NFKC", text)
     return [m.group(0).rstrip(".") for m in _ADDRESS_LIKE.finditer(folded)]
+
+
+def strip_comments(text: str, *, gap: str = " ") -> str:
+    """``text`` without RFC 5322 comments (nested parentheses, quoted pairs); each comment
+    becomes ``gap`` (a space, since a comment is folding white space, or "" to join)."""
+    out: list[str] = []
+    depth = 0
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(char)
+            continue
+        if char == "\\":
+            escaped = True
+            if depth == 0:
+                out.append(char)
+        elif char == "(":
+            depth += 1
+            if depth == 1:
+                out.append(gap)
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
