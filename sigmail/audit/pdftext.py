@@ -25,7 +25,7 @@ from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.filters import UnsupportedFilter
 from sigmail.pdf.objects import PdfDict, Stream
 from sigmail.pdf.parser import PdfSyntaxError
-from sigmail.pdf.structure import page_list
+from sigmail.pdf.structure import inherited, page_list
 
 __all__ = ["ToUnicode", "pdf_text"]
 
@@ -205,17 +205,6 @@ class _TextReader:
                         self.run(doc.decoded(target), inner, depth + 1)
 
 
-def _inherited(doc: PdfDocument, page: PdfDict, key: str, revision: int) -> Any:
-    node: PdfDict | None = page
-    for _ in range(32):
-        if node is None:
-            return None
-        if key in node:
-            return node[key]
-        node = doc.dict_at(node.get("Parent"), revision)
-    return None
-
-
 def pdf_text(data: Any, budget: Budget, *, max_pages: int = 2) -> str:
     """The text of the first ``max_pages`` pages of the PDF in ``data`` (bytes or mmap), as of
     its last revision."""
@@ -226,7 +215,7 @@ def pdf_text(data: Any, budget: Budget, *, max_pages: int = 2) -> str:
         page = doc.dict_at(page_ref, revision)
         if page is None:
             continue
-        resources = doc.dict_at(_inherited(doc, page, "Resources", revision), revision)
+        resources = doc.dict_at(inherited(doc, page, "Resources", revision), revision)
         contents = doc.resolve(page.get("Contents"), revision)
         streams = contents if isinstance(contents, list) else [contents]
         for item in streams:

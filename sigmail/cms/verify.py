@@ -240,16 +240,18 @@ def verify_signer_info(
 def verify_signed_data(
     parsed: ParsedSignedData,
     *,
-    content: bytes | memoryview | Sequence[bytes | memoryview] | None,
+    content: bytes | memoryview | Sequence[bytes | memoryview] | None = None,
+    digests: ContentDigests | None = None,
     ctx: VerificationContext,
     locator_prefix: str = "signature",
     first_index: int = 0,
 ) -> tuple[SignatureReport, ...]:
     """One :class:`SignatureReport` per SignerInfo. ``content`` (whole, or in pieces hashed in
     one pass) is used only when the SignedData is detached: an attached eContent is what was
-    signed."""
-    signed = parsed.econtent if parsed.econtent is not None else content
-    digests = ContentDigests(signed)
+    signed. ``digests`` overrides both: the caller decides what was signed (S/MIME hashes the
+    MIME entity it shows, whatever the SignedData carries)."""
+    if digests is None:
+        digests = ContentDigests(parsed.econtent if parsed.econtent is not None else content)
     reports = []
     for i, si in enumerate(parsed.signer_infos, start=first_index):
         locator = f"{locator_prefix} {i}"

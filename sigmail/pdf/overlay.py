@@ -25,6 +25,7 @@ from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.filters import UnsupportedFilter
 from sigmail.pdf.objects import PdfDict, Ref, Stream
 from sigmail.pdf.parser import PdfSyntaxError
+from sigmail.pdf.structure import inherited
 
 __all__ = ["Rect", "overlaps", "painted_area", "rect_of"]
 
@@ -267,17 +268,6 @@ def page_box(doc: PdfDocument, page: PdfDict, revision: int) -> Rect:
     return (0.0, 0.0, 612.0, 792.0)
 
 
-def _inherited(doc: PdfDocument, page: PdfDict, key: str, revision: int) -> Any:
-    node: PdfDict | None = page
-    for _ in range(32):
-        if node is None:
-            return None
-        if key in node:
-            return node[key]
-        node = doc.dict_at(node.get("Parent"), revision)
-    return None
-
-
 def painted_area(doc: PdfDocument, page_ref: Ref, revision: int) -> list[Rect]:
     """Rectangles where page ``page_ref`` paints, as of ``revision``; the whole page box when
     its content cannot be interpreted."""
@@ -286,7 +276,7 @@ def painted_area(doc: PdfDocument, page_ref: Ref, revision: int) -> list[Rect]:
         return []
     box = page_box(doc, page, revision)
     painter = _Painter(doc, revision, box)
-    resources = doc.dict_at(_inherited(doc, page, "Resources", revision), revision)
+    resources = doc.dict_at(inherited(doc, page, "Resources", revision), revision)
     contents = doc.resolve(page.get("Contents"), revision)
     streams = contents if isinstance(contents, list) else [contents]
     try:

@@ -285,3 +285,15 @@ class RoleWalker:
         if kind == "structure":
             return Role("structure") if key in ("K", "ParentTree", "RoleMap", "ClassMap") else None
         return Role(kind, page, role.owner)
+
+
+def inherited(doc: PdfDocument, page: PdfDict, key: str, revision: int) -> Any:
+    """A page attribute that may be inherited from the page tree (Resources, MediaBox, …)."""
+    node: PdfDict | None = page
+    for _ in range(32):  # the page tree is shallow; a cycle must not loop
+        if node is None:
+            return None
+        if key in node:
+            return node[key]
+        node = doc.dict_at(node.get("Parent"), revision)
+    return None

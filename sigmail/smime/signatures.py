@@ -30,10 +30,10 @@ from asn1crypto import x509
 from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import ParsedSignedData
 from sigmail.cms.signer_info import ContentDigests
-from sigmail.cms.verify import signature_status, verify_signer_info
+from sigmail.cms.verify import signature_status, verify_signed_data
 from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.certificates import fingerprint
-from sigmail.verdict.model import Finding, SignatureReport, SignatureStatus
+from sigmail.verdict.model import Finding, SignatureReport
 
 __all__ = ["MICALG_NAMES", "SignatureLayer", "check_micalg", "verify_layer"]
 
@@ -84,40 +84,18 @@ def verify_layer(
     """Verify every SignerInfo of ``parsed`` over ``digests``; indices start at
     ``first_index`` so that a message with several SignedData numbers them once."""
     layer = SignatureLayer(locator=locator, reports=[], signers={}, signed_entity=signed_entity)
-    for i, si in enumerate(parsed.signer_infos):
-        index = first_index + i
-        loc = f"signature {index}"
+    reports = verify_signed_data(parsed, digests=digests, ctx=ctx, first_index=first_index)
+    for si, report in zip(parsed.signer_infos, reports, strict=True):
         extra: list[Finding] = []
-        try:
-            report = verify_signer_info(
-                si,
-                index=index,
-                locator=loc,
-                econtent_type=parsed.econtent_type,
-                content=digests,
-                certificates=parsed.certificates,
-                revocation=parsed.revocation,
-                ctx=ctx,
-            )
-            attrs = si["signed_attrs"]
-            if not (bool(attrs) and len(attrs) > 0):
-                extra.append(
-                    Finding.of(
-                        "signed_attributes_invalid",
-                        loc,
-                        "an S/MIME signature must carry signed attributes (content-type, "
-                        "message-digest); without them a signature over other bytes could "
-                        "pass for one over this message",
-                    )
+        if not _has_signed_attributes(si):
+            extra.append(
+                Finding.of(
+                    "signed_attributes_invalid",
+                    report.locator,
+                    "an S/MIME signature must carry signed attributes (content-type, "
+                    "message-digest); without them a signature over other bytes could "
+                    "pass for one over this message",
                 )
-        except ASN1_ERRORS as exc:
-            report = SignatureReport(
-                index=index,
-                locator=loc,
-                status=SignatureStatus.FAILED,
-                intact=None,
-                valid=None,
-                findings=(Finding.of("malformed", loc, f"signer info does not parse: {exc}"),),
             )
         findings = report.findings + tuple(extra)
         report = dataclasses.replace(
@@ -131,8 +109,16 @@ def verify_layer(
         layer.reports.append(report)
         cert = _signer_certificate(report, parsed)
         if cert is not None:
-            layer.signers[index] = cert
+            layer.signers[report.index] = cert
     return layer
+
+
+def _has_signed_attributes(si) -> bool:
+    try:
+        attrs = si["signed_attrs"]
+        return bool(attrs) and len(attrs) > 0
+    except ASN1_ERRORS:
+        return True  # unreadable: the report already says malformed
 
 
 def check_micalg(micalg: str | None, layer: SignatureLayer, locator: str) -> list[Finding]:
