@@ -129,3 +129,33 @@ def test_responder_failure_is_indeterminate_with_retry_time_and_not_retried_at_o
     again = _verify(verifier, "person-official.p7m")
     assert again.verdict is VerdictKind.INDETERMINATE
     assert source.fetches == fetched, "a failed responder is not asked again before retry_after"
+
+
+def test_missing_intermediate_is_fetched_from_aia_once(fresh_responder, tmp_path):
+    """Only the signer's certificate is carried: the sub-CA comes from its caIssuers URL, is
+    cached (memory and disk), and offline mode can then use the disk copy."""
+    source = OnlineRevocation(clock=lambda: AT, cache_dir=tmp_path)
+    verifier = Verifier(
+        trust=_trust(), policy="basic", revocation=source, chain_cache=_NoChainCache(), strict=True
+    )
+    first = _verify(verifier, "aia-missing-intermediate.p7m")
+    assert first.verdict is VerdictKind.OFFICIAL, first.reasons
+    assert len(first.signatures[0].chain) == 3
+    assert fresh_responder.requests["/cert/ca-official.crt"] == 1
+    _verify(verifier, "aia-missing-intermediate.p7m")
+    assert fresh_responder.requests["/cert/ca-official.crt"] == 1
+    offline = Verifier(
+        trust=_trust(), policy="basic", revocation=OfflineRevocation(tmp_path), strict=True
+    )
+    assert _verify(offline, "aia-missing-intermediate.p7m").verdict is VerdictKind.OFFICIAL
+
+
+def test_unreachable_aia_is_indeterminate_not_untrusted(fresh_responder):
+    fresh_responder.unavailable.add("/cert")
+    verifier = Verifier(
+        trust=_trust(), policy="basic", revocation=OnlineRevocation(clock=lambda: AT), strict=True
+    )
+    verdict = _verify(verifier, "aia-missing-intermediate.p7m")
+    assert verdict.verdict is VerdictKind.INDETERMINATE
+    assert verdict.reasons == ("issuer_unreachable",)
+    assert verdict.retry_after is not None

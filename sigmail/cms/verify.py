@@ -79,6 +79,7 @@ def chain_findings(result: ChainResult, *, time_proven: bool, locator: str) -> l
             ChainProblem.UNTRUSTED: "untrusted_chain",
             ChainProblem.REVOCATION_UNAVAILABLE: "revocation_unavailable",
             ChainProblem.REVOCATION_UNREACHABLE: "revocation_unreachable",
+            ChainProblem.ISSUER_UNREACHABLE: "issuer_unreachable",
             ChainProblem.UNSUPPORTED: "unsupported",
             ChainProblem.BUDGET: "limit_exceeded",
         }[problem]

@@ -120,6 +120,7 @@ def verify_with_evidence(
         trust=capture.trust,
         limits=verifier.limits,
         lookups=list(revocation.lookups),
+        issuer_fetches=list(revocation.issuer_fetches),
         validations=list(cache.validations),
         tokens=find_timestamp_tokens(frozen, name, limits=verifier.limits),
     )

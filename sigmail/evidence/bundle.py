@@ -38,10 +38,11 @@ from sigmail.errors import EvidenceBundleError
 from sigmail.revocation.evidence import (
     EvidenceKind,
     FetchFailure,
+    IssuerLookup,
     RevocationItem,
     RevocationLookup,
 )
-from sigmail.trust.certificates import fingerprint, name_to_text
+from sigmail.trust.certificates import fingerprint, load_certificate, name_to_text
 from sigmail.verdict.model import Verdict
 
 __all__ = ["BUNDLE_SCHEMA", "EvidenceBundle", "read_bundle"]
@@ -164,6 +165,32 @@ class EvidenceBundle:
             )
         return out
 
+    def issuer_fetches(self) -> list[tuple[str, IssuerLookup]]:
+        """(URL, answer) of every AIA caIssuers fetch the verification made."""
+        by_sha = {c["sha256"]: c["path"] for c in self.manifest.get("certificates", [])}
+        out = []
+        for entry in self.manifest.get("issuer_fetches", []):
+            failure = entry.get("failure")
+            out.append(
+                (
+                    entry["url"],
+                    IssuerLookup(
+                        certificates=tuple(
+                            load_certificate(self.files[by_sha[fp]]) for fp in entry["certificates"]
+                        ),
+                        failure=None
+                        if failure is None
+                        else FetchFailure(
+                            entry["url"],
+                            EvidenceKind.ISSUER,
+                            failure["error"],
+                            _time(failure.get("retry_after")),
+                        ),
+                    ),
+                )
+            )
+        return out
+
     # -- the zip ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -261,6 +288,7 @@ def build_bundle(
     lookups: list,
     validations: list,
     tokens: list,
+    issuer_fetches: list | None = None,
 ) -> EvidenceBundle:
     """Assemble the bundle from a capture (see :func:`sigmail.evidence.verify_with_evidence`)."""
     anchor_classes = {a.sha256: a.anchor_class.value for a in trust.anchors}
@@ -363,6 +391,20 @@ def build_bundle(
             ],
         }
         for lk in lookups
+    ]
+
+    manifest["issuer_fetches"] = [
+        {
+            "url": url,
+            "certificates": [b.cert(c) for c in answer.certificates],
+            "failure": None
+            if answer.failure is None
+            else {
+                "error": answer.failure.error,
+                "retry_after": _iso(answer.failure.retry_after),
+            },
+        }
+        for url, answer in (issuer_fetches or [])
     ]
 
     stamps = []

@@ -21,7 +21,13 @@ from datetime import datetime
 
 from asn1crypto import x509
 
-from sigmail.revocation.evidence import RevocationItem, RevocationLookup, RevocationSource
+from sigmail.revocation.evidence import (
+    IssuerLookup,
+    IssuerSource,
+    RevocationItem,
+    RevocationLookup,
+    RevocationSource,
+)
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.trust.chain_types import ChainParams, ChainResult
 from sigmail.trust.store import TrustStore
@@ -56,12 +62,21 @@ class RecordedValidation:
 
 
 class RecordingRevocation:
-    """A :class:`RevocationSource` that asks ``inner`` (if any) and records every lookup."""
+    """A :class:`RevocationSource` that asks ``inner`` (if any) and records every lookup, and
+    every AIA caIssuers fetch (:class:`IssuerSource`) when ``inner`` can make them."""
 
     def __init__(self, inner: RevocationSource | None) -> None:
         self.inner = inner
         self.lookups: list[RecordedLookup] = []
+        self.issuer_fetches: list[tuple[str, IssuerLookup]] = []
         self._lock = threading.Lock()
+
+    def fetch_issuers(self, url: str) -> IssuerLookup:
+        inner = self.inner
+        answer = inner.fetch_issuers(url) if isinstance(inner, IssuerSource) else IssuerLookup()
+        with self._lock:
+            self.issuer_fetches.append((url, answer))
+        return answer
 
     def lookup(
         self, cert: x509.Certificate, issuer: x509.Certificate, *, at: datetime

@@ -21,7 +21,7 @@ from sigmail.errors import EvidenceBundleError
 from sigmail.evidence.bundle import EvidenceBundle, read_bundle, safe_name
 from sigmail.evidence.recorder import RecordingChainCache
 from sigmail.limits import Limits
-from sigmail.revocation.evidence import RevocationLookup
+from sigmail.revocation.evidence import IssuerLookup, RevocationLookup
 from sigmail.trust.certificates import fingerprint, parse_certificates
 from sigmail.trust.store import Anchor, AnchorClass, TrustStore
 from sigmail.verdict.model import Verdict
@@ -44,11 +44,20 @@ class ReplayRevocation:
     and is listed in :attr:`unanswered`.
     """
 
-    def __init__(self, lookups: list[tuple[str, str, str, RevocationLookup]]) -> None:
+    def __init__(
+        self,
+        lookups: list[tuple[str, str, str, RevocationLookup]],
+        issuer_fetches: list[tuple[str, IssuerLookup]] = (),
+    ) -> None:
         self._answers: dict[tuple[str, str, str], RevocationLookup] = {}
         for cert_fp, issuer_fp, at, answer in lookups:
             self._answers.setdefault(_key(cert_fp, issuer_fp, at), answer)
+        self._issuers = dict(issuer_fetches)
         self.unanswered: list[tuple[str, str, str]] = []
+
+    def fetch_issuers(self, url: str) -> IssuerLookup:
+        """The AIA caIssuers answer recorded for ``url`` (empty if it was not fetched)."""
+        return self._issuers.get(url, IssuerLookup())
 
     def lookup(
         self, cert: x509.Certificate, issuer: x509.Certificate, *, at: datetime
@@ -103,7 +112,7 @@ def replay(
     bundle = source if isinstance(source, EvidenceBundle) else read_bundle(source)
     manifest = bundle.manifest
     try:  # a manifest whose hashes match but whose tables do not parse is refused too
-        revocation = ReplayRevocation(bundle.lookups())
+        revocation = ReplayRevocation(bundle.lookups(), bundle.issuer_fetches())
         limits = Limits(**manifest["limits"])
         trust = _trust(bundle)
         at, receipt_time = bundle.validation_time, bundle.receipt_time

@@ -19,6 +19,8 @@ from asn1crypto import x509
 __all__ = [
     "EvidenceKind",
     "FetchFailure",
+    "IssuerLookup",
+    "IssuerSource",
     "RevocationItem",
     "RevocationLookup",
     "RevocationSource",
@@ -28,6 +30,7 @@ __all__ = [
 class EvidenceKind(StrEnum):
     CRL = "crl"
     OCSP = "ocsp"
+    ISSUER = "issuer"  # an AIA caIssuers certificate (only in FetchFailure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +75,20 @@ class RevocationSource(Protocol):
     def lookup(
         self, cert: x509.Certificate, issuer: x509.Certificate, *, at: datetime
     ) -> RevocationLookup: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerLookup:
+    """Certificates published at a caIssuers URL (RFC 5280 §4.2.2.1), or why not."""
+
+    certificates: tuple[x509.Certificate, ...] = ()
+    failure: FetchFailure | None = None
+
+
+@runtime_checkable
+class IssuerSource(Protocol):
+    """Fetches the issuer certificates a certificate's AIA caIssuers URL points to, so a chain
+    whose intermediate was not sent can still be built. What it returns is only a candidate:
+    the chain validator checks every signature."""
+
+    def fetch_issuers(self, url: str) -> IssuerLookup: ...

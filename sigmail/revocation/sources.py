@@ -20,17 +20,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from asn1crypto import crl, ocsp, pem, x509
+from asn1crypto import cms, crl, ocsp, pem, x509
 
 from sigmail.errors import ConfigError
 from sigmail.revocation.evidence import (
     EvidenceKind,
     FetchFailure,
+    IssuerLookup,
     RevocationItem,
     RevocationLookup,
 )
 
-__all__ = ["HttpTransport", "OfflineRevocation", "OnlineRevocation", "crl_urls", "ocsp_urls"]
+__all__ = [
+    "HttpTransport",
+    "OfflineRevocation",
+    "OnlineRevocation",
+    "ca_issuer_urls",
+    "crl_urls",
+    "ocsp_urls",
+    "published_certificates",
+]
 
 Transport = Callable[[str, bytes | None, float], bytes]
 
@@ -43,6 +52,37 @@ def crl_urls(cert: x509.Certificate) -> list[str]:
         if name.name == "full_name":
             out.extend(gn.native for gn in name.chosen if gn.name == "uniform_resource_identifier")
     return [u for u in out if u.lower().startswith(("http:", "https:"))]
+
+
+def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
+    """HTTP(S) caIssuers URLs of the certificate's AIA extension."""
+    aia = cert.authority_information_access_value
+    out = []
+    for desc in aia or ():
+        if desc["access_method"].native == "ca_issuers":
+            location = desc["access_location"]
+            if location.name == "uniform_resource_identifier":
+                out.append(location.native)
+    return [u for u in out if u.lower().startswith(("http:", "https:"))]
+
+
+def published_certificates(data: bytes) -> list[x509.Certificate]:
+    """The certificates of a caIssuers response: one DER or PEM certificate, or a PKCS#7
+    "certs-only" bundle (.p7b/.p7c). Raises ValueError when there is none."""
+    from sigmail.trust.certificates import load_certificate, parse_certificates
+
+    if data[:1] == b"0":
+        try:
+            info = cms.ContentInfo.load(data)
+            if info["content_type"].native == "signed_data":
+                return [
+                    load_certificate(c.chosen.dump())
+                    for c in info["content"]["certificates"] or ()
+                    if c.name == "certificate"
+                ]
+        except (ValueError, TypeError, KeyError):
+            pass
+    return parse_certificates(data)
 
 
 def ocsp_urls(cert: x509.Certificate) -> list[str]:
@@ -136,6 +176,7 @@ class _DiskCache:
         try:
             (self.root / "crl").mkdir(parents=True, exist_ok=True)
             (self.root / "ocsp").mkdir(parents=True, exist_ok=True)
+            (self.root / "aia").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"revocation cache directory {self.root}: {exc.strerror}") from exc
 
@@ -144,6 +185,9 @@ class _DiskCache:
 
     def ocsp_path(self, key: str) -> Path:
         return self.root / "ocsp" / f"{key}.ocsp"
+
+    def issuer_path(self, url: str) -> Path:
+        return self.root / "aia" / f"{hashlib.sha256(url.encode()).hexdigest()}.cer"
 
     def read(self, path: Path) -> bytes | None:
         try:
@@ -198,6 +242,20 @@ class OfflineRevocation:
             items.setdefault(der, RevocationItem(EvidenceKind.CRL, der, "cache"))
         return RevocationLookup(items=tuple(items.values()))
 
+    def fetch_issuers(self, url: str) -> IssuerLookup:
+        """Issuer certificates fetched earlier into the cache directory (never the network)."""
+        return _cached_issuers(self._disk, url)
+
+
+def _cached_issuers(disk: _DiskCache | None, url: str) -> IssuerLookup:
+    der = disk.read(disk.issuer_path(url)) if disk is not None else None
+    if der:
+        try:
+            return IssuerLookup(tuple(published_certificates(der)))
+        except ValueError:
+            pass
+    return IssuerLookup()
+
 
 class OnlineRevocation:
     """Fetches OCSP (preferred) and CRLs over HTTP, caching each until its ``nextUpdate``.
@@ -227,6 +285,7 @@ class OnlineRevocation:
         self._disk = _DiskCache(cache_dir) if cache_dir is not None else None
         self._memory: dict[str, _Entry] = {}
         self._failures: dict[str, FetchFailure] = {}
+        self._issuers: dict[str, tuple[datetime, IssuerLookup]] = {}
         self._lock = threading.Lock()
         self.fetches = 0  # network requests made, for tests and logs
 
@@ -309,6 +368,44 @@ class OnlineRevocation:
             if isinstance(got, RevocationItem):
                 break
         return RevocationLookup(items=tuple(items), failures=tuple(failures))
+
+    def fetch_issuers(self, url: str) -> IssuerLookup:
+        """The certificates at an AIA caIssuers URL, cached in memory and on disk."""
+        now = self.clock()
+        key = "aia:" + url
+        with self._lock:
+            cached = self._issuers.get(key)
+            if cached is not None and now < cached[0]:
+                return cached[1]
+            failure = self._failures.get(key)
+            if (
+                failure is not None
+                and failure.retry_after is not None
+                and now < failure.retry_after
+            ):
+                return IssuerLookup(failure=failure)
+        on_disk = _cached_issuers(self._disk, url)
+        if on_disk.certificates:
+            found = on_disk
+        else:
+            try:
+                with self._lock:
+                    self.fetches += 1
+                data = self.transport(url, None, self.timeout)
+                found = IssuerLookup(tuple(published_certificates(data)))
+            except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+                failure = FetchFailure(
+                    url, EvidenceKind.CRL, _describe(exc), now + self.retry_delay
+                )
+                with self._lock:
+                    self._failures[key] = failure
+                return IssuerLookup(failure=failure)
+            if self._disk is not None:
+                self._disk.write(self._disk.issuer_path(url), data)
+        with self._lock:
+            # Issuer certificates change rarely; a day is how long a fetched one is reused.
+            self._issuers[key] = (now + timedelta(days=1), found)
+        return found
 
 
 def _ocsp_request(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:

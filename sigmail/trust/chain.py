@@ -74,10 +74,12 @@ from sigmail.limits import Budget, LimitExceeded
 from sigmail.revocation.evidence import (
     EvidenceKind,
     FetchFailure,
+    IssuerSource,
     RevocationItem,
     RevocationLookup,
     RevocationSource,
 )
+from sigmail.revocation.sources import ca_issuer_urls
 from sigmail.trust.certificates import name_to_text, stable_certificate, stable_crl
 from sigmail.trust.chain_types import (
     ChainFailure,
@@ -98,6 +100,10 @@ from sigmail.trust.store import TrustStore
 from sigmail.verdict.model import RevocationState, RevocationStatus
 
 __all__ = ["validate_chain"]
+
+# AIA caIssuers: at most this many rounds of fetching missing issuers, and URLs per call.
+_MAX_AIA_ROUNDS = 3
+_MAX_AIA_FETCHES = 8
 
 # Smallest RSA and DSA keys accepted in a signature on a certificate, CRL or OCSP response.
 # 1024 bits keeps legacy government certificates (and the NIST PKITS DSA tests) verifiable;
@@ -955,7 +961,38 @@ def _rank(result: ChainResult) -> tuple[int, int]:
     return index, _PROBLEM_RANK[failure.problem]
 
 
-def _no_path(leaf: x509.Certificate, builder: PathBuilder, at: datetime) -> ChainResult:
+def _fetch_missing_issuers(
+    builder: PathBuilder,
+    source: object,
+    fetched_urls: set[str],
+    failures: list[FetchFailure],
+    budget: Budget,
+) -> list[x509.Certificate]:
+    """Certificates from the caIssuers URLs of the certificates whose issuer was missing."""
+    if not isinstance(source, IssuerSource):
+        return []
+    found: list[x509.Certificate] = []
+    for end in builder.dead_ends:
+        if end.kind is not DeadEndKind.NO_ISSUER:
+            continue
+        for url in ca_issuer_urls(end.cert):
+            if url in fetched_urls or len(fetched_urls) >= _MAX_AIA_FETCHES:
+                continue
+            fetched_urls.add(url)
+            budget.check_time()
+            got = source.fetch_issuers(url)
+            if got.failure is not None:
+                failures.append(got.failure)
+            found.extend(got.certificates)
+    return found
+
+
+def _no_path(
+    leaf: x509.Certificate,
+    builder: PathBuilder,
+    at: datetime,
+    issuer_failures: Sequence[FetchFailure] = (),
+) -> ChainResult:
     def describe(d: DeadEnd) -> str:
         who = f"chain[{d.index}] ({_subject(d.cert)})"
         issuer = name_to_text(d.cert.issuer)
@@ -1001,6 +1038,22 @@ def _no_path(leaf: x509.Certificate, builder: PathBuilder, at: datetime) -> Chai
         detail += ": " + describe(ends[0])
         if ends[0].kind is DeadEndKind.IMPOSTOR:
             detail = "untrusted: " + describe(ends[0])
+    if issuer_failures and ends and ends[0].kind is DeadEndKind.NO_ISSUER:
+        # The missing issuer is published but could not be fetched: undecided, not untrusted.
+        return ChainResult(
+            path=(leaf,),
+            anchor=None,
+            failure=ChainFailure(
+                ChainProblem.ISSUER_UNREACHABLE,
+                detail + "; " + "; ".join(f"{f.url}: {f.error}" for f in issuer_failures),
+                ends[0].index,
+                retry_after=min(
+                    (f.retry_after for f in issuer_failures if f.retry_after), default=None
+                ),
+            ),
+            revocation=(None,),
+            at=at,
+        )
     return ChainResult(
         path=(leaf,),
         anchor=None,
@@ -1057,26 +1110,37 @@ def validate_chain(
             evidence.add(item)
         stable_leaf = stable(leaf)
         others = [stable(c) for c in (*intermediates, *trust.intermediates)]
-        call = _Call(trust, moment, params, budget, checker, evidence, others)
-        builder = PathBuilder(
-            trust=trust,
-            intermediates=others,
-            at=moment,
-            checker=checker,
-            limits=budget.limits,
-            avoid_hashes=params.legacy_hashes | params.refused_hashes,
-        )
-        best: ChainResult | None = None
-        for cand in builder.paths(stable_leaf):
-            trying[:] = [cand]
-            result = _validate_candidate(call, cand)
-            if result.ok:
-                return restore(result)
-            if best is None or _rank(result) < _rank(best):
-                best = result
-        if best is not None:
-            return restore(best)
-        return _no_path(leaf, builder, at)
+        fetched_urls: set[str] = set()
+        issuer_failures: list[FetchFailure] = []
+        # Build and validate; when no path exists because an issuer is missing, fetch it from
+        # the certificate's AIA caIssuers URL (if the source can) and try again, a few hops.
+        for _round in range(_MAX_AIA_ROUNDS + 1):
+            call = _Call(trust, moment, params, budget, checker, evidence, others)
+            builder = PathBuilder(
+                trust=trust,
+                intermediates=others,
+                at=moment,
+                checker=checker,
+                limits=budget.limits,
+                avoid_hashes=params.legacy_hashes | params.refused_hashes,
+            )
+            best: ChainResult | None = None
+            for cand in builder.paths(stable_leaf):
+                trying[:] = [cand]
+                result = _validate_candidate(call, cand)
+                if result.ok:
+                    return restore(result)
+                if best is None or _rank(result) < _rank(best):
+                    best = result
+            if best is not None:
+                return restore(best)
+            found = _fetch_missing_issuers(
+                builder, revocation_source, fetched_urls, issuer_failures, budget
+            )
+            if not found:
+                break
+            others = [*others, *(stable(c) for c in found)]
+        return _no_path(leaf, builder, at, issuer_failures)
     except LimitExceeded as exc:
         # Out of budget before a path validated: earlier failures are not the answer, since a
         # path not yet tried might have validated.

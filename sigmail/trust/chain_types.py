@@ -38,6 +38,7 @@ class ChainProblem(StrEnum):
     UNTRUSTED = "untrusted"  # no path to any anchor
     REVOCATION_UNAVAILABLE = "revocation_unavailable"  # required status evidence is missing
     REVOCATION_UNREACHABLE = "revocation_unreachable"  # …because a responder failed
+    ISSUER_UNREACHABLE = "issuer_unreachable"  # no path, and an AIA caIssuers fetch failed
     UNSUPPORTED = "unsupported"  # a feature the validator cannot evaluate
     BUDGET = "budget"  # a Limits budget ran out
 

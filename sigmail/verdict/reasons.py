@@ -156,6 +156,14 @@ _ROWS: tuple[Reason, ...] = (
         "The certificate does not chain to a trusted certification authority",
     ),
     Reason(
+        "issuer_unreachable",
+        Effect.INDETERMINATE,
+        "C3",
+        _NĐ130_9_2,
+        "Không tải được chứng thư của tổ chức cấp (AIA) để dựng chuỗi; cần kiểm tra lại sau",
+        "The issuer's certificate could not be fetched (AIA) to build the chain; check again later",
+    ),
+    Reason(
         "chain_invalid",
         Effect.INVALID,
         "C3",
