@@ -149,7 +149,8 @@ def test_vector_file_matches_manifest(name: str) -> None:
         assert all((VECTORS_DIR / path).is_file() for path in paths)
     assert entry["mode"] in ("online", "offline")
     assert entry["policy"] in ("basic", "vn-gov")
-    assert entry["deterministic"] == (name != "rsa-pss")
+    # RSASSA-PSS and ML-DSA signatures are randomised.
+    assert entry["deterministic"] == (name not in ("rsa-pss", "ml-dsa-65"))
 
 
 @pytest.mark.parametrize("section", ["pki", "crls", "keys"])
@@ -460,6 +461,9 @@ def openssl_cms_verify(name: str, *, content: str | None = None, trust: str = "r
         "no-signed-attrs",
         "embedded-revocation",
         "kontum-person-and-agency",
+        # Not ed25519/ed448: OpenSSL 3.0's cms -verify fails every EdDSA SignedData with
+        # "eddsa_digest_signverify_init: invalid digest" (it hands the digest to EdDSA).
+        "signer-attributes-v2",
     ],
 )
 def test_openssl_verifies_intact_signature(name: str) -> None:

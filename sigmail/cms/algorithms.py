@@ -19,7 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 __all__ = [
     "AlgorithmPolicy",
     "AlgorithmProblem",
+    "check_eddsa_digest",
     "digest",
+    "key_algorithm",
     "verify_signature",
 ]
 
@@ -37,6 +39,45 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha3_384": hashes.SHA3_384,
     "sha3_512": hashes.SHA3_512,
 }
+
+
+# SHAKE256 with the 512-bit output RFC 8419 §3 fixes for Ed448 (id-shake256-len carries the
+# length, id-shake256 implies it, RFC 8702). Only ever a message digest, never the hash of an
+# RSA or ECDSA signature here.
+_SHAKE256 = ("shake256", "shake256_len")
+_KNOWN_DIGESTS = frozenset(_HASHES) | frozenset(_SHAKE256)
+
+# RFC 8419 §3: with signed attributes, the message digest of an EdDSA signature is fixed.
+_EDDSA_DIGESTS = {"ed25519": ("sha512",), "ed448": _SHAKE256}
+
+# Public-key algorithms sigmail recognises but does not verify (FIPS 204 ML-DSA, FIPS 205
+# SLH-DSA): named in the finding instead of a bare OID.
+# SLH-DSA): named in the finding instead of a bare OID (pyHanko teaches asn1crypto the
+# ML-DSA names "mldsa44" …, so a key may come by either).
+_NAMED_UNSUPPORTED = {
+    "2.16.840.1.101.3.4.3.17": "ML-DSA-44",
+    "2.16.840.1.101.3.4.3.18": "ML-DSA-65",
+    "2.16.840.1.101.3.4.3.19": "ML-DSA-87",
+    **{f"2.16.840.1.101.3.4.3.{n}": "SLH-DSA" for n in range(20, 32)},
+    "mldsa44": "ML-DSA-44",
+    "mldsa65": "ML-DSA-65",
+    "mldsa87": "ML-DSA-87",
+}
+
+
+def algorithm_label(oid: str) -> str:
+    """A readable name for an algorithm asn1crypto does not verify (its OID or its name)."""
+    name = _NAMED_UNSUPPORTED.get(oid)
+    return f"{name} ({oid})" if name and oid[:1].isdigit() else (name or oid)
+
+
+def key_algorithm(key_info: keys.PublicKeyInfo) -> str:
+    """The key's algorithm name ("rsa", "ec", "ed25519", …), or a readable label of its OID
+    when asn1crypto does not know it (ML-DSA, a mangled OID)."""
+    try:
+        return algorithm_label(key_info.algorithm)
+    except (ValueError, KeyError, TypeError):
+        return algorithm_label(key_info["algorithm"]["algorithm"].dotted)
 
 
 class AlgorithmProblem(Exception):
@@ -58,6 +99,7 @@ class AlgorithmPolicy:
 
     allowed_digests: frozenset[str] = frozenset(
         {
+            "shake256",  # FIPS 202 (SHA-3 family): the message digest of Ed448 (RFC 8419)
             "sha224",
             "sha256",
             "sha384",
@@ -76,17 +118,27 @@ class AlgorithmPolicy:
     allow_eddsa: bool = True
 
     def check_digest(self, name: str) -> None:
+        if name == "shake256_len":
+            name = "shake256"  # the same function; the 512-bit length is checked with EdDSA
         if name in self.allowed_digests:
             return
-        if name in _HASHES:
+        if name in _KNOWN_DIGESTS:
             raise AlgorithmProblem("weak_algorithm", f"digest algorithm {name} is not allowed")
         raise AlgorithmProblem("unsupported_algorithm", f"unknown digest algorithm {name}")
 
     def check_key(self, key_info: keys.PublicKeyInfo) -> None:
-        algo = key_info.algorithm
+        algo = key_algorithm(key_info)
+        if algo in ("ed25519", "ed448"):
+            # No size to check: each curve has one (RFC 8032). asn1crypto's bit_size does not
+            # know Edwards curves (it raises UnboundLocalError), so it is not asked.
+            if not self.allow_eddsa:
+                raise AlgorithmProblem("weak_algorithm", f"{algo} keys are not allowed")
+            return
+        if algo not in ("rsa", "rsassa_pss", "ec", "dsa"):
+            raise AlgorithmProblem("unsupported_algorithm", f"unsupported key algorithm {algo}")
         try:
             bits = key_info.bit_size
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise AlgorithmProblem("unsupported_algorithm", f"unreadable {algo} key") from exc
         if algo in ("rsa", "rsassa_pss"):
             if bits < self.min_rsa_bits:
@@ -96,18 +148,35 @@ class AlgorithmPolicy:
         elif algo == "ec":
             if bits < self.min_ec_bits:
                 raise AlgorithmProblem("weak_key", f"EC key of {bits} bits (< {self.min_ec_bits})")
-        elif algo == "dsa":
-            if not self.allow_dsa:
-                raise AlgorithmProblem("weak_algorithm", "DSA keys are not allowed")
-        elif algo in ("ed25519", "ed448"):
-            if not self.allow_eddsa:
-                raise AlgorithmProblem("weak_algorithm", f"{algo} keys are not allowed")
-        else:
-            raise AlgorithmProblem("unsupported_algorithm", f"unsupported key algorithm {algo}")
+        elif algo == "dsa" and not self.allow_dsa:
+            raise AlgorithmProblem("weak_algorithm", "DSA keys are not allowed")
+
+
+def check_eddsa_digest(signature_algorithm: str, digest_algorithm: algos.DigestAlgorithm) -> None:
+    """RFC 8419 §3: an EdDSA signer with signed attributes uses SHA-512 (Ed25519) or SHAKE256
+    with a 512-bit output (Ed448) for the message digest. Any other pairing is not one the
+    RFC defines, and sigmail does not vouch for it."""
+    allowed = _EDDSA_DIGESTS.get(signature_algorithm)
+    if allowed is None:
+        return
+    name = digest_algorithm["algorithm"].native
+    length = digest_algorithm["parameters"].native if name == "shake256_len" else None
+    if name not in allowed or (name == "shake256_len" and length != 512):
+        shown = f"{name}({length})" if length is not None else name
+        raise AlgorithmProblem(
+            "unsupported_algorithm",
+            f"{signature_algorithm} with a {shown} message digest: RFC 8419 §3 requires "
+            f"{' or '.join(allowed)}" + (" of 512 bits" if signature_algorithm == "ed448" else ""),
+        )
 
 
 def digest(name: str, *pieces: bytes | memoryview) -> bytes:
     """Hash the concatenation of ``pieces`` with the CMS digest algorithm ``name``."""
+    if name in _SHAKE256:
+        h = hashlib.shake_256()
+        for piece in pieces:
+            h.update(piece)
+        return h.digest(64)
     if name not in _HASHES:
         raise AlgorithmProblem("unsupported_algorithm", f"unknown digest algorithm {name}")
     h = hashlib.new(name)
@@ -155,10 +224,9 @@ def verify_signature(
     be checked at all (unknown algorithm, key/algorithm mismatch)."""
     try:
         algo_name = sig_algo.signature_algo
-    except ValueError as exc:
-        raise AlgorithmProblem(
-            "unsupported_algorithm", f"unknown signature algorithm {sig_algo['algorithm'].dotted}"
-        ) from exc
+    except (ValueError, KeyError) as exc:
+        label = algorithm_label(sig_algo["algorithm"].dotted)
+        raise AlgorithmProblem("unsupported_algorithm", f"unsupported signature {label}") from exc
     try:
         public_key = _load_public_key(key_info.dump())
     except (ValueError, UnsupportedAlgorithm) as exc:

@@ -20,6 +20,7 @@ from sigmail.revocation.evidence import EvidenceKind, RevocationItem
 from sigmail.trust.certificates import load_certificate
 
 __all__ = [
+    "NotSignedData",
     "ParsedSignedData",
     "certificates_of",
     "decode_cms_bytes",
@@ -33,6 +34,15 @@ _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 # CAdES revocation values and Adobe's archival attribute also carry evidence (PDF signatures).
 _REVOCATION_VALUES_OID = "1.2.840.113549.1.9.16.2.24"
 _ADOBE_REVINFO_OID = "1.2.840.113583.1.1.8"
+
+
+class NotSignedData(MalformedInput):
+    """A well-formed ContentInfo of another type (EnvelopedData, Data, …): not malformed in
+    itself, but not a signature either. The caller says what it is."""
+
+    def __init__(self, content_type: str, locator: str = "document") -> None:
+        self.content_type = content_type  # asn1crypto's name, or the dotted OID
+        super().__init__(f"CMS content type is {content_type}, not signed-data", locator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +148,9 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
     der = decode_cms_bytes(data)
     try:
         content_info = cms.ContentInfo.load(der, strict=True)
-        if content_info["content_type"].native != "signed_data":
-            raise MalformedInput(
-                f"CMS content type is {content_info['content_type'].native}, not signed-data",
-                locator,
-            )
+        content_type = content_info["content_type"].native
+        if content_type != "signed_data":
+            raise NotSignedData(content_type, locator)
         signed_data: cms.SignedData = content_info["content"]
         encap = signed_data["encap_content_info"]
         econtent_type = encap["content_type"].dotted

@@ -18,17 +18,22 @@ from asn1crypto import cms, core, x509
 from sigmail.cms.algorithms import (
     AlgorithmPolicy,
     AlgorithmProblem,
+    algorithm_label,
+    check_eddsa_digest,
     digest,
     signature_hash_name,
     verify_signature,
 )
-from sigmail.limits import Budget
+from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import ASN1_ERRORS
 from sigmail.verdict.model import Finding
 
 __all__ = ["ContentDigests", "SignerCheck", "check_signer_info", "signed_attrs_as_signed"]
 
 _ID_DATA = "1.2.840.113549.1.7.1"
+# A signer states a handful of signed attributes (CAdES-B-LTA about ten); a SignerInfo with
+# more is not one any signing tool made, and reading each costs a parse.
+MAX_SIGNED_ATTRIBUTES = 64
 
 
 class ContentDigests:
@@ -82,17 +87,55 @@ class SignerCheck:
         self.findings.append(Finding.of(code, locator, detail))
 
 
-def _single_attr(attrs: cms.CMSAttributes | None, name: str, check: SignerCheck, loc: str):
-    """The one value of attribute ``name``; a repeated attribute or value is a finding."""
+# Signed attributes that occur at most once, with exactly one value: RFC 5652 §11 (content
+# type, message digest, signing time), RFC 2634/5035 (signing certificate, v1 and v2), RFC 6211
+# (algorithm protection), ETSI EN 319 122-1 §5.2 (signer attributes, signature policy, signer
+# location, content hints). Two values would be two claims — which one did the signer make?
+SINGLE_VALUED_ATTRIBUTES = {
+    "1.2.840.113549.1.9.3": "content-type",
+    "1.2.840.113549.1.9.4": "message-digest",
+    "1.2.840.113549.1.9.5": "signing-time",
+    "1.2.840.113549.1.9.16.2.12": "signing-certificate",
+    "1.2.840.113549.1.9.16.2.47": "signing-certificate-v2",
+    "1.2.840.113549.1.9.52": "cms-algorithm-protection",
+    "0.4.0.19122.1.1": "signer-attributes-v2",
+    "1.2.840.113549.1.9.16.2.18": "signer-attributes",
+    "1.2.840.113549.1.9.16.2.15": "signature-policy-identifier",
+    "1.2.840.113549.1.9.16.2.17": "signer-location",
+    "1.2.840.113549.1.9.16.2.4": "content-hints",
+}
+
+
+def _check_single_valued(attrs: cms.CMSAttributes, check: SignerCheck, loc: str) -> set[str]:
+    """Report every single-valued attribute that is repeated or does not have one value;
+    return the dotted OIDs of those (their values are not read: they are not one claim)."""
+    occurrences: dict[str, list[int]] = {}
+    for attr in attrs:
+        oid = attr["type"].dotted
+        if oid in SINGLE_VALUED_ATTRIBUTES:
+            occurrences.setdefault(oid, []).append(len(attr["values"]))
+    broken = set()
+    for oid, counts in occurrences.items():
+        if counts == [1]:
+            continue
+        broken.add(oid)
+        what = f"{len(counts)} times" if len(counts) > 1 else f"with {counts[0]} values"
+        check.add(
+            "signed_attributes_invalid",
+            loc,
+            f"the {SINGLE_VALUED_ATTRIBUTES[oid]} attribute occurs {what}; "
+            "it must occur once, with one value",
+        )
+    return broken
+
+
+def _single_attr(attrs: cms.CMSAttributes | None, name: str):
+    """The one value of attribute ``name``, or None when it is absent. Call it after
+    :func:`_check_single_valued`, which reports (and makes callers skip) the repeated ones."""
     if not attrs:
         return None
     found = [a for a in attrs if a["type"].native == name]
-    if not found:
-        return None
-    if len(found) > 1 or len(found[0]["values"]) != 1:
-        check.add(
-            "signed_attributes_invalid", loc, f"attribute {name} must occur once, with one value"
-        )
+    if len(found) != 1 or len(found[0]["values"]) != 1:
         return None
     return found[0]["values"][0]
 
@@ -146,15 +189,22 @@ def _der_length(n: int) -> bytes:
     return bytes((0x80 | len(size),)) + size
 
 
+_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
+_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
+
+
 def _check_signing_certificate(
-    si: cms.SignerInfo, cert: x509.Certificate, check: SignerCheck, loc: str
+    si: cms.SignerInfo, cert: x509.Certificate, check: SignerCheck, loc: str, broken: set[str]
 ) -> None:
     attrs = si["signed_attrs"]
-    v2 = _single_attr(attrs, "signing_certificate_v2", check, loc)
-    v1 = _single_attr(attrs, "signing_certificate", check, loc) if v2 is None else None
+    v2 = _single_attr(attrs, "signing_certificate_v2")
+    v1 = _single_attr(attrs, "signing_certificate") if v2 is None else None
     ref = v2 if v2 is not None else v1
     if ref is None:
-        check.add("signing_certificate_attr_missing", loc)
+        if not broken & {_SIGNING_CERTIFICATE, _SIGNING_CERTIFICATE_V2}:
+            check.add("signing_certificate_attr_missing", loc)
         return
     certs = ref["certs"]
     if len(certs) == 0:
@@ -194,7 +244,7 @@ def _check_signing_certificate(
 
 def _check_algorithm_protection(si: cms.SignerInfo, check: SignerCheck, loc: str) -> None:
     """RFC 6211: when present, the protected algorithms must be the ones used."""
-    prot = _single_attr(si["signed_attrs"], "cms_algorithm_protection", check, loc)
+    prot = _single_attr(si["signed_attrs"], "cms_algorithm_protection")
     if prot is None:
         return
     same_digest = prot["digest_algorithm"].dump() == si["digest_algorithm"].dump()
@@ -246,8 +296,8 @@ def _check(
     sig_algo = si["signature_algorithm"]
     try:
         check.signature_algorithm = sig_algo.signature_algo
-    except ValueError:
-        check.signature_algorithm = sig_algo["algorithm"].dotted
+    except (ValueError, KeyError):
+        check.signature_algorithm = algorithm_label(sig_algo["algorithm"].dotted)
 
     candidates = _candidates(si["sid"], certificates)
     if not candidates:
@@ -265,20 +315,30 @@ def _check(
             algorithms.check_digest(hash_name)
     except AlgorithmProblem as exc:
         check.add(exc.code, loc, exc.detail)
-    except ValueError as exc:
-        check.add("unsupported_algorithm", loc, f"signature algorithm: {exc}")
+    except (ValueError, KeyError):
+        pass  # a signature algorithm asn1crypto does not know: verify_signature says so
 
     signed_attrs = si["signed_attrs"]
     has_signed_attrs = bool(signed_attrs) and len(signed_attrs) > 0
+    broken: set[str] = set()
     if has_signed_attrs:
-        ct = _single_attr(signed_attrs, "content_type", check, loc)
-        md = _single_attr(signed_attrs, "message_digest", check, loc)
-        st = _single_attr(signed_attrs, "signing_time", check, loc)
+        if len(signed_attrs) > MAX_SIGNED_ATTRIBUTES:
+            raise LimitExceeded("max_signed_attributes", MAX_SIGNED_ATTRIBUTES, len(signed_attrs))
+        broken = _check_single_valued(signed_attrs, check, loc)
+        try:
+            check_eddsa_digest(check.signature_algorithm, si["digest_algorithm"])
+        except AlgorithmProblem as exc:
+            check.add(exc.code, loc, exc.detail)
+        ct = _single_attr(signed_attrs, "content_type")
+        md = _single_attr(signed_attrs, "message_digest")
+        st = _single_attr(signed_attrs, "signing_time")
         if st is not None:
             claimed = st.chosen.native if hasattr(st, "chosen") else st.native
             if isinstance(claimed, datetime):
                 check.claimed_signing_time = claimed.astimezone(UTC)
-        if ct is None or ct.dotted != econtent_type:
+        if _CONTENT_TYPE in broken:
+            pass  # reported: not one content type
+        elif ct is None or ct.dotted != econtent_type:
             got = ct.dotted if ct is not None else "absent"
             check.add(
                 "signed_attributes_invalid",
@@ -286,8 +346,11 @@ def _check(
                 f"content-type attribute ({got}) does not match eContentType {econtent_type}",
             )
         if md is None:
-            check.add("signed_attributes_invalid", loc, "message-digest attribute is missing")
-            check.intact = False
+            if _MESSAGE_DIGEST in broken:
+                check.intact = None  # several digests: which one was the signer's?
+            else:
+                check.add("signed_attributes_invalid", loc, "message-digest attribute is missing")
+                check.intact = False
         elif content.available:
             try:
                 check.intact = hmac.compare_digest(md.native, content.get(digest_name))
@@ -362,7 +425,7 @@ def _check(
         except AlgorithmProblem as exc:
             check.add(exc.code, loc, exc.detail)
         if has_signed_attrs:
-            _check_signing_certificate(si, check.signer_cert, check, loc)
+            _check_signing_certificate(si, check.signer_cert, check, loc, broken)
         _check_key_usage(check.signer_cert, check, loc)
     return check
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sigmail.cms.context import VerificationContext
-from sigmail.cms.signed_data import ParsedSignedData, parse_signed_data
+from sigmail.cms.signed_data import NotSignedData, ParsedSignedData, parse_signed_data
 from sigmail.cms.verify import verify_signed_data
 from sigmail.formats.result import FormatResult, NestedVerifier
 from sigmail.limits import LimitExceeded
@@ -22,6 +22,32 @@ __all__ = ["verify_cms_file"]
 
 _ID_DATA = "1.2.840.113549.1.7.1"
 _ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+
+# What a .p7m that is not SignedData holds, as a clerk is told it (RFC 5652, RFC 5083).
+_ENCRYPTED = {
+    "enveloped_data": "EnvelopedData",
+    "authenticated_enveloped_data": "AuthEnvelopedData",
+    "encrypted_data": "EncryptedData",
+}
+
+
+def _not_signed_data(content_type: str) -> FormatResult:
+    """The verdict's findings for a ContentInfo that is not SignedData: encrypted content is
+    indeterminate (as an encrypted part of a message is), plain id-data is unsigned, and the
+    rest (compressed, digested, authenticated data) is not something sigmail reads."""
+    if content_type in _ENCRYPTED:
+        finding = Finding.of(
+            "encrypted", "document", f"the file holds {_ENCRYPTED[content_type]}: not decrypted"
+        )
+    elif content_type == "data":
+        finding = Finding.of(
+            "no_signature", "document", "the file is a CMS Data ContentInfo: nothing is signed"
+        )
+    else:
+        finding = Finding.of(
+            "unsupported", "document", f"CMS {content_type} is not supported (not SignedData)"
+        )
+    return FormatResult(kind="p7m", findings=[finding])
 
 
 def _inner_signed_data(layer: ParsedSignedData, ctx: VerificationContext):
@@ -47,7 +73,10 @@ def verify_cms_file(
     ctx: VerificationContext,
     nested: NestedVerifier,
 ) -> FormatResult:
-    layers = [parse_signed_data(data, ctx.budget)]
+    try:
+        layers = [parse_signed_data(data, ctx.budget)]
+    except NotSignedData as exc:
+        return _not_signed_data(exc.content_type)
     while (inner := _inner_signed_data(layers[-1], ctx)) is not None:
         layers.append(inner)
         if len(layers) > ctx.budget.limits.max_cms_nesting:

@@ -27,7 +27,7 @@ __all__ = [
 
 PKCS7_MIME = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"})
 PKCS7_SIGNATURE = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature"})
-ENCRYPTED_CMS = frozenset({"enveloped_data", "authenticated_enveloped_data"})
+ENCRYPTED_CMS = frozenset({"enveloped_data", "authenticated_enveloped_data", "encrypted_data"})
 MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
 # The names S/MIME agents give their own signature parts (RFC 8551 §3.2.1).

@@ -38,6 +38,9 @@ from sigmail.verdict.model import Finding, PartReport
 
 __all__ = ["CoverageWalk", "Part", "uncovered_parts"]
 
+PGP_SIGNATURE = "application/pgp-signature"
+PGP_ENCRYPTED = "application/pgp-encrypted"
+
 
 @dataclass(slots=True)
 class Part:
@@ -89,6 +92,8 @@ class CoverageWalk:
         ctype = entity.content_type
         if ctype == "multipart/signed":
             self._multipart_signed(entity, covering)
+        elif ctype == "multipart/encrypted":
+            self._multipart_encrypted(entity, covering)
         elif ctype in PKCS7_MIME or (
             ctype == "application/octet-stream" and (entity.filename or "").lower() == "smime.p7m"
         ):
@@ -113,13 +118,11 @@ class CoverageWalk:
         if not children:
             problem = f"multipart/signed without body parts ({_defects(e)})"
         elif protocol not in PKCS7_SIGNATURE:
-            self.findings.append(
-                Finding.of(
-                    "unsupported",
-                    e.locator,
-                    f"multipart/signed with protocol {protocol or '(none)'} (not S/MIME)",
-                )
-            )
+            if protocol == PGP_SIGNATURE:
+                what = "an OpenPGP signature (PGP/MIME, RFC 3156): OpenPGP is not supported"
+            else:
+                what = f"multipart/signed with protocol {protocol or '(none)'} (not S/MIME)"
+            self.findings.append(Finding.of("unsupported", e.locator, what))
             for child in children:
                 self.walk(child, covering)
             return
@@ -182,6 +185,20 @@ class CoverageWalk:
         self.findings.extend(check_micalg(e.params.get("micalg"), layer, e.locator))
         self.layers.append(layer)
         self.walk(content, covering + layer.indices)
+
+    # -- multipart/encrypted (RFC 1847; PGP/MIME is RFC 3156) ---------------------------------
+
+    def _multipart_encrypted(self, e: Entity, covering: tuple[int, ...]) -> None:
+        """Encrypted content in the RFC 1847 form: a control part and the ciphertext. Not a
+        container whose parts are content: nothing in it can be read or checked."""
+        protocol = e.params.get("protocol", "").strip().lower()
+        if protocol == PGP_ENCRYPTED:
+            kind = "OpenPGP (PGP/MIME) encrypted content"
+        else:
+            kind = f"multipart/encrypted ({protocol or 'no protocol'}) content"
+        self.encrypted += 1
+        self.parts.append(self._digest_part(e, covering, "encrypted"))
+        self.findings.append(Finding.of("encrypted", e.locator, f"{kind}: not decrypted"))
 
     # -- application/pkcs7-mime --------------------------------------------------------------
 

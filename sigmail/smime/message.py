@@ -17,6 +17,8 @@ The policy and the verdict are the verifier's business, not this module's.
 from __future__ import annotations
 
 import dataclasses
+import email.utils
+from datetime import UTC, datetime, timedelta
 
 from sigmail.cms.context import VerificationContext
 from sigmail.formats.result import FormatResult, NestedVerifier
@@ -24,7 +26,7 @@ from sigmail.smime.attachments import document_name
 from sigmail.smime.coverage import CoverageWalk, Part, uncovered_parts
 from sigmail.smime.headers import decode_words
 from sigmail.smime.identity import check_sender, sender_text
-from sigmail.smime.mime import MimeParser
+from sigmail.smime.mime import Entity, MimeParser
 from sigmail.verdict.model import Finding, Verdict
 
 __all__ = ["verify_message"]
@@ -59,6 +61,7 @@ def verify_message(
                 )
             )
         findings.extend(check_sender(root, walk.layers))
+        findings.extend(_signing_times_against_date(root, signatures))
     elif forwarded:
         # An unsigned wrapper around a signed message (the wrapping attack done by forwarding):
         # signed content inside unsigned content is partially_signed (not_official, issue 3),
@@ -83,6 +86,48 @@ def verify_message(
         sender=sender_text(root),
         subject=decode_words(subject) if subject is not None else None,
     )
+
+
+# A claimed signing time this far from the Date field is worth a warning (Thunderbird refuses a
+# signature beyond an hour; mail queued over a weekend, or a clock off by a day, is still
+# mail). Neither time is proven, so it is never a failure on its own.
+SIGNING_TIME_DATE_TOLERANCE = timedelta(days=1)
+MAX_DATE_FIELD = 256  # RFC 5322 dates are ~31 characters; a longer field dates nothing
+
+
+def message_date(root: Entity) -> datetime | None:
+    """The message's Date field (RFC 5322 §3.6.1) as an aware time, or None when it is
+    missing, repeated or does not parse (a zone of -0000 is read as UTC)."""
+    values = root.get_all("date")
+    if len(values) != 1 or len(values[0]) > MAX_DATE_FIELD:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(values[0])
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _signing_times_against_date(root: Entity, signatures) -> list[Finding]:
+    date = message_date(root)
+    if date is None:
+        return []
+    out = []
+    for sig in signatures:
+        claimed = sig.claimed_signing_time
+        if claimed is None or abs(claimed - date) <= SIGNING_TIME_DATE_TOLERANCE:
+            continue
+        days = abs(claimed - date) / timedelta(days=1)
+        side = "before" if claimed < date else "after"
+        out.append(
+            Finding.of(
+                "signing_time_far_from_date",
+                sig.locator,
+                f"signingTime {claimed.isoformat()} is {days:.1f} days {side} the Date field "
+                f"({date.isoformat()})",
+            )
+        )
+    return out
 
 
 def _list(parts: list[Part]) -> str:

@@ -9,6 +9,11 @@ from collections import OrderedDict
 from datetime import datetime
 from functools import lru_cache
 
+# asn1crypto's OID maps are global, and pyhanko-certvalidator extends them when imported (the
+# ML-DSA key and signature names, attribute-certificate extensions). Import it before any
+# certificate is parsed, so that every object is parsed under the same maps: an ML-DSA key read
+# before the import keeps a state the validator then trips on.
+import pyhanko_certvalidator.asn1_types  # noqa: F401
 from asn1crypto import algos, core, crl, pem, x509
 
 from sigmail.verdict.model import CertificateSummary
@@ -204,7 +209,10 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def describe_key(cert: x509.Certificate) -> str | None:
     info = cert.public_key
-    algo = info.algorithm
+    try:
+        algo = info.algorithm
+    except (ValueError, KeyError, TypeError):  # an OID asn1crypto does not know (ML-DSA, …)
+        return info["algorithm"]["algorithm"].dotted
     try:
         if algo == "rsa" or algo == "rsassa_pss":
             return f"RSA-{info.bit_size}"
@@ -213,7 +221,8 @@ def describe_key(cert: x509.Certificate) -> str | None:
         if algo in ("ed25519", "ed448"):
             return algo.upper()
         return f"{algo.upper()}-{info.bit_size}"
-    except (ValueError, KeyError, TypeError):
+    # asn1crypto's bit_size raises UnboundLocalError for the keys it has no size rule for.
+    except (ValueError, KeyError, TypeError, UnboundLocalError):
         return algo
 
 

@@ -184,7 +184,8 @@ class _AlgorithmPolicy(AlgorithmUsagePolicy):
         if public_key is not None:
             try:
                 kind, bits = public_key.algorithm, public_key.bit_size
-            except (ValueError, KeyError, TypeError):
+            # asn1crypto's bit_size raises UnboundLocalError for Edwards-curve and unknown keys.
+            except (ValueError, KeyError, TypeError, UnboundLocalError):
                 kind, bits = None, 0
             minimum = {"rsa": MIN_RSA_BITS, "rsassa_pss": MIN_RSA_BITS, "dsa": MIN_DSA_BITS}
             if kind in minimum and bits < minimum[kind]:

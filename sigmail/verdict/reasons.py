@@ -575,6 +575,15 @@ _ROWS: tuple[Reason, ...] = (
         "Thời điểm ký được chứng minh bằng dấu thời gian tài liệu đặt sau chữ ký",
         "The signing time is proven by a document timestamp applied after the signature",
     ),
+    # -- issue 10 (CMS and S/MIME): what a thing is, said right ---------------------------------
+    Reason(
+        "signing_time_far_from_date",
+        Effect.WARNING,
+        "C4",
+        "TT 41/2017/TT-BTTTT Điều 9",
+        "Thời điểm ký khai báo cách ngày gửi thư (trường Date) hơn một ngày",
+        "The claimed signing time is more than a day away from the message's Date",
+    ),
 )
 
 REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}

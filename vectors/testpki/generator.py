@@ -23,7 +23,7 @@ from asn1crypto import cms as asn1_cms
 from cryptography.hazmat.primitives import serialization
 
 from . import endpoints
-from .cms import Signer, signed_data
+from .cms import Signer, content_info, signed_data
 from .pki import CERTS_DIR, KEYS_DIR, TestPKI, build_pki
 from .revocation import ocsp_response_for_certificate
 from .spec import (
@@ -105,6 +105,7 @@ class _VectorMaker:
             "flip-byte": self._flip_byte,
             "no-signer-infos": self._no_signer_infos,
             "garbage": self._garbage,
+            "content-info": self._content_info,
         }[vector.make]
         made = recipe(vector)
         self.made[vector.name] = made
@@ -160,6 +161,7 @@ class _VectorMaker:
                 content_type_attribute=vector.content_type_attribute,
                 signing_certificate=self.pki.certificates[signing_cert] if signing_cert else None,
                 timestamper=self._timestamper(vector),
+                attribute_values=vector.attribute_values,
             )
             for name in vector.signers
         ]
@@ -179,15 +181,26 @@ class _VectorMaker:
                 for name in vector.embed_ocsp
             ],
         )
-        return MadeVector(data, self._describe(vector, cert_names), vector.signature != "pss")
+        randomised = vector.signature == "pss" or any(
+            self.pki.spec.certificates[name].key.startswith("mldsa") for name in vector.signers
+        )
+        return MadeVector(data, self._describe(vector, cert_names), not randomised)
 
     def _signer_description(self, vector: VectorSpec, name: str) -> str:
         key = self.pki.spec.certificates[name].key
         if key.startswith("ec-"):
             scheme = "deterministic ECDSA"
+        elif key.startswith("ed"):
+            scheme = "pure EdDSA (RFC 8419)"
+        elif key.startswith("mldsa"):
+            scheme = "ML-DSA (FIPS 204, hedged)"
         else:
             scheme = "RSASSA-PSS" if vector.signature == "pss" else "PKCS#1 v1.5"
-        return f"{name} ({key.upper()}, {scheme}, {vector.digest.upper().replace('SHA', 'SHA-')})"
+        if vector.digest == "shake256":
+            digest = "SHAKE256-512"
+        else:
+            digest = vector.digest.upper().replace("SHA", "SHA-")
+        return f"{name} ({key.upper()}, {scheme}, {digest})"
 
     def _describe(self, vector: VectorSpec, cert_names: list[str]) -> str:
         signers = " + ".join(self._signer_description(vector, name) for name in vector.signers)
@@ -201,6 +214,8 @@ class _VectorMaker:
             parts.append(f"content-type attribute {vector.content_type_attribute}")
         if vector.signing_certificate_attribute:
             parts.append(f"signing-certificate-v2 of {vector.signing_certificate_attribute}")
+        for attribute, count in vector.attribute_values:
+            parts.append(f"{attribute} with {count} value(s)")
         if vector.timestamp is not None:
             stamped = (
                 "the signature value" if vector.timestamp_imprint == "signature" else "other bytes"
@@ -250,6 +265,14 @@ class _VectorMaker:
         assert vector.document is not None
         data = signed_data(self._document(vector.document), [])
         how = f"SignedData v1 with {vector.document} as eContent, no certificates, no SignerInfos"
+        return MadeVector(data, how, True)
+
+    def _content_info(self, vector: VectorSpec) -> MadeVector:
+        assert vector.document is not None and vector.content_info is not None
+        data = content_info(vector.content_info, self._document(vector.document), vector.name)
+        how = f"ContentInfo {vector.content_info} holding {vector.document}"
+        if vector.content_info != "data":
+            how += f" (AES-256, keys derived from {vector.name!r}; no signature)"
         return MadeVector(data, how, True)
 
     def _garbage(self, vector: VectorSpec) -> MadeVector:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from . import endpoints
-from .keys import PrivateKey, load_or_create_key
+from .keys import PrivateKey, load_or_create_key, uses_hash
 from .spec import CertificateSpec, CrlSpec, PkiSpec, load_pki_spec
 
 __all__ = ["CERTS_DIR", "KEYS_DIR", "TestPKI", "build_pki", "load_pki"]
@@ -102,7 +102,7 @@ class TestPKI:
                 .build()
             )
             builder = builder.add_revoked_certificate(entry)
-        crl_object = builder.sign(self.keys[crl.issuer], hashes.SHA256())
+        crl_object = builder.sign(self.keys[crl.issuer], _hash_for(self.keys[crl.issuer]))
         return crl_object.public_bytes(serialization.Encoding.DER)
 
 
@@ -169,7 +169,12 @@ def _build_certificate(
     )
     for extension, critical in _extensions(spec, key.public_key(), issuer_key.public_key()):
         builder = builder.add_extension(extension, critical=critical)
-    return builder.sign(issuer_key, hashes.SHA256())
+    return builder.sign(issuer_key, _hash_for(issuer_key))
+
+
+def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+    """SHA-256 for RSA and ECDSA issuers; none for EdDSA, which hashes internally (RFC 8410)."""
+    return hashes.SHA256() if uses_hash(key) else None
 
 
 def build_pki(spec: PkiSpec, keys_dir: Path, *, create_keys: bool) -> TestPKI:

@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import cms as asn1_cms
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from cryptography.x509.oid import NameOID
 
-from .cms import Signer, signed_data
+from .cms import Signer, enveloped_data, signed_data
 from .pki import TestPKI
 from .timestamps import timestamp_token
 
@@ -37,7 +35,7 @@ SPEC_FILES = ("smime.toml",)
 GENERATED_DIRS = ("smime",)
 OUT_DIR = "smime"
 
-FORMS = ("multipart-signed", "opaque", "unsigned", "encrypted")
+FORMS = ("multipart-signed", "opaque", "unsigned", "encrypted", "pgp-signed", "pgp-encrypted")
 ENCODINGS = ("base64", "quoted-printable", "8bit", "7bit")
 WRAPS = ("text-before", "hidden-html", "attached")
 ATTACHMENT_KINDS = ("pdf", "p7m", "p7s-pair", "message", "encrypted")
@@ -288,38 +286,6 @@ def _attachment(ctype: str, name: str, data: bytes, disposition: str = "attachme
     )
 
 
-def enveloped_data(content: bytes, label: str) -> bytes:
-    """EnvelopedData (RFC 5652 §6) for a KEK recipient: AES-256-CBC content encryption, the
-    content key wrapped with AES key wrap (RFC 3394). Keys and IV derive from ``label``."""
-    kek = hashlib.sha256(f"sigmail-test-kek/{label}".encode()).digest()
-    cek = hashlib.sha256(f"sigmail-test-cek/{label}".encode()).digest()
-    iv = hashlib.sha256(f"sigmail-test-iv/{label}".encode()).digest()[:16]
-    pad = 16 - len(content) % 16
-    encryptor = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
-    ciphertext = encryptor.update(content + bytes([pad]) * pad) + encryptor.finalize()
-    recipient = asn1_cms.RecipientInfo(
-        name="kekri",
-        value={
-            "version": "v4",
-            "kekid": {"key_identifier": hashlib.sha256(kek).digest()[:8]},
-            "key_encryption_algorithm": {"algorithm": "aes256_wrap"},
-            "encrypted_key": aes_key_wrap(kek, cek),
-        },
-    )
-    enveloped = asn1_cms.EnvelopedData(
-        {
-            "version": "v2",
-            "recipient_infos": [recipient],
-            "encrypted_content_info": {
-                "content_type": "data",
-                "content_encryption_algorithm": {"algorithm": "aes256_cbc", "parameters": iv},
-                "encrypted_content": ciphertext,
-            },
-        }
-    )
-    return asn1_cms.ContentInfo({"content_type": "enveloped_data", "content": enveloped}).dump()
-
-
 def _attachments(spec: MessageSpec, ctx: _Context) -> list[bytes]:
     parts = []
     for attachment in spec.attachments:
@@ -353,6 +319,20 @@ def _attachments(spec: MessageSpec, ctx: _Context) -> list[bytes]:
                 _attachment("application/pkcs7-mime; smime-type=enveloped-data", "smime.p7m", data)
             )
     return parts
+
+
+def _pgp_part(ctype: str, block: str) -> bytes:
+    """The second part of a PGP/MIME message (RFC 3156): ASCII armour around bytes that are
+    *not* an OpenPGP packet. sigmail does not read OpenPGP at all (it says "unsupported" or
+    "encrypted" from the MIME structure), so no OpenPGP implementation is needed to make it."""
+    filler = base64.b64encode(hashlib.sha512(block.encode()).digest()).decode("ascii")
+    armour = (
+        f"-----BEGIN PGP {block}-----\r\n\r\n"
+        f"{filler}\r\n"
+        "(sigmail test data: placeholder bytes, not an OpenPGP packet)\r\n"
+        f"-----END PGP {block}-----\r\n"
+    )
+    return _headers([("Content-Type", ctype)]) + CRLF + armour.encode("ascii")
 
 
 def _content_entity(spec: MessageSpec, ctx: _Context) -> bytes:
@@ -466,6 +446,23 @@ def _message(spec: MessageSpec, ctx: _Context, defaults: dict[str, Any]) -> byte
         return top + _attachment(
             "application/pkcs7-mime; smime-type=enveloped-data", "smime.p7m", data
         )
+    if spec.form == "pgp-signed":
+        return top + _multipart(
+            "multipart/signed",
+            _boundary(spec.name, "signed"),
+            [_content_entity(spec, ctx), _pgp_part("application/pgp-signature", "SIGNATURE")],
+            extra='; protocol="application/pgp-signature"; micalg=pgp-sha256',
+        )
+    if spec.form == "pgp-encrypted":
+        control = (
+            _headers([("Content-Type", "application/pgp-encrypted")]) + CRLF + b"Version: 1" + CRLF
+        )
+        return top + _multipart(
+            "multipart/encrypted",
+            _boundary(spec.name, "encrypted"),
+            [control, _pgp_part("application/octet-stream", "MESSAGE")],
+            extra='; protocol="application/pgp-encrypted"',
+        )
 
     entity = _content_entity(spec, ctx)
     der = _signature(spec, entity, ctx)
@@ -516,6 +513,8 @@ def _how(spec: MessageSpec) -> str:
         "opaque": "application/pkcs7-mime signed-data (attached SignedData, SHA-256)",
         "unsigned": "unsigned message",
         "encrypted": "application/pkcs7-mime enveloped-data (KEK recipient, AES-256-CBC)",
+        "pgp-signed": "PGP/MIME multipart/signed (RFC 3156) with placeholder armour",
+        "pgp-encrypted": "PGP/MIME multipart/encrypted (RFC 3156) with placeholder armour",
     }[spec.form]
     parts = [what]
     if spec.signers:

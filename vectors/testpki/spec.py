@@ -31,7 +31,7 @@ __all__ = [
 PKI_SPEC_FILE = "pki.toml"
 VECTORS_SPEC_FILE = "vectors.toml"
 
-KEY_TYPES = ("rsa-1024", "rsa-2048", "rsa-3072", "ec-p256")
+KEY_TYPES = ("rsa-1024", "rsa-2048", "rsa-3072", "ec-p256", "ed25519", "ed448", "mldsa-65")
 KEY_USAGES = (
     "digitalSignature",
     "nonRepudiation",
@@ -58,7 +58,9 @@ REVOCATION_REASONS = (
     "certificateHold",
 )
 VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
-MAKE_RECIPES = ("sign", "reuse", "flip-byte", "no-signer-infos", "garbage", "wrap")
+MAKE_RECIPES = ("sign", "reuse", "flip-byte", "no-signer-infos", "garbage", "wrap", "content-info")
+CONTENT_INFO_TYPES = ("enveloped_data", "authenticated_enveloped_data", "encrypted_data", "data")
+DIGESTS = ("sha1", "sha256", "sha384", "sha512", "shake256")
 
 
 class SpecError(ValueError):
@@ -308,6 +310,8 @@ class VectorSpec:
     signed_attributes: bool = True
     content_type_attribute: str | None = None  # override of the content-type attribute
     signing_certificate_attribute: str | None = None  # cert described by signing-certificate-v2
+    # signed attribute name -> number of values it carries (signer_attributes_v2 is added)
+    attribute_values: tuple[tuple[str, int], ...] = ()
     certificates: tuple[str, ...] | None = None  # None: signers and their issuing CAs
     embed_crls: tuple[str, ...] = ()
     embed_ocsp: tuple[str, ...] = ()  # certificates whose OCSP response to embed
@@ -315,6 +319,8 @@ class VectorSpec:
     # -- "reuse" / "flip-byte" recipes --
     source: str | None = None  # another vector's name
     flip: str | None = None  # "econtent" or "signature"
+    # -- "content-info" recipe: a ContentInfo that is not SignedData, holding the document --
+    content_info: str | None = None  # one of CONTENT_INFO_TYPES
     # -- "garbage" recipe --
     length: int = 0
     seed: str = ""
@@ -419,6 +425,19 @@ def _vector(
         if "timestamp" in values and "signing_time" not in entry:
             # Unless told otherwise, the claimed time is the time the timestamp proves.
             values["signing_time"] = values["timestamp"]
+    if values["make"] == "content-info":
+        _one_of(f"{where} content_info", values.get("content_info"), CONTENT_INFO_TYPES)
+        if values["document"] not in documents:
+            raise SpecError(f"{where}: document {values['document']!r} is not a [[document]]")
+    if "digest" in values:
+        _one_of(f"{where} digest", values["digest"], DIGESTS)
+    if "attribute_values" in values:
+        table = values["attribute_values"]
+        if not isinstance(table, dict) or not all(
+            isinstance(n, int) and n >= 0 for n in table.values()
+        ):
+            raise SpecError(f"{where}: attribute_values = {{ name = count, ... }}")
+        values["attribute_values"] = tuple(sorted(table.items()))
     for key in ("signers", "certificates", "embed_crls", "embed_ocsp"):
         if key in values:
             values[key] = tuple(values[key])
