@@ -16,7 +16,7 @@ from pathlib import Path
 from sigmail import __version__
 from sigmail.cms.context import VerificationContext
 from sigmail.errors import InternalError, UsageError
-from sigmail.formats import FormatResult, InputKind, detect_kind, handler_for
+from sigmail.formats import FormatResult, InputKind, detect, detect_kind, handler_for
 from sigmail.limits import Budget, LimitExceeded, Limits
 from sigmail.policy.apply import apply_policy, role_of_carried_document
 from sigmail.policy.model import DEFAULT_POLICY, Policy, load_policy
@@ -164,7 +164,8 @@ class Verifier:
         depth: int,
     ) -> FormatResult:
         """Run the format handler; this is where bad input and bugs become findings."""
-        kind = detect_kind(data, name)
+        detected = detect(data, name)
+        kind = detected.kind
         try:
             ctx.budget.check_size("max_input_bytes", len(data))
             if content is not None:
@@ -173,12 +174,12 @@ class Verifier:
                 raise LimitExceeded("max_mime_depth", self.limits.max_mime_depth, depth)
             handler = handler_for(kind)
             if handler is None:
-                if kind == InputKind.UNKNOWN:
-                    problem = Finding.of(
-                        "malformed", "document", "not a CMS, PDF or e-mail message"
-                    )
-                else:
-                    problem = Finding.of("unsupported", "document", f"{kind} is not supported yet")
+                # Not a format sigmail reads: say what it is, do not call it broken.
+                problem = Finding.of(
+                    "unsupported",
+                    "document",
+                    f"{detected.label}: sigmail verifies CMS (.p7m/.p7s), PDF and e-mail",
+                )
                 return FormatResult(kind=kind, findings=[problem])
 
             documents_before = 0

@@ -8,19 +8,23 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from sigmail.formats.detect import InputKind, detect_kind
+from sigmail.formats.detect import Detected, InputKind, detect, detect_kind
 from sigmail.formats.result import FormatHandler, FormatResult, NestedVerifier
 
 __all__ = [
+    "Detected",
     "FormatHandler",
     "FormatResult",
     "InputKind",
     "NestedVerifier",
+    "detect",
     "detect_kind",
     "handler_for",
 ]
 
-# kind → "module:function"; a kind whose module is not there yet is "unsupported".
+# kind → "module:function"; a kind with no handler (or whose module is not there yet) is
+# "unsupported", named by what detection says it is (formats/detect.py recognises OOXML, ODF,
+# XML, images, ZIP, text … so that handlers for them can be added here).
 HANDLERS = {
     InputKind.CMS: "sigmail.formats.cms_file:verify_cms_file",
     InputKind.EML: "sigmail.formats.email:verify_email",
