@@ -6,11 +6,22 @@ They never leave a verify call: the entry point turns each into a finding (``mal
 
 from __future__ import annotations
 
+from sigmail import asn1_bounds  # noqa: F401 - bounds asn1crypto's OID decoding, see there
+
 __all__ = ["ASN1_ERRORS", "InputProblem", "MalformedInput", "UnsupportedInput"]
 
 # What asn1crypto raises on bad bytes. It parses lazily, so these can surface at any first
-# read of a field, not only at load time.
-ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+# read of a field, not only at load time; RecursionError comes from a structure nested deeper
+# than Python's stack (asn1crypto bounds only indefinite-length nesting).
+ASN1_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    AttributeError,
+    RecursionError,
+)
 
 
 class InputProblem(Exception):

@@ -127,7 +127,7 @@ class Verifier:
         result = self._run_handler(data, name=name, content=content, ctx=ctx, depth=depth)
         if result.kind == InputKind.EML:
             document_role = "message"
-        signatures, findings = apply_policy(self.policy, result, document_role=document_role)
+        signatures, findings = self._apply_policy(result, ctx=ctx, name=name, role=document_role)
         all_findings = [*findings, *(f for s in signatures for f in s.findings)]
         all_findings.extend(
             f for s in signatures if s.timestamp is not None for f in s.timestamp.findings
@@ -153,6 +153,26 @@ class Verifier:
             retry_after=retry_after(all_findings) if verdict.value == "indeterminate" else None,
             generator=f"sigmail {__version__}",
         )
+
+    def _apply_policy(
+        self, result: FormatResult, *, ctx: VerificationContext, name: str | None, role: str
+    ) -> tuple[tuple, list[Finding]]:
+        """The policy, inside the same boundary and time budget as the handler: a policy that
+        runs out of time is limit_exceeded, a bug in it internal_error, never a traceback."""
+        try:
+            return apply_policy(self.policy, result, document_role=role, budget=ctx.budget)
+        except LimitExceeded as exc:
+            problem = Finding.of("limit_exceeded", "document", f"policy: {exc}")
+        except Exception as exc:
+            problem = self._internal_error(exc, name)
+        return result.signatures, [*result.findings, problem]
+
+    def _internal_error(self, exc: Exception, name: str | None) -> Finding:
+        """A bug: logged, re-raised in strict mode, otherwise an internal_error finding."""
+        log.exception("sigmail internal error on %s", name or "<input>")
+        if self.strict:
+            raise InternalError(f"internal error on {name or '<input>'}: {exc!r}") from exc
+        return Finding.of("internal_error", "document", repr(exc))
 
     def _run_handler(
         self,
@@ -205,10 +225,7 @@ class Verifier:
         except InputProblem as exc:
             return FormatResult(kind, [Finding.of(exc.code, exc.locator, exc.detail)])
         except Exception as exc:
-            log.exception("sigmail internal error on %s", name or "<input>")
-            if self.strict:
-                raise InternalError(f"internal error on {name or '<input>'}: {exc!r}") from exc
-            return FormatResult(kind, [Finding.of("internal_error", "document", repr(exc))])
+            return FormatResult(kind, [self._internal_error(exc, name)])
 
 
 def verify(

@@ -129,3 +129,150 @@ def test_impostor_root_with_the_real_name_is_not_trusted():
     verdict = verifier().verify(data, at=AT)
     assert verdict.verdict is VerdictKind.INVALID
     assert verdict.reasons[0] == "untrusted_chain"
+
+
+# -- issue 10: inputs that cost more than their size ------------------------------------------
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    length = (
+        bytes([n])
+        if n < 0x80
+        else bytes([0x80 | ((n.bit_length() + 7) // 8)])
+        + (n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    )
+    return bytes([tag]) + length + body
+
+
+_ID_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
+_ID_DATA = bytes.fromhex("06092a864886f70d010701")
+
+
+def _signed_data(encap_content: bytes, rest: bytes = b"") -> bytes:
+    """A SignedData with no signers around ``encap_content`` (the [0] eContent TLV)."""
+    encap = _tlv(0x30, _ID_DATA + encap_content)
+    body = _tlv(0x02, b"\x01") + _tlv(0x31, b"") + encap + rest + _tlv(0x31, b"")
+    return _tlv(0x30, _ID_SIGNED_DATA + _tlv(0xA0, _tlv(0x30, body)))
+
+
+def test_an_oversized_object_identifier_is_malformed_not_decoded():
+    """asn1crypto decodes an OID arc in quadratic time: 900 kB took 230 s."""
+    from sigmail.asn1_bounds import MAX_OID_BYTES
+
+    oid = _tlv(0x06, b"\x81" * 899_999 + b"\x01")
+    verdict = verifier().verify(_tlv(0x30, oid + _tlv(0xA0, b"\x30\x00")), at=AT, name="x.p7m")
+    assert verdict.reasons == ("malformed",)
+    assert f"more than {MAX_OID_BYTES}" in verdict.findings[0].detail
+
+
+def test_ber_chunks_are_joined_exactly():
+    """eContent as 300,000 one-byte BER chunks (asn1crypto joins them at 7 µs each)."""
+    from asn1crypto import core
+
+    from sigmail.cms.ber import octets
+    from sigmail.cms.signed_data import parse_signed_data
+    from sigmail.limits import Budget
+
+    text = bytes(range(256)) * 1172
+    chunks = b"\x24\x80" + b"".join(b"\x04\x01" + bytes([c]) for c in text) + b"\x00\x00"
+    data = _signed_data(b"\xa0\x80" + chunks + b"\x00\x00")
+    assert parse_signed_data(data, Budget(Limits())).econtent == text
+    nested = core.OctetString.load(b"\x24\x80\x04\x01A\x24\x80\x04\x01B\x00\x00\x04\x02CD\x00\x00")
+    assert octets(nested) == bytes(nested) == b"ABCD"
+    with pytest.raises(ValueError):
+        octets(core.OctetString.load(b"\x24\x80\x04\x05AB\x00\x00"))
+
+
+@pytest.mark.parametrize(
+    ("where", "limit"),
+    [("certificates", "max_certificates"), ("crls", "max_revocation_items")],
+)
+def test_collections_are_counted_before_they_are_parsed(where, limit):
+    """400,000 empty elements: refused after reading 65 headers, not after building them."""
+    field = _tlv(0xA0 if where == "certificates" else 0xA1, b"\x30\x00" * 400_000)
+    verdict = verifier().verify(_signed_data(_tlv(0xA0, b"\x04\x00"), field), at=AT)
+    assert verdict.reasons == ("limit_exceeded",)
+    assert limit in verdict.findings[0].detail
+
+
+def test_too_many_signed_or_unsigned_attributes_or_timestamps_are_limit_exceeded():
+    from asn1crypto import cms
+
+    base = cms.ContentInfo.load(EMBEDDED)
+    si = base["content"]["signer_infos"][0]
+    head = si["version"].dump() + si["sid"].dump() + si["digest_algorithm"].dump()
+    tail = si["signature_algorithm"].dump() + si["signature"].dump()
+    attribute = _tlv(0x30, _ID_DATA + _tlv(0x31, b"\x05\x00"))
+    tst_oid = bytes.fromhex("060b2a864886f70d010910020e")
+    variants = {
+        "max_signed_attributes": head + _tlv(0xA0, attribute * 65) + tail,
+        "max_unsigned_attributes": head + si["signed_attrs"].dump() + tail
+        + _tlv(0xA1, attribute * 257),
+        "max_timestamp_tokens": head + si["signed_attrs"].dump() + tail
+        + _tlv(0xA1, _tlv(0x30, tst_oid + _tlv(0x31, b"\x30\x00" * 9))),
+    }  # fmt: skip
+    sd = base["content"]
+    for limit, signer_info in variants.items():
+        body = (
+            sd["version"].dump() + sd["digest_algorithms"].dump()
+            + sd["encap_content_info"].dump() + sd["certificates"].dump(force=False)
+            + _tlv(0x31, _tlv(0x30, signer_info))
+        )  # fmt: skip
+        data = _tlv(0x30, _ID_SIGNED_DATA + _tlv(0xA0, _tlv(0x30, body)))
+        verdict = verifier().verify(data, at=AT)
+        assert "limit_exceeded" in verdict.reasons, limit
+        assert any(limit in (f.detail or "") for f in verdict.findings), limit
+
+
+def test_the_policy_runs_inside_the_boundary(monkeypatch):
+    """A bug in the policy is internal_error (or InternalError when strict), not a traceback
+    out of verify; before, apply_policy ran outside the verifier's error boundary."""
+    import sigmail.verifier
+    from sigmail import InternalError
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a policy check")
+
+    monkeypatch.setattr(sigmail.verifier, "apply_policy", broken)
+    lenient = Verifier(
+        trust=TrustStore.load(official=[OFFICIAL_ROOT]),
+        policy="basic",
+        revocation=OfflineRevocation(),
+    )
+    verdict = lenient.verify(EMBEDDED, at=AT)
+    assert verdict.verdict is VerdictKind.INDETERMINATE and "internal_error" in verdict.reasons
+    with pytest.raises(InternalError):
+        verifier().verify(EMBEDDED, at=AT)
+
+
+def test_the_policy_is_charged_to_the_time_budget():
+    from sigmail.formats.result import FormatResult
+    from sigmail.limits import Budget, LimitExceeded
+    from sigmail.policy.apply import apply_policy
+    from sigmail.policy.model import load_policy
+
+    spent = Budget(Limits(max_seconds=1e-9))
+    result = FormatResult(kind="p7m")
+    with pytest.raises(LimitExceeded):
+        apply_policy(load_policy("basic"), result, document_role="document", budget=spent)
+
+
+def test_an_rfc2231_section_number_of_5000_digits_is_not_a_number():
+    from sigmail.smime.headers import parse_parameters
+
+    value, params = parse_parameters("text/plain; name*" + "1" * 5000 + "=x; name*0=a; name*1=b")
+    assert value == "text/plain" and params["name"] == "ab"
+    message = b"From: a@b.cd\r\nContent-Type: text/plain; name*" + b"9" * 5000 + b"=x\r\n\r\nhi\r\n"
+    assert verifier().verify(message, at=AT, name="m.eml").reasons == ("no_signature",)
+
+
+def test_a_subject_of_60000_encoded_words_is_cut_before_decoding():
+    """The standard library's decoder is quadratic in the number of words (8 s here)."""
+    from sigmail.smime.headers import MAX_ENCODED_TEXT
+
+    subject = " ".join(["=?utf-8?B?YQ==?="] * 60_000).encode()
+    message = b"From: a@b.cd\r\nSubject: " + subject + b"\r\n\r\nhello\r\n"
+    verdict = verifier().verify(message, at=AT, name="m.eml")
+    assert verdict.reasons == ("no_signature",)
+    assert verdict.subject is not None and 0 < len(verdict.subject) <= MAX_ENCODED_TEXT

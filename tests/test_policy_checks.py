@@ -19,7 +19,7 @@ from sigmail.policy.checks import (
     c9_agency_membership,
 )
 from sigmail.policy.model import load_policy
-from sigmail.policy.roles import classify, fold
+from sigmail.policy.roles import MAX_UID_CHARS, _uid_prefixes, classify, fold
 from sigmail.trust.certificates import parse_certificates, summarize
 from sigmail.verdict.model import SignatureReport, SignatureStatus, VerdictKind
 from sigmail.verdict.reasons import Effect
@@ -266,6 +266,14 @@ def test_role_rules_in_order(cn, uid, expected):
     base = _summary(ROOT / "vectors/pki/certs/person-an.pem")
     role = classify(VN_GOV, replace(base, common_name=cn, uid=uid))
     assert (role.role, role.source) == expected
+
+
+def test_uid_prefixes_are_read_in_one_bounded_pass():
+    assert _uid_prefixes("MST:0301234567, CCCD : 079085012345") == {"MST", "CCCD"}
+    assert _uid_prefixes("Mã:1") == set()  # ASCII letters only, as the prefixes are
+    # 40,000 letters and no colon: a regular expression tried at every position took 10 s.
+    assert _uid_prefixes("a" * 70_000) == set()
+    assert _uid_prefixes(" " * MAX_UID_CHARS + "CCCD:1") == set()  # read only this far
 
 
 def test_the_registry_decides_first(tmp_path):

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from asn1crypto import cms, core, crl, ocsp, pem, x509
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revocation-archival attribute
 
+from sigmail.cms.ber import bounded, octets
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS, MalformedInput
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
 from sigmail.trust.certificates import load_certificate
 
 __all__ = [
+    "MAX_SIGNED_ATTRIBUTES",
+    "MAX_UNSIGNED_ATTRIBUTES",
     "NotSignedData",
     "ParsedSignedData",
     "certificates_of",
@@ -30,6 +33,13 @@ __all__ = [
 ]
 
 _BASE64_TEXT = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
+
+# A signer states a handful of signed attributes (CAdES-B-LTA about ten); archive timestamps
+# pile up unsigned ones over the years, a few dozen at the most. More is not a signature any
+# tool made, and each costs a parse.
+MAX_SIGNED_ATTRIBUTES = 64
+MAX_UNSIGNED_ATTRIBUTES = 256
+_UNBUDGETED = 1 << 20  # revocation evidence read outside a verification (evidence bundles)
 
 # CAdES revocation values and Adobe's archival attribute also carry evidence (PDF signatures).
 _REVOCATION_VALUES_OID = "1.2.840.113549.1.9.16.2.24"
@@ -84,19 +94,23 @@ def _wrap_basic_ocsp(basic: ocsp.BasicOCSPResponse) -> bytes:
     ).dump()
 
 
-def _items_from_revocation_values(values, origin: str) -> list[RevocationItem]:
+def _items_from_revocation_values(values, origin: str, limit: int) -> list[RevocationItem]:
     items = []
-    for c in values["crl_vals"] or ():
+    for c in bounded(values["crl_vals"], limit, "max_revocation_items"):
         items.append(RevocationItem(EvidenceKind.CRL, c.dump(), origin))
-    for o in values["ocsp_vals"] or ():
+    for o in bounded(values["ocsp_vals"], limit, "max_revocation_items"):
         items.append(RevocationItem(EvidenceKind.OCSP, _wrap_basic_ocsp(o), origin))
     return items
 
 
-def signed_data_revocation(signed_data: cms.SignedData) -> list[RevocationItem]:
-    """CRLs and OCSP responses (RFC 5940) carried in SignedData.crls."""
+def signed_data_revocation(
+    signed_data: cms.SignedData, budget: Budget | None = None
+) -> list[RevocationItem]:
+    """CRLs and OCSP responses (RFC 5940) carried in SignedData.crls (counted against
+    ``max_revocation_items`` before any is read, when a budget is given)."""
     items: list[RevocationItem] = []
-    for choice in signed_data["crls"] or ():
+    limit = budget.limits.max_revocation_items if budget is not None else _UNBUDGETED
+    for choice in bounded(signed_data["crls"], limit, "max_revocation_items"):
         if choice.name == "crl":
             items.append(RevocationItem(EvidenceKind.CRL, choice.chosen.dump(), "embedded"))
         elif choice.name == "other":
@@ -108,30 +122,43 @@ def signed_data_revocation(signed_data: cms.SignedData) -> list[RevocationItem]:
     return items
 
 
-def signer_revocation(signer_info: cms.SignerInfo) -> list[RevocationItem]:
-    """Evidence in a signer's CAdES revocation-values and Adobe revocation-archival attributes."""
+def signer_revocation(
+    signer_info: cms.SignerInfo, budget: Budget | None = None
+) -> list[RevocationItem]:
+    """Evidence in a signer's CAdES revocation-values and Adobe revocation-archival attributes
+    (counted against ``max_revocation_items`` as it is read, when a budget is given)."""
     items: list[RevocationItem] = []
-    for attrs_name in ("unsigned_attrs", "signed_attrs"):
-        for attr in signer_info[attrs_name] or ():
+    limit = budget.limits.max_revocation_items if budget is not None else _UNBUDGETED
+    for attrs_name, most, name in (
+        ("unsigned_attrs", MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes"),
+        ("signed_attrs", MAX_SIGNED_ATTRIBUTES, "max_signed_attributes"),
+    ):
+        for attr in bounded(signer_info[attrs_name], most, name):
             oid = attr["type"].dotted
             if oid == _REVOCATION_VALUES_OID:
-                for values in attr["values"]:
-                    items.extend(_items_from_revocation_values(values, "embedded"))
+                for values in bounded(attr["values"], limit, "max_revocation_items"):
+                    items.extend(_items_from_revocation_values(values, "embedded", limit))
+                    _count(budget, items)
             elif oid == _ADOBE_REVINFO_OID:
-                for archival in attr["values"]:
-                    for c in archival["crl"] or ():
+                for archival in bounded(attr["values"], limit, "max_revocation_items"):
+                    for c in bounded(archival["crl"], limit, "max_revocation_items"):
                         items.append(RevocationItem(EvidenceKind.CRL, c.dump(), "embedded"))
-                    for o in archival["ocsp"] or ():
+                    for o in bounded(archival["ocsp"], limit, "max_revocation_items"):
                         items.append(RevocationItem(EvidenceKind.OCSP, o.dump(), "embedded"))
+                    _count(budget, items)
     return items
+
+
+def _count(budget: Budget | None, items: list[RevocationItem]) -> None:
+    if budget is not None:
+        budget.check_size("max_revocation_items", len(items))
 
 
 def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.Certificate, ...]:
     """The X.509 certificates of a SignedData (other certificate formats are ignored)."""
-    choices = signed_data["certificates"] or ()
-    budget.check_size("max_certificates", len(choices))
+    limit = budget.limits.max_certificates
     out = []
-    for choice in choices:
+    for choice in bounded(signed_data["certificates"], limit, "max_certificates"):
         if choice.name != "certificate":
             continue
         try:
@@ -156,20 +183,19 @@ def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") ->
         econtent_type = encap["content_type"].dotted
         econtent_value = encap["content"]
         # An absent eContent (detached signature) comes back as core.Void.
-        econtent = None if isinstance(econtent_value, core.Void) else bytes(econtent_value)
+        econtent = None if isinstance(econtent_value, core.Void) else octets(econtent_value)
 
         certificates = certificates_of(signed_data, budget)
 
-        signer_infos = tuple(signed_data["signer_infos"])
-        budget.check_size("max_signatures", len(signer_infos))
+        limit = budget.limits.max_signatures
+        signer_infos = tuple(bounded(signed_data["signer_infos"], limit, "max_signatures"))
         for si in signer_infos:
             # Parse what identifies the signer; the attributes are read (and checked) later,
             # after their signed encoding has been taken (signer_info.signed_attrs_as_signed).
             si["sid"].chosen  # noqa: B018
-            si["signature"].native  # noqa: B018
+            si["signature"]  # its header; the value is read when it is checked
 
-        revocation = signed_data_revocation(signed_data)
-        budget.check_size("max_revocation_items", len(revocation))
+        revocation = signed_data_revocation(signed_data, budget)
         for item in revocation:
             if item.kind is EvidenceKind.CRL:
                 budget.check_size("max_crl_bytes", len(item.der))

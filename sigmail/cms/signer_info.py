@@ -24,16 +24,15 @@ from sigmail.cms.algorithms import (
     signature_hash_name,
     verify_signature,
 )
-from sigmail.limits import Budget, LimitExceeded
+from sigmail.cms.ber import bounded, octets
+from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES
+from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS
 from sigmail.verdict.model import Finding
 
 __all__ = ["ContentDigests", "SignerCheck", "check_signer_info", "signed_attrs_as_signed"]
 
 _ID_DATA = "1.2.840.113549.1.7.1"
-# A signer states a handful of signed attributes (CAdES-B-LTA about ten); a SignerInfo with
-# more is not one any signing tool made, and reading each costs a parse.
-MAX_SIGNED_ATTRIBUTES = 64
 
 
 class ContentDigests:
@@ -290,7 +289,7 @@ def check_signer_info(
 def _check(
     si, signed_message, econtent_type, content, certificates, algorithms, budget, loc, check
 ):
-    check.signature = si["signature"].native
+    check.signature = octets(si["signature"])
     digest_name = si["digest_algorithm"]["algorithm"].native
     check.digest_algorithm = digest_name
     sig_algo = si["signature_algorithm"]
@@ -318,12 +317,10 @@ def _check(
     except (ValueError, KeyError):
         pass  # a signature algorithm asn1crypto does not know: verify_signature says so
 
-    signed_attrs = si["signed_attrs"]
-    has_signed_attrs = bool(signed_attrs) and len(signed_attrs) > 0
+    signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
+    has_signed_attrs = len(signed_attrs) > 0
     broken: set[str] = set()
     if has_signed_attrs:
-        if len(signed_attrs) > MAX_SIGNED_ATTRIBUTES:
-            raise LimitExceeded("max_signed_attributes", MAX_SIGNED_ATTRIBUTES, len(signed_attrs))
         broken = _check_single_valued(signed_attrs, check, loc)
         try:
             check_eddsa_digest(check.signature_algorithm, si["digest_algorithm"])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from asn1crypto import cms, tsp
 
 from sigmail.cms.algorithms import AlgorithmProblem, digest
+from sigmail.cms.ber import octets
 from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import certificates_of, signed_data_revocation, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, check_signer_info
@@ -74,7 +75,7 @@ def _verify(token, imprinted, ctx, loc, outer_revocation) -> TimestampReport:
     encap = sd["encap_content_info"]
     if encap["content_type"].dotted != _TST_INFO:
         return _rejected("timestamp_invalid", loc, "timestamp token does not hold a TSTInfo")
-    econtent = bytes(encap["content"])
+    econtent = octets(encap["content"])
     tst_info = tsp.TSTInfo.load(econtent)
     gen_time = tst_info["gen_time"].native.astimezone(UTC)
     imprint = tst_info["message_imprint"]
@@ -130,8 +131,8 @@ def _verify(token, imprinted, ctx, loc, outer_revocation) -> TimestampReport:
         intermediates=certificates,
         revocation_items=[
             *outer_revocation,
-            *signed_data_revocation(sd),
-            *signer_revocation(signer_infos[0]),
+            *signed_data_revocation(sd, ctx.budget),
+            *signer_revocation(signer_infos[0], ctx.budget),
         ],
         params=ctx.tsa_chain_params,
     )

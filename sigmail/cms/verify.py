@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 
 from asn1crypto import cms, x509
 
+from sigmail.cms.ber import bounded
 from sigmail.cms.context import VerificationContext
-from sigmail.cms.signed_data import ParsedSignedData, signer_revocation
+from sigmail.cms.signed_data import MAX_UNSIGNED_ATTRIBUTES, ParsedSignedData, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, SignerCheck, check_signer_info
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
+from sigmail.limits import LimitExceeded
 from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import summarize
@@ -35,6 +37,9 @@ from sigmail.verdict.reasons import Effect
 __all__ = ["chain_findings", "signature_status", "verify_signed_data", "verify_signer_info"]
 
 _CLOCK_TOLERANCE = timedelta(minutes=5)
+# A signer is timestamped once or twice (a TSA, and perhaps a second for redundancy); each
+# token costs a signature check and a chain.
+MAX_TIMESTAMP_TOKENS = 8
 
 
 def signature_status(findings: Sequence[Finding]) -> SignatureStatus:
@@ -116,9 +121,12 @@ def _timestamps(
 ):
     """The best signature timestamp (the earliest that verifies) and findings of the rest."""
     tokens = []
-    for attr in si["unsigned_attrs"] or ():
+    unsigned = bounded(si["unsigned_attrs"], MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes")
+    for attr in unsigned:
         if attr["type"].native == "signature_time_stamp_token":
-            tokens.extend(attr["values"])
+            tokens.extend(bounded(attr["values"], MAX_TIMESTAMP_TOKENS, "max_timestamp_tokens"))
+            if len(tokens) > MAX_TIMESTAMP_TOKENS:
+                raise LimitExceeded("max_timestamp_tokens", MAX_TIMESTAMP_TOKENS, len(tokens))
     reports: list[TimestampReport] = []
     for n, token in enumerate(tokens):
         reports.append(
@@ -186,7 +194,7 @@ def verify_signer_info(
         locator=locator,
     )
     findings = list(check.findings)
-    evidence = [*revocation, *signer_revocation(si)]
+    evidence = [*revocation, *signer_revocation(si, ctx.budget)]
     timestamp, timestamp_findings = _timestamps(si, check, ctx, locator, evidence)
     findings.extend(timestamp_findings)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sigmail.formats.result import FormatResult
+from sigmail.limits import Budget
 from sigmail.policy.checks import CHECKS, DOCUMENT_KINDS, Case
 from sigmail.policy.model import Policy
 from sigmail.policy.roles import classify
@@ -25,12 +26,18 @@ def role_of_carried_document(kind: str, documents_before: int) -> str:
 
 
 def apply_policy(
-    policy: Policy, result: FormatResult, *, document_role: str
+    policy: Policy, result: FormatResult, *, document_role: str, budget: Budget | None = None
 ) -> tuple[tuple[SignatureReport, ...], list[Finding]]:
-    """Signatures with their roles and signature-level findings; document-level findings."""
+    """Signatures with their roles and signature-level findings; document-level findings.
+
+    The work is charged to ``budget`` (the verification's wall-clock allowance) when given:
+    the policy runs inside the same budget as the format handler did.
+    """
     signatures = []
     signature_checks = [c for c in CHECKS if c.applies_to == "signature"]
     for sig in result.signatures:
+        if budget is not None:
+            budget.check_time()
         if sig.signer is not None and sig.kind != "doc_timestamp":
             role = classify(policy, sig.signer)
             sig = replace(sig, role=role.role, role_source=role.source)
@@ -50,5 +57,7 @@ def apply_policy(
     findings = list(result.findings)
     for check in CHECKS:
         if check.applies_to == "document":
+            if budget is not None:
+                budget.check_time()
             findings.extend(check.evaluate(policy, case))
     return tuple(signatures), findings

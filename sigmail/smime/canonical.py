@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from asn1crypto import cms
 
 from sigmail.cms.algorithms import AlgorithmProblem
+from sigmail.cms.ber import count_elements
+from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES
 from sigmail.cms.signer_info import ContentDigests, signed_attrs_as_signed
 from sigmail.problems import ASN1_ERRORS
 
@@ -52,7 +54,10 @@ def _claimed_digest(signer_infos: Sequence[cms.SignerInfo]) -> tuple[str, bytes]
             signed = signed_attrs_as_signed(si)
             if signed is None:
                 continue
-            for attr in cms.CMSAttributes.load(signed):
+            attrs = cms.CMSAttributes.load(signed)
+            if count_elements(attrs, MAX_SIGNED_ATTRIBUTES) > MAX_SIGNED_ATTRIBUTES:
+                continue  # the engine refuses it (limit_exceeded)
+            for attr in attrs:
                 if attr["type"].native == "message_digest" and len(attr["values"]) == 1:
                     return si["digest_algorithm"]["algorithm"].native, attr["values"][0].native
         except ASN1_ERRORS:

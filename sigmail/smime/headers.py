@@ -77,9 +77,17 @@ def _fields(raw: list[tuple[str, list[bytes]]]) -> list[tuple[str, str]]:
     return [(name, b"".join(lines).decode("utf-8", "replace").strip(" \t")) for name, lines in raw]
 
 
+# The standard library's RFC 2047 decoder is quadratic in the number of encoded words (a
+# Subject of 60,000 words took 8 s); text longer than this is cut before it is decoded. From and
+# Sender are refused beyond identity.MAX_ADDRESS_FIELD; a Subject or a file name is only shown.
+MAX_ENCODED_TEXT = 16 * 1024
+
+
 def decode_words(value: str) -> str:
     """``value`` with its RFC 2047 encoded words decoded (``=?utf-8?B?…?=``); unchanged if it
-    has none or they do not decode."""
+    has none or they do not decode. Only the first :data:`MAX_ENCODED_TEXT` characters are
+    kept."""
+    value = value[:MAX_ENCODED_TEXT]
     if "=?" not in value:
         return value
     try:
@@ -89,7 +97,9 @@ def decode_words(value: str) -> str:
 
 
 _TOKEN_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_SECTION = re.compile(r"(?P<base>[^*]+)\*(?:(?P<n>\d+)(?P<star>\*)?)?")
+# RFC 2231 section numbers are small; a longer digit string is not a section (and would make
+# int() raise beyond 4,300 digits): the parameter is then kept under its literal name.
+_SECTION = re.compile(r"(?P<base>[^*]+)\*(?:(?P<n>[0-9]{1,6})(?P<star>\*)?)?")
 MAX_PARAMETER_FIELD = 64 * 1024  # longer Content-Type / Content-Disposition values are refused
 
 

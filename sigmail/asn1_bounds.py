@@ -1,0 +1,37 @@
+"""Bounds on asn1crypto's decoders where their cost grows faster than their input.
+
+asn1crypto decodes an OBJECT IDENTIFIER arc by arc with ``part = part * 128 + byte``: one arc
+of n continuation bytes costs O(n²) big-integer work (900 kB took 230 s in one fuzzed CMS
+file) before Python refuses to print the number. Real OIDs are a few dozen bytes (a UUID arc,
+2.25.<128 bits>, is 19); one longer than :data:`MAX_OID_BYTES` is refused with ValueError,
+which every caller already reads as bad input. asn1crypto's state is global, so the bound is
+installed once, on import of :mod:`sigmail.problems`, which every parser imports.
+"""
+
+from __future__ import annotations
+
+from asn1crypto import core
+
+__all__ = ["MAX_OID_BYTES", "install"]
+
+MAX_OID_BYTES = 256
+
+_unbounded_dotted = core.ObjectIdentifier.dotted
+
+
+def _bounded_dotted(self: core.ObjectIdentifier) -> str:
+    if self._dotted is None and self.contents is not None and len(self.contents) > MAX_OID_BYTES:
+        raise ValueError(
+            f"an object identifier of {len(self.contents)} bytes (more than {MAX_OID_BYTES})"
+        )
+    return _unbounded_dotted.fget(self)
+
+
+def install() -> None:
+    """Put the bounds in place (idempotent)."""
+    if core.ObjectIdentifier.dotted is not _bounded:
+        core.ObjectIdentifier.dotted = _bounded
+
+
+_bounded = property(_bounded_dotted, doc=_unbounded_dotted.__doc__)
+install()
