@@ -229,7 +229,7 @@ def verify_signature(
         raise AlgorithmProblem("unsupported_algorithm", f"unsupported signature {label}") from exc
     try:
         public_key = _load_public_key(key_info.dump())
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise AlgorithmProblem("unsupported_algorithm", f"unusable public key: {exc}") from exc
     hash_name = signature_hash_name(sig_algo, digest_name)
     try:
@@ -264,6 +264,10 @@ def verify_signature(
         return False
     except (UnsupportedAlgorithm, TypeError) as exc:
         raise AlgorithmProblem("unsupported_algorithm", f"{algo_name}: {exc}") from exc
+    except (ValueError, OverflowError) as exc:  # e.g. a PSS salt length no key can have
+        raise AlgorithmProblem(
+            "unsupported_algorithm", f"{algo_name} with unusable parameters: {exc}"
+        ) from exc
     return True
 
 
