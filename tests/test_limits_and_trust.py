@@ -190,10 +190,16 @@ def test_ber_chunks_are_joined_exactly():
 )
 def test_collections_are_counted_before_they_are_parsed(where, limit):
     """400,000 empty elements: refused after reading 65 headers, not after building them."""
+    from asn1crypto import core
+
+    from sigmail.cms.ber import count_elements
+
     field = _tlv(0xA0 if where == "certificates" else 0xA1, b"\x30\x00" * 400_000)
     verdict = verifier().verify(_signed_data(_tlv(0xA0, b"\x04\x00"), field), at=AT)
     assert verdict.reasons == ("limit_exceeded",)
     assert limit in verdict.findings[0].detail
+    many = core.SetOf.load(_tlv(0x31, b"\x30\x00" * 400_000))
+    assert count_elements(many, 64) == 65 and many.children is None  # nothing was built
 
 
 def test_too_many_signed_or_unsigned_attributes_or_timestamps_are_limit_exceeded():
@@ -276,3 +282,28 @@ def test_a_subject_of_60000_encoded_words_is_cut_before_decoding():
     verdict = verifier().verify(message, at=AT, name="m.eml")
     assert verdict.reasons == ("no_signature",)
     assert verdict.subject is not None and 0 < len(verdict.subject) <= MAX_ENCODED_TEXT
+
+
+@pytest.mark.parametrize("key_oid", ["1.3.101.112", "1.3.101.110", "1.2.840.10046.2.1"])
+def test_a_key_asn1crypto_cannot_size_is_a_finding_not_a_crash(key_oid):
+    """Found by fuzzing: the signer certificate's key algorithm rewritten to Ed25519, X25519
+    or DH over RSA key bytes; asn1crypto's bit_size raised UnboundLocalError in check_key and
+    describe_key (internal_error). Now the verdict says what is wrong with the signature."""
+    from asn1crypto import cms
+
+    sd = cms.ContentInfo.load(EMBEDDED)["content"]
+    certs = b""
+    for choice in sd["certificates"]:
+        cert = choice.chosen
+        if "Nguyễn Văn An" in cert.subject.human_friendly:
+            cert = cert.copy()
+            cert["tbs_certificate"]["subject_public_key_info"]["algorithm"] = {"algorithm": key_oid}
+        certs += cert.dump()
+    body = (
+        sd["version"].dump() + sd["digest_algorithms"].dump() + sd["encap_content_info"].dump()
+        + _tlv(0xA0, certs) + sd["crls"].dump() + sd["signer_infos"].dump()
+    )  # fmt: skip
+    data = _tlv(0x30, _ID_SIGNED_DATA + _tlv(0xA0, _tlv(0x30, body)))
+    verdict = verifier().verify(data, at=AT)  # strict: a crash would raise InternalError
+    assert verdict.verdict is not VerdictKind.OFFICIAL
+    assert {"unsupported_algorithm", "signature_invalid", "malformed"} & set(verdict.reasons)
