@@ -45,6 +45,16 @@ def test_every_pdf_vector_is_in_the_manifest():
         "pdf-certified-p1-note",
         "pdf-certified-p2-note",
         "pdf-certified-p2-signed",
+        "pdf-font-rewritten-into-dss",
+        "pdf-signature-recycled",
+        "pdf-signature-contents-recycled",
+        "pdf-certified-p2-orphan-widget",
+        "pdf-certified-p2-empty-signature-field",
+        "pdf-certified-p2-field-type-changed",
+        "pdf-field-kids-replaced",
+        "pdf-signature-widget-removed",
+        "pdf-field-lock-changed",
+        "pdf-econtent",
     }
     assert expected <= set(PDF_VECTORS)
     assert all(v["deterministic"] for v in PDF_VECTORS.values())

@@ -11,6 +11,7 @@ not list (what a reader that rebuilds a broken xref would take), and bytes after
 benign (warning ``benign_modification``)
     ``dss_added``/``dss_updated`` (LTV material), ``doc_timestamp_added``,
     ``signature_added`` (a new signature, in a new or empty signature field),
+    ``signature_field_added`` (an empty signature field),
     ``form_filled`` (an empty field filled), ``annotation_added``/``annotation_modified``/
     ``annotation_removed`` (notes and comments that cover no signed content),
     ``info_updated``, ``metadata_updated``, ``catalog_updated``, ``structure_updated``,
@@ -21,12 +22,19 @@ suspicious (the document is ``invalid``; the reason names the change)
     ``object_overlay`` (a visible annotation or widget over signed content; hidden objects
     swapped in; optional content changed), ``appended_without_xref``, ``trailing_data``,
     ``docmdp_violation``, ``fieldmdp_violation``, ``signature_dictionary_modified``,
+    ``signature_reused`` (an earlier signature as the value of a new field),
     ``modification_unclassified`` (anything not shown to be harmless)
+
+An object is judged by its role in the revision before (so, ultimately, in the signed one):
+a benign explanation claims only new objects that revision did not refer to and earlier
+objects whose every role there lies in its own area (:data:`_AREA`); whatever else it
+reaches is judged by what it was.
 
 A benign kind is only benign where the certification level in force allows it (DocMDP:
 P1 → DSS/VRI and document timestamps; P2 → also form filling and signing; P3 → also
-annotations); otherwise it becomes ``docmdp_violation``. A field locked by FieldMDP must not
-change (``fieldmdp_violation``). docs/pdf.md explains why each kind is classified as it is.
+annotations and new fields); otherwise it becomes ``docmdp_violation``. A field locked by
+FieldMDP must not change (``fieldmdp_violation``). docs/pdf.md explains why each kind is
+classified as it is.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ _REQUIRES = {
     "unreferenced_objects": 1,
     "field_locked": 1,
     "signature_added": 2,
+    "signature_field_added": 3,
     "form_filled": 2,
     "structure_updated": 2,
     "outline_updated": 3,
@@ -123,7 +132,42 @@ _INVISIBLE_FLAGS = 2 | 32
 # Flags that change how an annotation is shown (not ReadOnly 64, Locked 128, LockedContents 512).
 _VISUAL_FLAGS = 1 | 2 | 4 | 8 | 16 | 32 | 256
 _FF_READ_ONLY = 1
+# Field keys a change of which is metadata (the tooltip, the border, who and when) …
+_FIELD_HARMLESS = frozenset({"TU", "TM", "BS", "Border", "StructParent", "F"}) | (
+    _ANNOT_METADATA - {"Type"}
+)
+# … and keys judged by the value, appearance, flags and structure comparisons.
+_FIELD_JUDGED_ELSEWHERE = frozenset(
+    {"Kids", "V", "AP", "AS", "Ff", "Type", "Subtype", "Lock", "SV"}
+)
 _EMPTY_VALUES = (None, "", b"", "Off")
+
+
+# What a benign explanation may claim of the objects that existed before the revision: objects
+# whose roles in the earlier revision (the signed one or later) all lie in the explanation's
+# area. Anything else keeps the role it had when signed, whatever refers to it now (a page's
+# font rewritten and listed in the DSS is still the page's font).
+_FORM_AREA = frozenset({"field", "widget", "appearance", "signature", "acroform"})
+_ANNOTATION_AREA = frozenset({"annotation", "widget", "appearance"})
+_AREA = {
+    "dss_added": frozenset({"dss"}),
+    "dss_updated": frozenset({"dss"}),
+    "info_updated": frozenset({"info"}),
+    "metadata_updated": frozenset({"metadata"}),
+    "structure_updated": frozenset({"structure"}),
+    "outline_updated": frozenset({"outline"}),
+    "catalog_updated": frozenset(),
+    "unreferenced_objects": frozenset(),
+    "doc_timestamp_added": _FORM_AREA,
+    "signature_added": _FORM_AREA,
+    "signature_field_added": _FORM_AREA,
+    "form_filled": _FORM_AREA,
+    "form_field_added": _FORM_AREA,
+    "field_locked": _FORM_AREA,
+    "annotation_added": _ANNOTATION_AREA,
+    "annotation_modified": _ANNOTATION_AREA,
+    "annotation_removed": _ANNOTATION_AREA,
+}
 
 
 @dataclass(slots=True)
@@ -136,14 +180,23 @@ class Change:
     objects: set[int] = field(default_factory=set)
     pages: set[int] = field(default_factory=set)
     field_name: str | None = None
+    area: frozenset[str] | None = None  # benign: the roles it may claim (see _AREA)
 
     @property
     def benign(self) -> bool:
         return self.code == "benign_modification"
 
 
-def _benign(kind: str, detail: str, objects=(), pages=(), field_name=None) -> Change:
-    return Change(kind, "benign_modification", detail, set(objects), set(pages), field_name)
+def _benign(kind: str, detail: str, objects=(), pages=(), field_name=None, area=None) -> Change:
+    return Change(
+        kind,
+        "benign_modification",
+        detail,
+        set(objects),
+        set(pages),
+        field_name,
+        _AREA[kind] if area is None else area,
+    )
 
 
 def _suspicious(code: str, detail: str, objects=(), pages=(), kind: str | None = None) -> Change:
@@ -252,19 +305,27 @@ def _skip_xref_data(doc: PdfDocument, parser: ObjectParser, word: bytes, pos: in
 class _Step:
     """Revision ``new`` compared with revision ``old = new - 1``."""
 
-    def __init__(self, doc: PdfDocument, new: int, level: int | None, locks, sig_nums: set[int]):
+    def __init__(
+        self, doc: PdfDocument, new: int, level: int | None, locks, sigs: Sequence[PdfSignature]
+    ):
         self.doc = doc
         self.old = new - 1
         self.new = new
         self.certified = level is not None
         self.level = UNCERTIFIED if level is None else level  # DocMDP level in force
         self.locks = locks  # FieldMDP locks in force
-        self.sig_nums = sig_nums  # object numbers of signature dictionaries (any version)
+        # /Contents of every signature made before this revision, and where it is.
+        self.earlier_contents: dict[bytes, str] = {}
+        for sig in sigs:
+            if sig.home <= self.old and sig.contents:
+                self.earlier_contents.setdefault(sig.contents, sig.label)
         self.changes: list[Change] = []
         self.explained: set[int] = set()
         self._old_index: StructureIndex | None = None
         self._old_pages: list[Ref] | None = None
         self._new_pages: list[Ref] | None = None
+        self._old_fields: dict[str, Field] | None = None
+        self._new_fields: dict[str, Field] | None = None
         self.added: set[int] = set()
         self.rewritten: set[int] = set()
         self.deleted: set[int] = set()
@@ -289,6 +350,22 @@ class _Step:
         if self._new_pages is None:
             self._new_pages = page_list(self.doc, self.new)
         return self._new_pages
+
+    @property
+    def old_fields(self) -> dict[str, Field]:
+        if self._old_fields is None:
+            self._old_fields = {f.name: f for f in walk_fields(self.doc, self.old)}
+        return self._old_fields
+
+    @property
+    def new_fields(self) -> dict[str, Field]:
+        if self._new_fields is None:
+            self._new_fields = {f.name: f for f in walk_fields(self.doc, self.new)}
+        return self._new_fields
+
+    def widgets_of(self, fields: dict[str, Field]) -> dict[int, Field]:
+        """The widget annotations (object numbers) of ``fields``, and whose they are."""
+        return {w.num: f for f in fields.values() for w in (f.ref, *f.widgets) if w is not None}
 
     def page_number(self, num: int) -> int | None:
         for i, ref in enumerate(self.old_pages, 1):
@@ -315,8 +392,35 @@ class _Step:
         return pdf_equal(a, b, self.doc.raw)
 
     def add(self, change: Change) -> None:
+        if change.benign:
+            change.objects = self.claimable(change.objects, change.area or frozenset())
         self.changes.append(change)
         self.explained |= change.objects
+
+    def claimable(self, objects: set[int], area: frozenset[str]) -> set[int]:
+        """The objects a benign explanation in ``area`` may account for: new objects the
+        earlier revision did not already refer to, and earlier objects whose every role
+        there lies in ``area`` (an appearance only as that of one of ``objects``). What is
+        left out is judged by what it was (:meth:`_rest`)."""
+        changed = self.added | self.rewritten | self.deleted
+        if not objects & changed:
+            return objects
+        index = self.old_index
+        out = set()
+        for num in objects:
+            if num in self.added:
+                if num in index.dangling:
+                    continue  # the signed revision referred to it: content swapped in
+            elif num in changed:
+                roles = index.roles.get(num, ())
+                if not all(
+                    r.kind in area
+                    and (r.kind != "appearance" or r.owner is None or r.owner in objects)
+                    for r in roles
+                ):
+                    continue
+            out.add(num)
+        return out
 
     # -- what the revision wrote -----------------------------------------------------------
 
@@ -520,7 +624,14 @@ class _Step:
                 objs.add(after.num)
             if key == "AP":
                 # Named appearance streams (annotation icons): judged with the annotations.
-                self.add(_benign("annotation_added", "named appearances were added", objs))
+                self.add(
+                    _benign(
+                        "annotation_added",
+                        "named appearances were added",
+                        objs,
+                        area=frozenset({"names"}),
+                    )
+                )
             else:
                 self.add(
                     _suspicious(
@@ -603,12 +714,17 @@ class _Step:
                         )
                     )
                     return
-        self.add(_benign("form_filled", "default resources were added to the form", objs))
+        self.add(
+            _benign(
+                "form_filled",
+                "default resources were added to the form",
+                objs,
+                area=frozenset({"form_resources"}),
+            )
+        )
 
     def _fields(self) -> None:
-        doc = self.doc
-        old_fields = {f.name: f for f in walk_fields(doc, self.old)}
-        new_fields = {f.name: f for f in walk_fields(doc, self.new)}
+        old_fields, new_fields = self.old_fields, self.new_fields
         for name in sorted(old_fields.keys() | new_fields.keys()):
             before, after = old_fields.get(name), new_fields.get(name)
             if after is None:
@@ -626,7 +742,7 @@ class _Step:
             for w in (f.ref, *f.widgets):
                 d = self.get_new(w) if isinstance(w, Ref) else None
                 if isinstance(d, PdfDict):
-                    for key in ("AP", "V", "MK", "Lock", "SV"):
+                    for key in ("AP", "V", "MK", "Lock", "SV", "Kids"):
                         if key in d:
                             objs |= self._new_objects_under(d[key])
         return objs
@@ -650,6 +766,8 @@ class _Step:
         objs = self._field_objects(f, new=True)
         if f.field_type == "Sig":
             sig = self.get_new(f.value)
+            if self._signature_reused(f.name, f.value, sig, objs):
+                return
             if isinstance(sig, PdfDict) and (
                 sig.get("Type") == "DocTimeStamp" or sig.get("SubFilter") == "ETSI.RFC3161"
             ):
@@ -663,13 +781,40 @@ class _Step:
             else:
                 self.add(
                     _benign(
-                        "signature_added", f"empty signature field {f.name!r}", objs, (), f.name
+                        "signature_field_added",
+                        f"an empty signature field {f.name!r} was added",
+                        objs,
+                        (),
+                        f.name,
                     )
                 )
         else:
             self.add(
                 _benign("form_field_added", f"form field {f.name!r} was added", objs, (), f.name)
             )
+
+    def _signature_reused(self, name: str, value: Any, sig: Any, objs: set[int]) -> bool:
+        """Whether the value a signature field gets in this revision is a signature made
+        before it (the same dictionary, or a copy of its /Contents): an old signature shown
+        as a new one, in another place."""
+        contents = _contents_of(sig)
+        earlier = self.earlier_contents.get(contents) if contents else None
+        detail = None
+        if isinstance(value, Ref) and self.doc.exists(value.num, self.old):
+            what = f"the signature of {earlier!r}" if earlier else "an object that existed before"
+            detail = (
+                f"the signature field {name!r} takes as its value object {value.num}, {what}: "
+                "an existing signature is shown as a new one"
+            )
+        elif earlier is not None:
+            detail = (
+                f"the signature in field {name!r} has the /Contents of the signature of "
+                f"{earlier!r}: a signature value copied into a new signature dictionary"
+            )
+        if detail is None:
+            return False
+        self.add(_suspicious("signature_reused", detail, objs))
+        return True
 
     def _appearance(self, f: Field, *, new: bool) -> Any:
         """The field's appearance dictionaries (of the field and its widgets), resolved one
@@ -726,9 +871,12 @@ class _Step:
                 )
             )
             return
+        structural = self._field_structure(before, after, objs)
         if after.field_type == "Sig":
             if value_changed and old_value is None:
                 sig = new_value if isinstance(new_value, PdfDict) else PdfDict()
+                if self._signature_reused(name, after.value, new_value, objs):
+                    return
                 kind = (
                     "doc_timestamp_added"
                     if sig.get("Type") == "DocTimeStamp" or sig.get("SubFilter") == "ETSI.RFC3161"
@@ -754,7 +902,7 @@ class _Step:
                     )
                 )
             elif touched:
-                self._field_metadata(before, after, objs)
+                self._field_metadata(before, after, objs, structural)
             return
         if value_changed:
             if (
@@ -785,7 +933,7 @@ class _Step:
                 )
             )
         elif touched:
-            self._field_metadata(before, after, objs)
+            self._field_metadata(before, after, objs, structural)
 
     def _appearance_objects(self, f: Field, *, new: bool) -> set[int]:
         get = self.get_new if new else self.get_old
@@ -831,13 +979,87 @@ class _Step:
                 return f"(object {num}) is also {where}"
         return None
 
-    def _field_metadata(self, before: Field, after: Field, objs: set[int]) -> None:
-        changed = sorted(
-            k
-            for k in before.dict.keys() | after.dict.keys()
-            if not self.same(before.dict.get(k), after.dict.get(k))
-        )
-        harmless = {"TU", "TM", "BS", "Border", "StructParent", "F"} | _ANNOT_METADATA
+    def _changed_keys(self, before: PdfDict, after: PdfDict) -> set[str]:
+        """Keys whose values differ, indirect values compared as resolved (a rewritten
+        /Lock object is a changed /Lock); links back up or to the page compared as given."""
+        out = set()
+        for key in before.keys() | after.keys():
+            a, b = before.get(key), after.get(key)
+            if key not in _BACK_LINKS:
+                a, b = self.get_old(a), self.get_new(b)
+            if not self.same(a, b):
+                out.add(key)
+        return out
+
+    def _kept_widgets(self, before: Field, after: Field) -> list[tuple[PdfDict, PdfDict]]:
+        """(old, new) dictionaries of the widgets a field keeps that are not the field."""
+        kept = {w.num for w in after.widgets if w is not None}
+        out = []
+        for w in before.widgets:
+            if w is None or w == before.ref or w.num not in kept:
+                continue
+            a, b = self.get_old(w), self.get_new(w)
+            if isinstance(a, PdfDict) and isinstance(b, PdfDict):
+                out.append((a, b))
+        return out
+
+    def _field_structure(self, before: Field, after: Field, objs: set[int]) -> bool:
+        """What no filling in or signing does to a field that existed: its widgets (/Kids)
+        replaced, its /Type (or a widget's) changed, its lock (/Lock: FieldMDP) or seed
+        values (/SV) changed. Reports each; whether there was any."""
+        name = after.name
+        keys = self._changed_keys(before.dict, after.dict)
+        found = []
+        old_widgets = [w.num if w else None for w in before.widgets]
+        new_widgets = [w.num if w else None for w in after.widgets]
+        if old_widgets != new_widgets or "Kids" in keys:
+            found.append(
+                _suspicious(
+                    "form_field_replaced",
+                    f"the widgets (/Kids) of field {name!r} were replaced",
+                    objs,
+                )
+            )
+        pairs = [(before.dict, after.dict), *self._kept_widgets(before, after)]
+        for a, b in pairs:
+            for key in ("Type", "Subtype"):
+                was, now = a.get(key), b.get(key)
+                # /Type /Annot may be added to a widget that lacked it (ISO 32000 Table 166).
+                if was != now and not (key == "Type" and was is None and now == "Annot"):
+                    found.append(
+                        _suspicious(
+                            "form_field_replaced",
+                            f"the /{key} of field {name!r} changed ({_name(was)} → {_name(now)})",
+                            objs,
+                        )
+                    )
+        if "Lock" in keys:
+            found.append(
+                _suspicious(
+                    "fieldmdp_violation",
+                    f"the lock (/Lock, FieldMDP) of field {name!r} was changed",
+                    objs,
+                )
+            )
+        if "SV" in keys:
+            found.append(
+                _suspicious(
+                    "modification_unclassified",
+                    f"the seed values (/SV) of signature field {name!r} were changed",
+                    objs,
+                )
+            )
+        for change in found:
+            self.add(change)
+        return bool(found)
+
+    def _field_metadata(
+        self, before: Field, after: Field, objs: set[int], structural: bool = False
+    ) -> None:
+        changed = self._changed_keys(before.dict, after.dict)
+        for a, b in self._kept_widgets(before, after):
+            changed |= self._changed_keys(a, b) - {"MK", "Rect"}  # compared as the appearance
+        harmless = _FIELD_HARMLESS | _FIELD_JUDGED_ELSEWHERE
         if after.flags == before.flags | _FF_READ_ONLY and before.flags != after.flags:
             self.add(_benign("field_locked", f"field {after.name!r} was made read-only", objs))
         elif before.flags != after.flags:
@@ -848,15 +1070,15 @@ class _Step:
                     objs,
                 )
             )
-        elif set(changed) - harmless - {"Kids", "V", "AP", "AS", "Ff"}:
+        elif changed - harmless:
             self.add(
                 _suspicious(
                     "modification_unclassified",
-                    f"field {after.name!r} changed: /{', /'.join(changed)}",
+                    f"field {after.name!r} changed: /{', /'.join(sorted(changed))}",
                     objs,
                 )
             )
-        else:
+        elif not structural:
             self.add(
                 _benign(
                     "form_filled", f"field {after.name!r} metadata updated", objs, (), after.name
@@ -989,7 +1211,7 @@ class _Step:
         visible = not _invisible(d) and rect is not None and rect[2] > rect[0] and rect[3] > rect[1]
         covers = visible and any(overlaps(rect, p) for p in painted)
         where = f"page {number}"
-        if subtype == "Widget":
+        if subtype == "Widget" and a.num in self.widgets_of(self.new_fields):
             is_sig = d.get("FT") == "Sig" or (
                 isinstance(self.get_new(d.get("Parent")), PdfDict)
                 and self.get_new(d.get("Parent")).get("FT") == "Sig"
@@ -1007,7 +1229,7 @@ class _Step:
                     )
                 )
             else:
-                self.explained |= objs
+                self.explained |= self.claimable(objs, _FORM_AREA)
             return
         size_ok = (
             rect is not None
@@ -1109,8 +1331,22 @@ class _Step:
         if not isinstance(d, PdfDict):
             return
         subtype = str(d.get("Subtype", "?"))
-        if subtype == "Widget":
-            self.explained.add(a.num)
+        owner = self.widgets_of(self.old_fields).get(a.num) if subtype == "Widget" else None
+        if owner is not None:
+            if owner.name not in self.new_fields:
+                self.explained.add(a.num)  # the field's removal is reported with the form
+                return
+            sig = owner.field_type == "Sig"
+            self.add(
+                _suspicious(
+                    "signature_dictionary_modified" if sig else "form_field_replaced",
+                    f"the widget of {'signature ' if sig else ''}field {owner.name!r} was removed "
+                    f"from page {number} (the field stays in the form)",
+                    [a.num],
+                    [number],
+                    kind="annotation_removed",
+                )
+            )
             return
         if subtype in _HARMLESS_SUBTYPES or not _shown(d):
             self.add(
@@ -1228,6 +1464,15 @@ def _code_for_roles(roles: set[Role], *, dangling: bool = False) -> tuple[str, s
     return "modification_unclassified", described
 
 
+def _name(value: Any) -> str:
+    return "none" if value is None else f"/{value}" if isinstance(value, str) else repr(value)
+
+
+def _contents_of(sig: Any) -> bytes | None:
+    value = sig.get("Contents") if isinstance(sig, PdfDict) else None
+    return bytes(value) if isinstance(value, PdfString) and value else None
+
+
 def _pages_of(roles: set[Role]) -> list[int]:
     return sorted({r.page for r in roles if r.page})
 
@@ -1326,7 +1571,6 @@ def analyse_modifications(
         return reports, per_signature, document
     signed = {s.index: c.revision for s, c in zip(sigs, coverages, strict=True)}
     first = min(signed.values())
-    sig_nums = {s.ref.num for s in sigs if s.ref is not None}
 
     steps: list[tuple[int, list[Change]]] = []
     for revision in range(first + 1, doc.last + 1):
@@ -1338,7 +1582,7 @@ def analyse_modifications(
                     level = p.docmdp if level is None else min(level, p.docmdp)
                 if p.lock is not None:
                     locks.append((s.index, p.lock))
-        step = _Step(doc, revision, level, locks, sig_nums)
+        step = _Step(doc, revision, level, locks, sigs)
         changes = step.run()
         rev = doc.revision(revision)
         listed = {n: e[1] for n, e in rev.entries.items() if e[0] == 1}

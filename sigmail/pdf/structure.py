@@ -97,27 +97,28 @@ def page_list(doc: PdfDocument, revision: int) -> list[Ref]:
     out: list[Ref] = []
     seen: set[int] = set()
     limit = doc.budget.limits.max_pdf_objects
-
-    def visit(node_ref: Any, depth: int) -> None:
+    # Depth first, in order, without recursion (and without a closure that refers to itself,
+    # which would keep the document, and a caller's mmap, alive until the next collection).
+    stack: list[tuple[Any, int]] = [(catalog.get("Pages"), 0)]
+    while stack:
+        node_ref, depth = stack.pop()
         if depth > _MAX_TREE_DEPTH:
-            return
+            continue
         if isinstance(node_ref, Ref):
             if node_ref.num in seen:
-                return
+                continue
             seen.add(node_ref.num)
             if len(seen) > limit:
                 raise LimitExceeded("max_pdf_objects", limit, len(seen))
         node = doc.dict_at(node_ref, revision)
         if node is None:
-            return
+            continue
         kids = doc.resolve(node.get("Kids"), revision)
         if node.get("Type") == "Pages" or (isinstance(kids, list) and node.get("Type") != "Page"):
-            for kid in kids if isinstance(kids, list) else ():
-                visit(kid, depth + 1)
+            if isinstance(kids, list):
+                stack.extend((kid, depth + 1) for kid in reversed(kids))
         elif isinstance(node_ref, Ref):
             out.append(node_ref)
-
-    visit(catalog.get("Pages"), 0)
     return out
 
 

@@ -208,6 +208,15 @@ def _signature_reports(
         if parsed.econtent is None or parsed.econtent != digests.get("sha1"):
             return _failed(prep, "digest_mismatch", "the signed SHA-1 is not that of the ranges")
         content = PrecomputedDigests([memoryview(parsed.econtent)], {})
+    elif parsed.econtent is not None:
+        # ISO 32000 §12.8.3.3.1: no data is encapsulated in a detached PDF signature. A CMS
+        # that carries content of its own signs that content for readers that look at it.
+        return _failed(
+            prep,
+            "econtent_in_detached",
+            f"the /{sig.subfilter} signature's CMS carries {len(parsed.econtent)} bytes of "
+            "content of its own (eContent); a PDF signature signs its byte range only",
+        )
     if not parsed.signer_infos:
         return _failed(prep, "no_signature", "the signature's SignedData has no signer info")
     run_ctx = ctx
@@ -271,6 +280,46 @@ def _failed(prep: _Prepared, code: str, detail: str) -> SignatureReport:
     )
 
 
+def _reused_signatures(sigs: list[PdfSignature]) -> dict[int, list[Finding]]:
+    """A signature dictionary shared by several signature fields, or a /Contents value that
+    an earlier signature dictionary already holds: one signature shown as several."""
+    out: dict[int, list[Finding]] = {}
+    first_with: dict[bytes, PdfSignature] = {}
+    for sig in sigs:
+        loc = f"signature {sig.index}"
+        fields = {r.num for r in sig.field_refs}
+        if len(fields) > 1:
+            out.setdefault(sig.index, []).append(
+                Finding.of(
+                    "signature_reused",
+                    loc,
+                    f"one signature dictionary is the value of {len(fields)} signature fields "
+                    f"({', '.join(sig.fields)})",
+                )
+            )
+        contents = sig.contents
+        if not contents:
+            continue
+        earlier = first_with.setdefault(contents, sig)
+        if earlier is not sig and not _same_dictionary(earlier, sig):
+            out.setdefault(sig.index, []).append(
+                Finding.of(
+                    "signature_reused",
+                    loc,
+                    f"its /Contents is that of signature {earlier.index} ({earlier.label}), "
+                    "in another signature dictionary",
+                )
+            )
+    return out
+
+
+def _same_dictionary(a: PdfSignature, b: PdfSignature) -> bool:
+    """Two versions of one signature dictionary (a rewrite is reported as such)."""
+    if a.ref is not None or b.ref is not None:
+        return a.ref is not None and b.ref is not None and a.ref.num == b.ref.num
+    return bool({r.num for r in a.field_refs} & {r.num for r in b.field_refs})
+
+
 def verify_pdf_bytes(doc: PdfDocument, ctx: VerificationContext) -> PdfVerification:
     sigs = find_signatures(doc)
     preps = [_prepare(doc, sig, ctx) for sig in sigs]
@@ -324,6 +373,7 @@ def verify_pdf_bytes(doc: PdfDocument, ctx: VerificationContext) -> PdfVerificat
         proof = min(covering) if covering else None
         reports[prep.sig.index] = _signature_reports(prep, digests_of(prep), ctx, dss, proof)
 
+    reused = _reused_signatures(sigs)
     modifications, per_signature, document_findings = analyse_modifications(
         doc, sigs, [p.coverage for p in preps], [permissions(doc, s) for s in sigs]
     )
@@ -335,6 +385,7 @@ def verify_pdf_bytes(doc: PdfDocument, ctx: VerificationContext) -> PdfVerificat
         extra = [
             Finding.of("byte_range_invalid", prep.locator, problem) for problem in cov.problems
         ]
+        extra.extend(reused.get(sig.index, ()))
         extra.extend(per_signature.get(sig.index, ()))
         earlier = tuple(
             p.sig.index

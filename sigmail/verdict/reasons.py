@@ -568,6 +568,16 @@ _ROWS: tuple[Reason, ...] = (
         "after signing",
     ),
     Reason(
+        "signature_reused",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Một chữ ký đã có (từ điển chữ ký hoặc giá trị /Contents) được dùng lại cho một trường "
+        "chữ ký khác, như thể là chữ ký mới",
+        "An existing signature (its dictionary or its /Contents value) is reused by another "
+        "signature field, as if it were a new signature",
+    ),
+    Reason(
         "time_proven_by_document_timestamp",
         Effect.INFO,
         "C4",

@@ -60,6 +60,7 @@ STEP_KINDS = (
     "replace_content",
     "append_object",
     "flip_byte",
+    "edit",
 )
 _VECTOR_KEYS = {
     "name",
@@ -308,12 +309,20 @@ class _State:
     signing_time: dt.datetime | None = None
 
 
-def _signer_for(pki: TestPKI, name: str):
+def _signer_for(pki: TestPKI, name: str, econtent: str | None = None):
     from pyhanko.sign.signers import SimpleSigner
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    class EContentSigner(SimpleSigner):
+        """Encapsulates ``econtent`` in the SignedData (an attack: a detached PDF signature
+        must carry none); the signed attributes still hold the ByteRange digest."""
+
+        async def async_sign_prescribed_attributes(self, *args, **kw):
+            kw["encap_content_info"] = {"content_type": "data", "content": econtent.encode()}
+            return await super().async_sign_prescribed_attributes(*args, **kw)
+
     issuer = pki.spec.certificates[name].issuer
-    return SimpleSigner(
+    return (EContentSigner if econtent else SimpleSigner)(
         signing_cert=_asn1_cert(pki.certificates[name]),
         signing_key=_asn1_key(pki.keys[name]),
         cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(pki.certificates[issuer])]),
@@ -333,6 +342,15 @@ def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
     name = step["sign"]
     when = _utc(step["time"], seed)
     field_name = step.get("field", name)
+    field_spec = None
+    if "box" in step or "lock" in step:
+        lock = (
+            fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, fields=list(step["lock"]))
+            if "lock" in step
+            else None
+        )
+        box = tuple(step["box"]) if "box" in step else None
+        field_spec = fields.SigFieldSpec(field_name, box=box, field_mdp_spec=lock)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -350,9 +368,12 @@ def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
             session.system_time = when
             return session
 
+    signer = _signer_for(pki, name, econtent=step.get("econtent"))
     with _pinned(seed, when) as writer_class:
         writer = writer_class(BytesIO(state.data))
-        out = PinnedSigner(meta, _signer_for(pki, name), timestamper=timestamper).sign_pdf(writer)
+        out = PinnedSigner(
+            meta, signer, timestamper=timestamper, new_field_spec=field_spec
+        ).sign_pdf(writer)
     state.data = out.getvalue()
     state.last_contents = _last_contents(state.data)
     state.signing_time = state.signing_time or when
@@ -363,6 +384,12 @@ def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
         what += f", certifying with DocMDP P={step['certify']}"
     if stamp_at:
         what += f", signature timestamp by tsa-official at {_iso(stamp_at)}"
+    if "box" in step:
+        what += f", visible at {list(step['box'])}"
+    if "lock" in step:
+        what += f", locking {list(step['lock'])} (FieldMDP)"
+    if "econtent" in step:
+        what += f", its CMS carrying the eContent {step['econtent']!r}"
     state.made.append(what)
 
 
@@ -508,6 +535,256 @@ def _flip_byte(state: _State, step: dict) -> None:
     state.made.append(f"byte {offset} ({needle.decode('latin-1')!r}) XOR 0x01")
 
 
+# -- edits after signing: one incremental update each, written by pyHanko ---------------------
+
+
+def _edit(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
+    name = step["edit"]
+    if name not in _EDITS:
+        raise SpecError(f"unknown edit {name!r}; known: {sorted(_EDITS)}")
+    when = _utc(step["time"], seed)
+    with _pinned(seed, when) as writer_class:
+        writer = writer_class(BytesIO(state.data))
+        what = _EDITS[name](writer, step, pki, state)
+        out = BytesIO()
+        writer.write(out)
+    state.data = out.getvalue()
+    state.made.append(f"incremental update: {what}")
+
+
+def _g():
+    from pyhanko.pdf_utils import generic
+
+    return generic
+
+
+def _names(*names: str) -> dict:
+    g = _g()
+    pairs = zip(names[::2], names[1::2], strict=True)
+    return {g.pdf_name("/" + n): g.pdf_name("/" + v) for n, v in pairs}
+
+
+def _rect(*values: float):
+    g = _g()
+    return g.ArrayObject(g.FloatObject(v) if v != int(v) else g.NumberObject(v) for v in values)
+
+
+def _form_xobject(writer, width: int, height: int, text: str, resources=None):
+    """A small appearance: a white box with ``text`` in Helvetica (the page's /F1 font)."""
+    g = _g()
+    page_ref, _res = writer.find_page_for_modification(0)
+    font = page_ref.get_object()["/Resources"]["/Font"].raw_get("/F1")
+    stream = g.StreamObject(
+        {
+            **_names("Type", "XObject", "Subtype", "Form"),
+            g.pdf_name("/BBox"): _rect(0, 0, width, height),
+            g.pdf_name("/Resources"): resources
+            or g.DictionaryObject(
+                {g.pdf_name("/Font"): g.DictionaryObject({g.pdf_name("/F1"): font})}
+            ),
+        },
+        stream_data=b"1 g 0 0 %d %d re f 0 g BT /F1 10 Tf 4 %d Td (" % (width, height, height // 2)
+        + _pdf_text(text)
+        + b") Tj ET",
+    )
+    return writer.add_object(stream)
+
+
+def _form_fields(writer):
+    return writer.root["/AcroForm"]["/Fields"]
+
+
+def _field_named(writer, name: str):
+    """(reference, dictionary) of the top-level form field called ``name``."""
+    for ref in _form_fields(writer):
+        field_dict = ref.get_object()
+        if str(field_dict.get("/T")) == name:
+            return ref, field_dict
+    raise SpecError(f"no form field {name!r}")
+
+
+def _signature_fields(writer) -> list:
+    return [r for r in _form_fields(writer) if r.get_object().get("/FT") == "/Sig"]
+
+
+def _add_field(writer, field_ref) -> None:
+    fields = _form_fields(writer)
+    fields.append(field_ref)
+    writer.update_container(fields)
+
+
+def _widget(writer, rect, ap_ref, extra: dict | None = None) -> dict:
+    g = _g()
+    page_ref, _res = writer.find_page_for_modification(0)
+    return g.DictionaryObject(
+        {
+            **_names("Type", "Annot", "Subtype", "Widget"),
+            g.pdf_name("/Rect"): _rect(*rect),
+            g.pdf_name("/F"): g.NumberObject(4),
+            g.pdf_name("/P"): page_ref,
+            g.pdf_name("/AP"): g.DictionaryObject({g.pdf_name("/N"): ap_ref}),
+            **(extra or {}),
+        }
+    )
+
+
+_MARGIN_BOX = (350, 60, 550, 120)  # below the letter's text: the page paints nothing there
+
+
+def _edit_font_into_dss(writer, step, pki, state) -> str:
+    """The signed page's font re-encoded (WinAnsi → MacRoman) and listed in a new DSS."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    g = _g()
+    certs = [_asn1_cert(pki.certificates[n]) for n in ("ca-official", "root-official")]
+    DocumentSecurityStore.supply_dss_in_writer(writer, state.last_contents, certs=certs)
+    page_ref, _res = writer.find_page_for_modification(0)
+    font_ref = page_ref.get_object()["/Resources"]["/Font"].raw_get("/F1")
+    font = font_ref.get_object()
+    font[g.pdf_name("/Encoding")] = g.pdf_name("/MacRomanEncoding")
+    writer.mark_update(font_ref)
+    dss = writer.root["/DSS"]
+    dss["/Certs"].append(font_ref)
+    writer.update_container(dss["/Certs"])
+    return (
+        f"a DSS with [ca-official, root-official] whose /Certs also lists object "
+        f"{font_ref.idnum}, the page's font, rewritten with /MacRomanEncoding"
+    )
+
+
+def _edit_recycle_signature(writer, step, pki, state) -> str:
+    """A new visible signature field whose /V is the signature dictionary of ``of``."""
+    g = _g()
+    _ref, signed = _field_named(writer, step["of"])
+    ap = _form_xobject(writer, 200, 60, step.get("text", "Da ky so"))
+    field_dict = _widget(
+        writer,
+        _MARGIN_BOX,
+        ap,
+        {
+            g.pdf_name("/FT"): g.pdf_name("/Sig"),
+            g.pdf_name("/T"): g.TextStringObject(step["field"]),
+            g.pdf_name("/V"): signed.raw_get("/V"),
+        },
+    )
+    if step.get("copy_contents"):
+        original = signed["/V"]
+        copy = g.DictionaryObject({k: original.raw_get(k) for k in original})
+        field_dict[g.pdf_name("/V")] = writer.add_object(copy)
+    field_ref = writer.add_object(field_dict)
+    _add_field(writer, field_ref)
+    page_ref, _res = writer.find_page_for_modification(0)
+    writer.register_annotation(page_ref, field_ref)
+    how = "a copy of its dictionary (same /Contents)" if step.get("copy_contents") else "it"
+    return (
+        f"a visible signature field {step['field']!r} whose /V is {how}: the signature of "
+        f"{step['of']!r}"
+    )
+
+
+def _edit_orphan_widget(writer, step, pki, state) -> str:
+    """A widget annotation in the margin that belongs to no form field."""
+    ap = _form_xobject(writer, 200, 60, step.get("text", "DA DUYET"))
+    page_ref, _res = writer.find_page_for_modification(0)
+    writer.register_annotation(page_ref, writer.add_object(_widget(writer, _MARGIN_BOX, ap)))
+    return "a widget annotation in the margin that belongs to no form field"
+
+
+def _edit_empty_signature_field(writer, step, pki, state) -> str:
+    from pyhanko.sign import fields
+
+    fields.append_signature_field(writer, fields.SigFieldSpec(step["field"], box=_MARGIN_BOX))
+    return f"an empty visible signature field {step['field']!r}"
+
+
+def _edit_field_type(writer, step, pki, state) -> str:
+    g = _g()
+    ref, field_dict = _field_named(writer, step["field"])
+    was = field_dict.get("/Type")
+    field_dict[g.pdf_name("/Type")] = g.pdf_name("/" + step["type"])
+    writer.mark_update(ref)
+    return f"the /Type of field {step['field']!r} changed from {was} to /{step['type']}"
+
+
+def _edit_text_field(writer, step, pki, state) -> str:
+    """A text field with one widget kid (in the margin, above the signature box)."""
+    g = _g()
+    value = step.get("value")
+    field_dict = g.DictionaryObject(
+        {
+            g.pdf_name("/FT"): g.pdf_name("/Tx"),
+            g.pdf_name("/T"): g.TextStringObject(step["field"]),
+            g.pdf_name("/DA"): g.TextStringObject("/Helv 10 Tf 0 g"),
+        }
+    )
+    if value is not None:
+        field_dict[g.pdf_name("/V")] = g.TextStringObject(value)
+    field_ref = writer.add_object(field_dict)
+    ap = _form_xobject(writer, 200, 20, value or "")
+    widget = _widget(writer, (350, 140, 550, 160), ap, {g.pdf_name("/Parent"): field_ref})
+    widget_ref = writer.add_object(widget)
+    field_dict[g.pdf_name("/Kids")] = g.ArrayObject([widget_ref])
+    if "/AcroForm" not in writer.root:
+        writer.root[g.pdf_name("/AcroForm")] = writer.add_object(
+            g.DictionaryObject({g.pdf_name("/Fields"): g.ArrayObject()})
+        )
+        writer.update_root()
+    _add_field(writer, field_ref)
+    page_ref, _res = writer.find_page_for_modification(0)
+    writer.register_annotation(page_ref, widget_ref)
+    shown = f"holding {value!r}" if value is not None else "empty"
+    return f"a text field {step['field']!r} ({shown}) with one widget in the margin"
+
+
+def _edit_replace_kids(writer, step, pki, state) -> str:
+    """The field's /Kids replaced by a new widget with the same appearance and place."""
+    g = _g()
+    ref, field_dict = _field_named(writer, step["field"])
+    old_widget = field_dict["/Kids"][0].get_object()
+    copy = g.DictionaryObject({k: old_widget.raw_get(k) for k in old_widget})
+    copy[g.pdf_name("/NM")] = g.TextStringObject("replacement")
+    field_dict[g.pdf_name("/Kids")] = g.ArrayObject([writer.add_object(copy)])
+    writer.mark_update(ref)
+    return f"the /Kids of field {step['field']!r} replaced by another widget (not on the page)"
+
+
+def _edit_remove_widget(writer, step, pki, state) -> str:
+    """The widget of field ``field`` removed from the page's /Annots (the field stays)."""
+    ref, _field_dict = _field_named(writer, step["field"])
+    page_ref, _res = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    annots = page["/Annots"]
+    kept = [a for a in annots if a.idnum != ref.idnum]
+    annots.clear()
+    annots.extend(kept)
+    writer.update_container(annots)
+    return f"the widget of field {step['field']!r} removed from page 1 (the field stays)"
+
+
+def _edit_unlock_field(writer, step, pki, state) -> str:
+    """The /Lock of signature field ``field`` rewritten to lock nothing."""
+    g = _g()
+    _ref, field_dict = _field_named(writer, step["field"])
+    lock_ref = field_dict.raw_get("/Lock")
+    lock = lock_ref.get_object()
+    lock[g.pdf_name("/Fields")] = g.ArrayObject()
+    writer.mark_update(lock_ref)
+    return f"the /Lock of signature field {step['field']!r} rewritten to lock no field"
+
+
+_EDITS = {
+    "font-into-dss": _edit_font_into_dss,
+    "recycle-signature": _edit_recycle_signature,
+    "orphan-widget": _edit_orphan_widget,
+    "empty-signature-field": _edit_empty_signature_field,
+    "field-type": _edit_field_type,
+    "text-field": _edit_text_field,
+    "replace-kids": _edit_replace_kids,
+    "remove-widget": _edit_remove_widget,
+    "unlock-field": _edit_unlock_field,
+}
+
+
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -545,6 +822,8 @@ def _build(pki: TestPKI, crls: dict[str, bytes], base: bytes, vector: PdfVectorS
             _append_object(state, step)
         elif "flip_byte" in step:
             _flip_byte(state, step)
+        elif "edit" in step:
+            _edit(pki, state, step, seed)
     return state
 
 
