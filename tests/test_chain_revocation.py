@@ -151,3 +151,15 @@ def test_later_crl_releases_a_hold():
     )
     assert later.ok, later.failure
     assert later.revocation[0].state is RevocationState.GOOD
+
+
+def test_a_crl_asn1crypto_cannot_read_is_ignored_not_an_internal_error():
+    """A CRL of the test PKI with four bytes changed (found by mutation): asn1crypto raises
+    AttributeError reading it, which the parser once let escape validate_chain."""
+    from pathlib import Path
+
+    damaged = (Path(__file__).parent / "data/trust/crl-mutated-attributeerror.der").read_bytes()
+    root, leaf = _pki("damaged crl")
+    result = _validate(leaf, root, [crl_item(damaged)])
+    assert result.failure is not None
+    assert result.failure.problem is ChainProblem.REVOCATION_UNAVAILABLE

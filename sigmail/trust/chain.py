@@ -35,6 +35,7 @@ from pyhanko_certvalidator.errors import (
 
 from sigmail.errors import UsageError
 from sigmail.limits import Budget, LimitExceeded
+from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import (
     FetchFailure,
     IssuerSource,
@@ -109,7 +110,7 @@ def _validate_candidate(call: ValidationCall, cand: CandidatePath) -> ChainResul
             status, evidence_hash = judge_status(
                 cert, full[i + 1], rule, call.evidence, call.checker, params
             )
-        except (ValueError, TypeError, KeyError):
+        except ASN1_ERRORS:
             status, evidence_hash = RevocationStatus(RevocationState.UNKNOWN), None
         statuses.append(status)
         evidence_hashes.append(evidence_hash)
@@ -387,7 +388,7 @@ def validate_chain(
             failure=ChainFailure(ChainProblem.UNSUPPORTED, f"unsupported algorithm: {exc}"),
             at=at,
         )
-    except (ValueError, TypeError, KeyError) as exc:
+    except ASN1_ERRORS as exc:
         return ChainResult(
             path=(leaf,),
             anchor=None,

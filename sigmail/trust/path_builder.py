@@ -40,6 +40,7 @@ from pyhanko_certvalidator.errors import AlgorithmNotSupported, DSAParametersUna
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
 from sigmail.limits import Budget, LimitExceeded, Limits
+from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.store import Anchor, TrustStore
 
 __all__ = [
@@ -199,7 +200,7 @@ class DeadEnd:
 def _safe(fn, default=None):
     try:
         return fn()
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return default
 
 

@@ -7,6 +7,7 @@ from asn1crypto import x509
 from pyhanko_certvalidator.validate import SUPPORTED_EXTENSIONS
 
 from sigmail.limits import LimitExceeded
+from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.certificates import name_to_text
 from sigmail.trust.chain_types import (
     ChainFailure,
@@ -122,5 +123,5 @@ def precheck(cand: CandidatePath) -> ChainFailure | None:
 def subject_text(cert: x509.Certificate) -> str:
     try:
         return name_to_text(cert.subject)
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return "<unreadable name>"

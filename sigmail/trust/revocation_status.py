@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from asn1crypto import crl, keys, ocsp, x509
 
 from sigmail.limits import Budget
+from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import (
     EvidenceKind,
     RevocationItem,
@@ -82,7 +83,7 @@ def _parse_crl(der: bytes) -> _ParsedCRL | None:
             next_update=tbs["next_update"].native,
             is_delta=obj.delta_crl_indicator_value is not None,
         )
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return None
 
 
@@ -96,7 +97,7 @@ def _parse_ocsp(der: bytes) -> _ParsedOCSP | None:
                 basic = rb["response"].parsed
                 basic["tbs_response_data"]["responses"].native  # noqa: B018 - parse now
         return _ParsedOCSP(obj, basic)
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return None
 
 
@@ -216,7 +217,7 @@ def _crl_applies(parsed, cert, issuer, evidence, checker, at, retroactive) -> bo
     try:
         if not _crl_in_scope(parsed, cert):
             return False
-    except (ValueError, TypeError, KeyError):
+    except ASN1_ERRORS:
         return False
     obj = parsed.obj
     if hash_of(obj["signature_algorithm"]) in evidence.refused:
@@ -256,7 +257,7 @@ def _judge_crls(cert, issuer, evidence, checker, at, retroactive) -> list[_Judge
             if applicable:  # the freshest delta CRL based on this one overrides it
                 delta = max(applicable, key=lambda d: d.this_update)
                 entry = delta.entry(cert.serial_number) or entry
-        except (ValueError, TypeError, KeyError):
+        except ASN1_ERRORS:
             continue
         obj = parsed.obj
         state, revoked_at, reason = RevocationState.GOOD, None, None
