@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from sigmail import OfflineRevocation, TrustStore, Verifier
-from sigmail.notebook.html import BADGE_COLOURS, verdict_html
-from sigmail.notebook.svg import coverage_svg
+from sigmail.verdict.html import BADGE_COLOURS, verdict_html
 from sigmail.verdict.model import (
     PolicyRef,
     RevocationState,
@@ -22,6 +21,7 @@ from sigmail.verdict.model import (
     VerdictKind,
 )
 from sigmail.verdict.reasons import VERDICT_LABELS
+from sigmail.verdict.svg import coverage_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"

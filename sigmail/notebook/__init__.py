@@ -12,7 +12,7 @@ Verification is synchronous and never starts an event loop, so it works in a not
 
 from __future__ import annotations
 
-from sigmail.notebook.html import signature_html, verdict_html
 from sigmail.notebook.register import VERDICT_ORDER, register_frame
+from sigmail.verdict.html import signature_html, verdict_html
 
 __all__ = ["VERDICT_ORDER", "register_frame", "signature_html", "verdict_html"]

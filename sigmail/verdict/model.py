@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sigmail.verdict.reasons import Effect, reason
+from sigmail.verdict.vocabulary import RevocationState, SignatureStatus, TimeSource, VerdictKind
 
 __all__ = [
     "SCHEMA",
@@ -31,51 +31,6 @@ __all__ = [
 ]
 
 SCHEMA = "sigmail.verdict/1"
-
-
-class VerdictKind(StrEnum):
-    """The answer for a document or message (rule book, "Verdict vocabulary")."""
-
-    OFFICIAL = "official"
-    NOT_OFFICIAL = "not_official"
-    UNSIGNED = "unsigned"
-    INVALID = "invalid"
-    INDETERMINATE = "indeterminate"
-
-    @property
-    def exit_code(self) -> int:
-        """The CLI's exit code for this verdict (documented contract)."""
-        return _EXIT_CODES[self]
-
-
-_EXIT_CODES = {
-    VerdictKind.OFFICIAL: 0,
-    VerdictKind.NOT_OFFICIAL: 1,
-    VerdictKind.UNSIGNED: 2,
-    VerdictKind.INVALID: 3,
-    VerdictKind.INDETERMINATE: 4,
-}
-
-
-class SignatureStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    INDETERMINATE = "indeterminate"
-
-
-class TimeSource(StrEnum):
-    """What proves a signing time: only trusted evidence counts, never the signer's claim."""
-
-    TIMESTAMP = "timestamp"
-    RECEIPT = "receipt"
-
-
-class RevocationState(StrEnum):
-    GOOD = "good"
-    REVOKED = "revoked"
-    ON_HOLD = "on_hold"
-    UNKNOWN = "unknown"
-    NOT_CHECKED = "not_checked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +161,8 @@ class SignatureReport:
     role_source: str | None = None
 
     def _repr_html_(self) -> str:
-        """Jupyter's rich display (sigmail/notebook/html.py); not part of the JSON."""
-        from sigmail.notebook.html import signature_html
+        """Jupyter's rich display (sigmail/verdict/html.py); not part of the JSON."""
+        from sigmail.verdict.html import signature_html
 
         return signature_html(self)
 
@@ -298,7 +253,7 @@ class Verdict:
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: badge, signers, chains, timeline, PDF coverage
-        (sigmail/notebook/html.py); not part of the JSON."""
-        from sigmail.notebook.html import verdict_html
+        (sigmail/verdict/html.py); not part of the JSON."""
+        from sigmail.verdict.html import verdict_html
 
         return verdict_html(self)

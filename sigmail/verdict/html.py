@@ -15,16 +15,19 @@ details) is escaped; the input chooses none of the markup.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from sigmail.notebook.svg import coverage_svg, esc, timeline_svg
-from sigmail.verdict.model import (
-    CertificateSummary,
-    ChainElement,
-    Finding,
-    SignatureReport,
-    Verdict,
-)
 from sigmail.verdict.reasons import VERDICT_ACTIONS, VERDICT_LABELS, Effect
+from sigmail.verdict.svg import coverage_svg, esc, timeline_svg
+
+if TYPE_CHECKING:  # the model renders itself through this module (Verdict._repr_html_)
+    from sigmail.verdict.model import (
+        CertificateSummary,
+        ChainElement,
+        Finding,
+        SignatureReport,
+        Verdict,
+    )
 
 __all__ = ["BADGE_COLOURS", "signature_html", "verdict_html"]
 

@@ -12,8 +12,12 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sigmail.verdict.model import RevocationState, SignatureReport
+from sigmail.verdict.vocabulary import RevocationState
+
+if TYPE_CHECKING:  # the model renders itself through this module (Verdict._repr_html_)
+    from sigmail.verdict.model import SignatureReport
 
 __all__ = ["coverage_svg", "esc", "timeline_svg"]
 
