@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from sigmail._version import __version__ as __version__
 
 _EXPORTS = {
     "verify": "sigmail.verifier",

@@ -13,8 +13,8 @@ import mmap
 from datetime import datetime
 from pathlib import Path
 
-from sigmail import __version__
-from sigmail.cms.context import VerificationContext
+from sigmail._version import __version__
+from sigmail.contract import VerificationContext
 from sigmail.errors import InternalError, UsageError
 from sigmail.formats import FormatResult, InputKind, detect, detect_kind, handler_for
 from sigmail.limits import Budget, LimitExceeded, Limits

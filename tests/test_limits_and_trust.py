@@ -253,7 +253,7 @@ def test_the_policy_runs_inside_the_boundary(monkeypatch):
 
 
 def test_the_policy_is_charged_to_the_time_budget():
-    from sigmail.formats.result import FormatResult
+    from sigmail.contract import FormatResult
     from sigmail.limits import Budget, LimitExceeded
     from sigmail.policy.apply import apply_policy
     from sigmail.policy.model import load_policy

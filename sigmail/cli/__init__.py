@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from sigmail import __version__
+    from sigmail._version import __version__
 
     return f"sigmail {__version__}"
 

@@ -16,9 +16,9 @@ from asn1crypto import cms, tsp
 
 from sigmail.cms.algorithms import AlgorithmProblem, digest
 from sigmail.cms.ber import octets
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import certificates_of, signed_data_revocation, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, check_signer_info
+from sigmail.contract import VerificationContext
 from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import summarize

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from asn1crypto import cms, x509
 
 from sigmail.cms.ber import bounded
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import MAX_UNSIGNED_ATTRIBUTES, ParsedSignedData, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, SignerCheck, check_signer_info
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
+from sigmail.contract import VerificationContext
 from sigmail.limits import LimitExceeded
 from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem

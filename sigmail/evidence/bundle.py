@@ -33,7 +33,7 @@ from typing import Any
 
 from asn1crypto import x509
 
-from sigmail import __version__
+from sigmail._version import __version__
 from sigmail.errors import EvidenceBundleError
 from sigmail.revocation.evidence import (
     EvidenceKind,

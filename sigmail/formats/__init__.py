@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+from sigmail.contract import FormatHandler, FormatResult, NestedVerifier
 from sigmail.formats.detect import Detected, InputKind, detect, detect_kind
-from sigmail.formats.result import FormatHandler, FormatResult, NestedVerifier
 
 __all__ = [
     "Detected",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import NotSignedData, ParsedSignedData, parse_signed_data
 from sigmail.cms.verify import verify_signed_data
-from sigmail.formats.result import FormatResult, NestedVerifier
+from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
 from sigmail.limits import LimitExceeded
 from sigmail.problems import MalformedInput
 from sigmail.verdict.model import Finding, SignatureReport

@@ -5,8 +5,7 @@ The work is in :mod:`sigmail.smime`; this is the format handler the verifier cal
 
 from __future__ import annotations
 
-from sigmail.cms.context import VerificationContext
-from sigmail.formats.result import FormatResult, NestedVerifier
+from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
 
 __all__ = ["verify_email"]
 

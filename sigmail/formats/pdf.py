@@ -1,13 +1,12 @@
 """Signed PDF documents (PAdES): the handler behind ``InputKind.PDF``.
 
 The work is in :mod:`sigmail.pdf` (see docs/pdf.md); this module only adapts it to the
-format-handler contract (:mod:`sigmail.formats.result`).
+format-handler contract (:mod:`sigmail.contract`).
 """
 
 from __future__ import annotations
 
-from sigmail.cms.context import VerificationContext
-from sigmail.formats.result import FormatResult, NestedVerifier
+from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.parser import PdfSyntaxError
 from sigmail.pdf.verify import verify_pdf_bytes

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from asn1crypto import parser, tsp
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401  registers Adobe's revocationInfoArchival
 
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import ParsedSignedData, parse_signed_data
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
 from sigmail.cms.verify import signature_status, verify_signer_info
+from sigmail.contract import VerificationContext
 from sigmail.pdf.byte_range import Coverage, check_byte_range
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.dss import DssMaterial, read_dss

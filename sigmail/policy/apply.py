@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sigmail.formats.result import FormatResult
+from sigmail.contract import FormatResult
 from sigmail.limits import Budget
 from sigmail.policy.checks import CHECKS, DOCUMENT_KINDS, Case
 from sigmail.policy.model import Policy

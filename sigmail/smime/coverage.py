@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import parse_signed_data
 from sigmail.cms.signer_info import ContentDigests
+from sigmail.contract import VerificationContext
 from sigmail.problems import MalformedInput
 from sigmail.smime.attachments import (
     ENCRYPTED_CMS,

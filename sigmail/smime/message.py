@@ -20,8 +20,7 @@ import dataclasses
 import email.utils
 from datetime import UTC, datetime, timedelta
 
-from sigmail.cms.context import VerificationContext
-from sigmail.formats.result import FormatResult, NestedVerifier
+from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
 from sigmail.smime.attachments import document_name
 from sigmail.smime.coverage import CoverageWalk, Part, uncovered_parts
 from sigmail.smime.headers import decode_words

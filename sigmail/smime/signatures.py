@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 from asn1crypto import x509
 
-from sigmail.cms.context import VerificationContext
 from sigmail.cms.signed_data import ParsedSignedData
 from sigmail.cms.signer_info import ContentDigests
 from sigmail.cms.verify import signature_status, verify_signed_data
+from sigmail.contract import VerificationContext
 from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.certificates import fingerprint
 from sigmail.verdict.model import Finding, SignatureReport

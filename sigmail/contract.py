@@ -1,10 +1,19 @@
-"""The inputs of one verification that are not the signed bytes themselves."""
+"""The contract between the verifier and the format handlers, in one place.
+
+The verifier builds one :class:`VerificationContext` per call (trust, time, policy knobs,
+budget) and hands it with the input's bytes to the handler of the input's kind
+(:func:`sigmail.formats.handler_for`); the handler returns a :class:`FormatResult`: signature
+reports and findings, never a verdict (the verifier applies the policy, in one place). A
+container (an e-mail) verifies what it carries through :class:`NestedVerifier`; each carried
+document gets a verdict of its own. A new format is one handler behind :class:`FormatHandler`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from asn1crypto import x509
 
@@ -14,8 +23,21 @@ from sigmail.revocation.evidence import RevocationItem, RevocationSource
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.trust.chain_types import ChainParams, ChainResult, RevocationRule
 from sigmail.trust.store import TrustStore
+from sigmail.verdict.model import (
+    Finding,
+    ModificationReport,
+    PartReport,
+    SignatureReport,
+    Verdict,
+)
 
-__all__ = ["TSA_CHAIN_PARAMS", "VerificationContext"]
+__all__ = [
+    "TSA_CHAIN_PARAMS",
+    "FormatHandler",
+    "FormatResult",
+    "NestedVerifier",
+    "VerificationContext",
+]
 
 # A TSA certificate must be for time-stamping (RFC 3161 §2.3).
 TSA_CHAIN_PARAMS = ChainParams(
@@ -75,3 +97,39 @@ class VerificationContext:
         if cache is not None and key is not None:
             cache.put(key, result)
         return result
+
+
+@dataclass(slots=True)
+class FormatResult:
+    kind: str  # "p7m" | "p7s" | "eml" | "pdf" | "unknown"
+    findings: list[Finding] = field(default_factory=list)
+    signatures: tuple[SignatureReport, ...] = ()
+    parts: tuple[PartReport, ...] = ()
+    modifications: tuple[ModificationReport, ...] = ()
+    documents: tuple[Verdict, ...] = ()
+    message_id: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    # The input's SHA-256 (hex), when the handler hashed the whole input anyway (a PDF's one
+    # pass over its bytes); the verifier computes it otherwise.
+    sha256: str | None = None
+
+
+class NestedVerifier(Protocol):
+    """Verifies a document carried inside another input (same trust, policy, time, budget)."""
+
+    def __call__(
+        self, data: bytes, *, name: str | None, content: bytes | None = None
+    ) -> Verdict: ...
+
+
+class FormatHandler(Protocol):
+    def __call__(
+        self,
+        data: bytes,
+        *,
+        name: str | None,
+        content: bytes | None,
+        ctx: VerificationContext,
+        nested: NestedVerifier,
+    ) -> FormatResult: ...
