@@ -2,9 +2,17 @@
 
 Bad *input* never raises from a verify call: it becomes a verdict with a reason code
 (``malformed``, ``unsupported``, ``limit_exceeded``). Exceptions are for the caller's own
-mistakes, found when configuration is loaded, and for bugs surfaced in strict mode::
+mistakes, found when configuration is loaded, and for bugs surfaced in strict mode. Bad
+input found deep inside (and spent budgets) travels as :class:`InputSignal`, which sigmail
+itself always handles — a finding on the verdict, a closed milter connection::
 
-    SigmailError (ValueError)
+    SigmailException
+    ├── InputSignal                 handled inside sigmail, never raised to a caller
+    │   ├── InputProblem            sigmail.problems: MalformedInput, UnsupportedInput
+    │   ├── LimitExceeded           sigmail.limits: a budget ran out
+    │   ├── AlgorithmProblem        sigmail.cms.algorithms: refused or unverifiable algorithm
+    │   └── ProtocolError           sigmail.milter.protocol: the MTA broke the milter protocol
+    └── SigmailError (ValueError)   raised to the caller
     ├── ConfigError                 bad configuration, raised at load time
     │   ├── TrustStoreError         an anchor file that is missing, unreadable or not a certificate
     │   ├── PolicyError             a policy file that does not validate (names the line)
@@ -20,17 +28,29 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "EvidenceBundleError",
+    "InputSignal",
     "InternalError",
     "MilterConfigError",
     "PolicyError",
     "SigmailError",
+    "SigmailException",
     "TrustStoreError",
     "UsageError",
 ]
 
 
-class SigmailError(ValueError):
-    """Root of every exception sigmail raises on purpose."""
+class SigmailException(Exception):
+    """Root of every exception sigmail defines."""
+
+
+class InputSignal(SigmailException):
+    """Bad input or a spent budget, raised where it is found and handled by sigmail (a finding
+    at the call site or at the entry point's boundary); never raised to a caller. Not a
+    ValueError: a parser's ``except ValueError`` must not swallow a budget."""
+
+
+class SigmailError(SigmailException, ValueError):
+    """Root of every exception sigmail raises to its caller on purpose."""
 
 
 class ConfigError(SigmailError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, fields, replace
 
-from sigmail.errors import ConfigError
+from sigmail.errors import ConfigError, InputSignal
 
 __all__ = ["Budget", "LimitExceeded", "Limits"]
 
@@ -55,7 +55,7 @@ class Limits:
         return replace(self, **changes)
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(InputSignal):
     """Raised inside the core when a budget runs out; entry points turn it into a finding."""
 
     def __init__(self, limit: str, value: int | float, observed: int | float | None = None):

@@ -7,6 +7,7 @@ They never leave a verify call: the entry point turns each into a finding (``mal
 from __future__ import annotations
 
 from sigmail import asn1_bounds  # noqa: F401 - bounds asn1crypto's OID decoding, see there
+from sigmail.errors import InputSignal
 
 __all__ = ["ASN1_ERRORS", "InputProblem", "MalformedInput", "UnsupportedInput"]
 
@@ -24,7 +25,7 @@ ASN1_ERRORS = (
 )
 
 
-class InputProblem(Exception):
+class InputProblem(InputSignal):
     code = "malformed"
 
     def __init__(self, detail: str, locator: str = "document") -> None:

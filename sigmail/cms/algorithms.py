@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+from sigmail.errors import InputSignal
+
 __all__ = [
     "AlgorithmPolicy",
     "AlgorithmProblem",
@@ -80,7 +82,7 @@ def key_algorithm(key_info: keys.PublicKeyInfo) -> str:
         return algorithm_label(key_info["algorithm"]["algorithm"].dotted)
 
 
-class AlgorithmProblem(Exception):
+class AlgorithmProblem(InputSignal):
     """An algorithm the policy refuses (``weak_algorithm``/``weak_key``) or cannot verify
     (``unsupported_algorithm``)."""
 

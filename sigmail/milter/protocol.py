@@ -16,6 +16,8 @@ import struct
 from dataclasses import dataclass
 from enum import IntFlag
 
+from sigmail.errors import InputSignal
+
 __all__ = [
     "MAX_PACKET",
     "VERSION",
@@ -47,7 +49,7 @@ VERSION = 6
 MAX_PACKET = 1024 * 1024 + 64
 
 
-class ProtocolError(Exception):
+class ProtocolError(InputSignal):
     """The peer broke the protocol; the only safe answer is to close the connection."""
 
 
