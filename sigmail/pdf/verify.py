@@ -27,10 +27,10 @@ from sigmail.cms.timestamp import proven_time, verify_timestamp_token
 from sigmail.cms.verify import signature_status, verify_signer_info
 from sigmail.contract import VerificationContext
 from sigmail.pdf.byte_range import Coverage, check_byte_range
+from sigmail.pdf.diff import analyse_modifications
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.dss import DssMaterial, read_dss
 from sigmail.pdf.hashing import HashJob, PrecomputedDigests, hash_in_one_pass, hashlib_name
-from sigmail.pdf.modifications import analyse_modifications
 from sigmail.pdf.permissions import certification_level, permissions
 from sigmail.pdf.signatures import PdfSignature, find_signatures
 from sigmail.problems import ASN1_ERRORS, MalformedInput
