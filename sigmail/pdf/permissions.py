@@ -22,14 +22,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.objects import PdfDict, PdfString
 from sigmail.pdf.signatures import PdfSignature
 
-__all__ = ["FieldLock", "Permissions", "certification_level", "field_lock", "permissions"]
+__all__ = [
+    "DocMDPLevel",
+    "FieldLock",
+    "Permissions",
+    "certification_level",
+    "field_lock",
+    "permissions",
+]
 
-UNCERTIFIED = 3  # what a document without a certification signature allows, for analysis
+
+class DocMDPLevel(IntEnum):
+    """What a certification signature allows after it (ISO 32000-2, 12.8.2.2 and 12.8.4.3):
+    ordered, each level allowing everything the one below does."""
+
+    NO_CHANGES = 1  # P1: only validation data (DSS/VRI) and document timestamps
+    FORM_FILLING = 2  # P2: also filling in the form and signing
+    ANNOTATIONS = 3  # P3: also annotations and new fields
+
+    @classmethod
+    def from_p(cls, value: object) -> DocMDPLevel | None:
+        """The level a /P value names, or None if it names none."""
+        return cls(value) if isinstance(value, int) and value in (1, 2, 3) else None
+
+
+# What a document without a certification signature allows, for analysis.
+UNCERTIFIED = DocMDPLevel.ANNOTATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +72,7 @@ class FieldLock:
 class Permissions:
     """The restrictions in force after one signature."""
 
-    docmdp: int | None  # 1, 2, 3 from a certification signature, else None
+    docmdp: DocMDPLevel | None  # from a certification signature (or a /Lock's /P), else None
     lock: FieldLock | None
 
 
@@ -64,13 +88,12 @@ def _references(doc: PdfDocument, sig: PdfSignature, revision: int) -> list[PdfD
     return out
 
 
-def certification_level(doc: PdfDocument, sig: PdfSignature) -> int | None:
+def certification_level(doc: PdfDocument, sig: PdfSignature) -> DocMDPLevel | None:
     """The DocMDP level ``P`` if ``sig`` is a certification signature (default 2)."""
     for ref in _references(doc, sig, sig.home):
         if ref.get("TransformMethod") == "DocMDP":
             params = doc.dict_at(ref.get("TransformParams"), sig.home) or {}
-            p = params.get("P", 2)
-            return p if p in (1, 2, 3) else 2
+            return DocMDPLevel.from_p(params.get("P", 2)) or DocMDPLevel.FORM_FILLING
     return None
 
 
@@ -87,7 +110,7 @@ def _lock_from(doc: PdfDocument, params: PdfDict | None, revision: int) -> Field
     return FieldLock(str(action), fields)
 
 
-def field_lock(doc: PdfDocument, sig: PdfSignature) -> tuple[FieldLock | None, int | None]:
+def field_lock(doc: PdfDocument, sig: PdfSignature) -> tuple[FieldLock | None, DocMDPLevel | None]:
     """The FieldMDP lock of ``sig`` (from its /Reference or its field's /Lock), and a DocMDP
     level a PDF 2.0 /Lock may add (``/P``)."""
     for ref in _references(doc, sig, sig.home):
@@ -99,8 +122,7 @@ def field_lock(doc: PdfDocument, sig: PdfSignature) -> tuple[FieldLock | None, i
         field = doc.dict_at(field_ref, sig.home)
         lock_dict = doc.dict_at(field.get("Lock"), sig.home) if field else None
         if lock_dict is not None:
-            p = lock_dict.get("P")
-            return _lock_from(doc, lock_dict, sig.home), p if p in (1, 2, 3) else None
+            return _lock_from(doc, lock_dict, sig.home), DocMDPLevel.from_p(lock_dict.get("P"))
     return None, None
 
 

@@ -15,7 +15,7 @@ from sigmail.pdf.diff.rules.pages import explain_pages
 from sigmail.pdf.diff.rules.residual import explain_rest, explain_unreadable
 from sigmail.pdf.diff.state import RevisionDiff
 from sigmail.pdf.document import PdfDocument
-from sigmail.pdf.permissions import UNCERTIFIED, Permissions
+from sigmail.pdf.permissions import UNCERTIFIED, DocMDPLevel, Permissions
 from sigmail.pdf.signatures import PdfSignature
 from sigmail.verdict.model import Finding, ModificationReport
 
@@ -52,7 +52,7 @@ def analyse_modifications(
 
     steps: list[tuple[int, list[Change]]] = []
     for revision in range(first + 1, doc.last + 1):
-        level: int | None = None
+        level: DocMDPLevel | None = None
         locks = []
         for s, p in zip(sigs, perms, strict=True):
             if signed[s.index] < revision:

@@ -5,33 +5,43 @@ level does not permit becomes ``docmdp_violation``, a locked field's change
 from __future__ import annotations
 
 from sigmail.pdf.diff.change import Change, suspicious_change
+from sigmail.pdf.permissions import DocMDPLevel
 
-# Benign kinds and the DocMDP level they need (1: allowed even under P1).
-REQUIRES = {
-    "dss_added": 1,
-    "dss_updated": 1,
-    "doc_timestamp_added": 1,
-    "info_updated": 1,
-    "metadata_updated": 1,
-    "catalog_updated": 1,
-    "unreferenced_objects": 1,
-    "field_locked": 1,
-    "signature_added": 2,
-    "signature_field_added": 3,
-    "form_filled": 2,
-    "structure_updated": 2,
-    "outline_updated": 3,
-    "annotation_added": 3,
-    "annotation_modified": 3,
-    "annotation_removed": 3,
-    "form_field_added": 3,
+# Benign kinds and the lowest DocMDP level that allows them. Every benign kind is listed:
+# a kind missing here is a bug, and :func:`required_level` raises rather than guess.
+REQUIRES: dict[str, DocMDPLevel] = {
+    "dss_added": DocMDPLevel.NO_CHANGES,
+    "dss_updated": DocMDPLevel.NO_CHANGES,
+    "doc_timestamp_added": DocMDPLevel.NO_CHANGES,
+    "info_updated": DocMDPLevel.NO_CHANGES,
+    "metadata_updated": DocMDPLevel.NO_CHANGES,
+    "catalog_updated": DocMDPLevel.NO_CHANGES,
+    "unreferenced_objects": DocMDPLevel.NO_CHANGES,
+    "field_locked": DocMDPLevel.NO_CHANGES,
+    "signature_added": DocMDPLevel.FORM_FILLING,
+    "form_filled": DocMDPLevel.FORM_FILLING,
+    "structure_updated": DocMDPLevel.FORM_FILLING,
+    "signature_field_added": DocMDPLevel.ANNOTATIONS,
+    "outline_updated": DocMDPLevel.ANNOTATIONS,
+    "annotation_added": DocMDPLevel.ANNOTATIONS,
+    "annotation_modified": DocMDPLevel.ANNOTATIONS,
+    "annotation_removed": DocMDPLevel.ANNOTATIONS,
+    "form_field_added": DocMDPLevel.ANNOTATIONS,
 }
 
 
-def apply_permissions(changes: list[Change], level: int, locks) -> list[Change]:
+def required_level(kind: str) -> DocMDPLevel:
+    """The lowest certification level under which the benign change ``kind`` is allowed."""
+    try:
+        return REQUIRES[kind]
+    except KeyError:
+        raise LookupError(f"benign modification kind {kind!r} has no DocMDP level") from None
+
+
+def apply_permissions(changes: list[Change], level: DocMDPLevel, locks) -> list[Change]:
     out = []
     for change in changes:
-        if change.benign and REQUIRES.get(change.kind, 1) > level:
+        if change.benign and required_level(change.kind) > level:
             out.append(
                 suspicious_change(
                     "docmdp_violation",

@@ -12,7 +12,7 @@ from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.fields import Field, walk_fields
 from sigmail.pdf.objects import PdfDict, PdfString, Ref, Stream, pdf_equal
 from sigmail.pdf.parser import PdfSyntaxError
-from sigmail.pdf.permissions import UNCERTIFIED
+from sigmail.pdf.permissions import UNCERTIFIED, DocMDPLevel
 from sigmail.pdf.signatures import PdfSignature
 from sigmail.pdf.structure import _BACK_LINKS, StructureIndex, page_list
 
@@ -65,7 +65,12 @@ class RevisionDiff:
     """Revision ``new`` compared with revision ``old = new - 1``."""
 
     def __init__(
-        self, doc: PdfDocument, new: int, level: int | None, locks, sigs: Sequence[PdfSignature]
+        self,
+        doc: PdfDocument,
+        new: int,
+        level: DocMDPLevel | None,
+        locks,
+        sigs: Sequence[PdfSignature],
     ):
         self.doc = doc
         self.old = new - 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sigmail.pdf.diff.change import FORM_AREA, benign_change, suspicious_change
-from sigmail.pdf.diff.levels import REQUIRES
+from sigmail.pdf.diff.levels import required_level
 from sigmail.pdf.diff.rules.catalog import new_objects_under
 from sigmail.pdf.diff.state import refs_in
 from sigmail.pdf.objects import PdfDict, Ref
@@ -232,7 +232,7 @@ def _annotation_added(diff: RevisionDiff, number: int, a: Ref, painted: list) ->
                 [number],
             )
         )
-        if diff.level < REQUIRES["annotation_added"]:
+        if diff.level < required_level("annotation_added"):
             # Also say that the certification does not allow annotations at all.
             diff.add(benign_change("annotation_added", f"a {subtype} annotation on {where}", objs))
     else:
