@@ -10,7 +10,7 @@ document gets a verdict of its own. A new format is one handler behind :class:`F
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,7 +32,10 @@ from sigmail.verdict.model import (
 )
 
 __all__ = [
+    "PATH_SEPARATOR",
     "TSA_CHAIN_PARAMS",
+    "CarriedDocument",
+    "DocumentObserver",
     "FormatHandler",
     "FormatResult",
     "NestedVerifier",
@@ -113,6 +116,22 @@ class FormatResult:
     # The input's SHA-256 (hex), when the handler hashed the whole input anyway (a PDF's one
     # pass over its bytes); the verifier computes it otherwise.
     sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedDocument:
+    """A document found inside an input, as the verification met it: so that a caller that
+    wants the documents' bytes (the register's text fields, the evidence bundle's tokens)
+    receives them from the one walk of the message instead of parsing it again."""
+
+    path: str  # where it is: "quyet-dinh.pdf", "part 2.eml / quyet-dinh.p7m"
+    verdict: Verdict
+    data: bytes
+    content: bytes | None = None  # what a detached .p7s signs
+
+
+DocumentObserver = Callable[[CarriedDocument], None]
+PATH_SEPARATOR = " / "
 
 
 class NestedVerifier(Protocol):

@@ -10,11 +10,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import mmap
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sigmail._version import __version__
-from sigmail.contract import VerificationContext
+from sigmail.contract import (
+    PATH_SEPARATOR,
+    CarriedDocument,
+    DocumentObserver,
+    VerificationContext,
+)
 from sigmail.errors import InternalError, UsageError
 from sigmail.formats import FormatResult, InputKind, detect, detect_kind, handler_for
 from sigmail.limits import Budget, LimitExceeded, Limits
@@ -76,6 +82,7 @@ class Verifier:
         name: str | None = None,
         content: bytes | None = None,
         receipt_time: datetime | None = None,
+        on_document: DocumentObserver | None = None,
     ) -> Verdict:
         """The verdict on ``data`` as of ``at``.
 
@@ -83,7 +90,8 @@ class Verifier:
         time the caller vouches the input existed at (e.g. its own MTA's receipt): like a
         timestamp, it proves the signature was made no later than that. A large PDF may be
         given as an ``mmap`` opened with ``access=mmap.ACCESS_READ``: it is read in place and
-        its pages are released once hashed.
+        its pages are released once hashed. ``on_document`` is called with every document
+        the input carries (at any depth, in the order they are verified), with its bytes.
         """
         _require_aware("at", at)
         _require_aware("receipt_time", receipt_time)
@@ -109,7 +117,13 @@ class Verifier:
             tz_quirk=self.policy.tz_quirk,
         )
         return self._verify(
-            data, ctx=ctx, name=name, content=content, depth=0, document_role="document"
+            data,
+            ctx=ctx,
+            name=name,
+            content=content,
+            depth=0,
+            document_role="document",
+            carried=_Carried(on_document, ""),
         )
 
     def _verify(
@@ -121,10 +135,13 @@ class Verifier:
         content: bytes | None,
         depth: int,
         document_role: str,
+        carried: _Carried,
     ) -> Verdict:
         """One input (the given one, or a document carried inside it) → its verdict."""
         at = ctx.validation_time
-        result = self._run_handler(data, name=name, content=content, ctx=ctx, depth=depth)
+        result = self._run_handler(
+            data, name=name, content=content, ctx=ctx, depth=depth, carried=carried
+        )
         if result.kind == InputKind.EML:
             document_role = "message"
         signatures, findings = self._apply_policy(result, ctx=ctx, name=name, role=document_role)
@@ -167,6 +184,16 @@ class Verifier:
             problem = self._internal_error(exc, name)
         return result.signatures, [*result.findings, problem]
 
+    def _observe(self, observer: DocumentObserver, document: CarriedDocument) -> None:
+        """Hand a carried document to the caller; the caller's failure never changes the
+        verdict (logged; re-raised in strict mode)."""
+        try:
+            observer(document)
+        except Exception as exc:
+            log.exception("on_document failed on %s", document.path)
+            if self.strict:
+                raise InternalError(f"on_document failed on {document.path}: {exc!r}") from exc
+
     def _internal_error(self, exc: Exception, name: str | None) -> Finding:
         """A bug: logged, re-raised in strict mode, otherwise an internal_error finding."""
         log.exception("sigmail internal error on %s", name or "<input>")
@@ -182,6 +209,7 @@ class Verifier:
         content: bytes | None,
         ctx: VerificationContext,
         depth: int,
+        carried: _Carried,
     ) -> FormatResult:
         """Run the format handler; this is where bad input and bugs become findings."""
         detected = detect(data, name)
@@ -210,14 +238,19 @@ class Verifier:
                 role = role_of_carried_document(inner_kind, documents_before)
                 if inner_kind in (InputKind.CMS, InputKind.PDF):
                     documents_before += 1
-                return self._verify(
+                path = f"{carried.prefix}{name}"
+                verdict = self._verify(
                     inner,
                     ctx=ctx,
                     name=name,
                     content=content,
                     depth=depth + 1,
                     document_role=role,
+                    carried=_Carried(carried.observer, path + PATH_SEPARATOR),
                 )
+                if carried.observer is not None:
+                    self._observe(carried.observer, CarriedDocument(path, verdict, inner, content))
+                return verdict
 
             return handler(data, name=name, content=content, ctx=ctx, nested=nested)
         except LimitExceeded as exc:
@@ -226,6 +259,14 @@ class Verifier:
             return FormatResult(kind, [Finding.of(exc.code, exc.locator, exc.detail)])
         except Exception as exc:
             return FormatResult(kind, [self._internal_error(exc, name)])
+
+
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """Who wants the carried documents, and the path of the document being verified."""
+
+    observer: DocumentObserver | None
+    prefix: str
 
 
 def verify(

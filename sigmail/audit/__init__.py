@@ -8,8 +8,8 @@ the work flows (docs/audit.md is the reference):
 ==================  ==========================================================================
 ``sources``         mbox files, Maildirs, folders → items (where the bytes are, not the bytes)
 ``received``        the arrival time; the own MTA's ``Received:`` field as proof of existence
-``work``            one item → one verifier call → rows (the unit both engines run)
-``carried``         the bytes of the documents a message carries, found again for their text
+``work``            one item → one verifier call → rows (the unit both engines run); the
+                    documents a message carries come from that call (``on_document``)
 ``text``            document number and date from the text (``pdftext``: a PDF's text)
 ``rows``            a verdict → rows; the columns; the agency rule
 ``register``        SQLite (default) or Parquet; what a re-run skips

@@ -24,6 +24,7 @@ from sigmail.audit.received import arrival, header_fields
 from sigmail.audit.rows import ItemFacts, entry_rows
 from sigmail.audit.sources import Item, read_item
 from sigmail.audit.text import document_fields
+from sigmail.contract import CarriedDocument
 from sigmail.errors import InternalError
 from sigmail.formats.detect import InputKind, detect_kind
 from sigmail.limits import Limits
@@ -139,19 +140,12 @@ def _close(buf: mmap.mmap) -> None:
             buf.close()
 
 
-def _carried_fields(settings: Settings, data: bytes, verdict, fields: dict) -> None:
-    from sigmail.audit.carried import carried_documents
-
-    def visit(path, doc, body, doc_content):
-        if doc.kind != "eml":
-            fields[path] = _fields(settings, body, doc.name, doc_content)
-
-    try:
-        carried_documents(bytes(data), verdict, visit, limits=settings.limits)
-    except Exception as exc:
-        if settings.strict:
-            raise InternalError(f"documents of {verdict.name}: {exc!r}") from exc
-        log.exception("cannot read the documents of %s", verdict.name)
+def _carried_fields(settings: Settings, documents: list[CarriedDocument], fields: dict) -> None:
+    """The text fields of every document the message carried, received from the verification
+    itself (the message is not walked again)."""
+    for doc in documents:
+        if doc.verdict.kind != "eml":
+            fields[doc.path] = _fields(settings, doc.data, doc.verdict.name, doc.content)
 
 
 def _audit(seq, item, digest, settings, data, content) -> ItemResult:
@@ -169,8 +163,14 @@ def _audit(seq, item, digest, settings, data, content) -> ItemResult:
     receipt = came.receipt_time if came else None
     if receipt is not None and receipt > settings.at:
         receipt = None  # a receipt after the validation time proves nothing as of then
+    documents: list[CarriedDocument] = []
     verdict = verifier.verify(
-        data, at=settings.at, name=name, content=content, receipt_time=receipt
+        data,
+        at=settings.at,
+        name=name,
+        content=content,
+        receipt_time=receipt,
+        on_document=documents.append,
     )
     truncated = not isinstance(data, mmap.mmap) and len(data) > limits.max_input_bytes
     if truncated:
@@ -184,7 +184,7 @@ def _audit(seq, item, digest, settings, data, content) -> ItemResult:
     if truncated:
         pass  # only the verdict (limit_exceeded) is known
     elif verdict.kind == "eml":
-        _carried_fields(settings, data, verdict, fields)
+        _carried_fields(settings, documents, fields)
     else:
         fields[""] = _fields(settings, data, name, content)
     facts = ItemFacts(

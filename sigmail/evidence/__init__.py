@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sigmail.contract import CarriedDocument
 from sigmail.errors import EvidenceBundleError, UsageError
 from sigmail.evidence.bundle import BUNDLE_SCHEMA, EvidenceBundle, build_bundle, read_bundle
 from sigmail.evidence.recorder import RecordingChainCache, RecordingRevocation
@@ -106,7 +107,15 @@ def verify_with_evidence(
         chain_cache=cache,
     )
     frozen = bytes(data)
-    verdict = capture.verify(frozen, at=at, name=name, content=content, receipt_time=receipt_time)
+    documents: list[CarriedDocument] = []
+    verdict = capture.verify(
+        frozen,
+        at=at,
+        name=name,
+        content=content,
+        receipt_time=receipt_time,
+        on_document=documents.append,
+    )
     bundle = build_bundle(
         verdict=verdict,
         data=frozen,
@@ -122,6 +131,6 @@ def verify_with_evidence(
         lookups=list(revocation.lookups),
         issuer_fetches=list(revocation.issuer_fetches),
         validations=list(cache.validations),
-        tokens=find_timestamp_tokens(frozen, name, limits=verifier.limits),
+        tokens=find_timestamp_tokens(frozen, name, limits=verifier.limits, documents=documents),
     )
     return verdict, bundle

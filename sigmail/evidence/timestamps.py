@@ -4,18 +4,22 @@ The tokens are inside the input (a signature's unsigned attribute, a PDF documen
 so replay never needs them; they are copied out so that an analyst can hand them to another
 tool. The walk reads the same structures the verifier reads, with sigmail's own parsers and
 the same budgets, and is best-effort: a part that does not parse is skipped, never an error.
+A message's documents are not found again: they come from the verification
+(:class:`~sigmail.contract.CarriedDocument`); only the message's own signature part is read
+here, with sigmail's MIME parser.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asn1crypto import cms, core
 
+from sigmail.contract import CarriedDocument
 from sigmail.formats.detect import InputKind, detect_kind
 from sigmail.limits import Budget, Limits
+from sigmail.smime.mime import MimeParser
 
 __all__ = ["FoundToken", "find_timestamp_tokens"]
 
@@ -31,13 +35,20 @@ class FoundToken:
 
 
 def find_timestamp_tokens(
-    data: bytes, name: str | None = None, *, limits: Limits | None = None
+    data: bytes,
+    name: str | None = None,
+    *,
+    limits: Limits | None = None,
+    documents: Sequence[CarriedDocument] = (),
 ) -> list[FoundToken]:
-    """Every timestamp token in ``data``, in the order the structures appear."""
+    """Every timestamp token in ``data`` and in the ``documents`` it carries (as the
+    verification handed them over), the input's own first."""
     limits = limits or Limits()
     out: list[FoundToken] = []
     seen: set[bytes] = set()
     _walk(bytes(data), name, "", 0, limits, out, seen)
+    for doc in documents:
+        _walk(bytes(doc.data), doc.verdict.name, doc.path, 1, limits, out, seen)
     return out
 
 
@@ -111,17 +122,15 @@ def _pdf(data, where, limits, out, seen) -> None:
 
 
 def _email(data, where, depth, limits, out, seen) -> None:
-    message = email.message_from_bytes(data, policy=email.policy.compat32)
-    for n, part in enumerate(message.walk()):
+    """The message's own signature parts (a documents' .p7m/.p7s comes with ``documents``):
+    CMS-typed parts named smime.p7s/smime.p7m or not named; an opaque signature's eContent
+    (the signed entity) is walked on."""
+    from sigmail.smime.attachments import is_opaque_signature_name
+
+    parser = MimeParser(Budget(limits))
+    for n, entity in enumerate(parser.parse_message(data).walk()):
         if n > limits.max_mime_parts:
             return
-        if part.is_multipart():
-            continue
-        ctype = part.get_content_type()
-        filename = part.get_filename()
-        lower = (filename or "").lower()
-        if ctype in _CMS_TYPES or lower.endswith((".p7m", ".p7s", ".pdf")):
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes) and payload:
-                label = f"{_prefix(where)}MIME part {n} ({filename or ctype})"
-                _walk(payload, filename, label, depth + 1, limits, out, seen)
+        if entity.content_type in _CMS_TYPES and is_opaque_signature_name(entity.filename):
+            label = f"{_prefix(where)}{entity.locator} ({entity.content_type})"
+            _walk(parser.decoded(entity), None, label, depth + 1, limits, out, seen)
