@@ -13,14 +13,15 @@ itself always handles — a finding on the verdict, a closed milter connection::
     │   ├── AlgorithmProblem        sigmail.cms.algorithms: refused or unverifiable algorithm
     │   └── ProtocolError           sigmail.milter.protocol: the MTA broke the milter protocol
     └── SigmailError (ValueError)   raised to the caller
-    ├── ConfigError                 bad configuration, raised at load time
-    │   ├── TrustStoreError         an anchor file that is missing, unreadable or not a certificate
-    │   ├── PolicyError             a policy file that does not validate (names the line)
-    │   ├── MilterConfigError       a mail-filter configuration file that does not validate
-    │   └── EvidenceBundleError     an evidence bundle that is unreadable or does not match its
-    │                               manifest (a tampered bundle is refused, never replayed)
-    ├── UsageError                  an API or CLI call that makes no sense (e.g. naive datetime)
-    └── InternalError               a bug caught at an entry point's boundary (strict mode only)
+        ├── ConfigError             bad configuration, raised at load time
+        │   ├── TrustStoreError     an anchor file that is missing, unreadable or not a certificate
+        │   ├── PolicyError         a policy file that does not validate (names the line)
+        │   ├── MilterConfigError   a mail-filter configuration file that does not validate
+        │   └── EvidenceBundleError an evidence bundle that is unreadable or does not match its
+        │                           manifest (a tampered bundle is refused, never replayed)
+        ├── VerdictSchemaError      a JSON verdict of a schema this release does not read
+        ├── UsageError              an API or CLI call that makes no sense (e.g. naive datetime)
+        └── InternalError           a bug caught at an entry point's boundary (strict mode only)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "SigmailException",
     "TrustStoreError",
     "UsageError",
+    "VerdictSchemaError",
 ]
 
 
@@ -100,6 +102,12 @@ class EvidenceBundleError(ConfigError):
         if member is not None:
             where = f"{where}:{member}"
         super().__init__(f"{where}: {message}")
+
+
+class VerdictSchemaError(SigmailError):
+    """JSON given to :meth:`Verdict.from_dict` that is not a verdict of the schema this
+    release reads (``sigmail.verdict/1``): missing, another schema, or another major version.
+    Read as if it were ours, a newer verdict's fields could be silently misread."""
 
 
 class UsageError(SigmailError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 
 import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sigmail.errors import VerdictSchemaError
 from sigmail.verdict.model import (
     CertificateSummary,
     ChainElement,
@@ -177,3 +178,28 @@ def test_unknown_reason_is_a_bug():
 
 def test_exit_codes_are_the_documented_contract():
     assert [k.exit_code for k in VerdictKind] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "schema", [None, "sigmail.verdict/2", "sigmail.verdict/10", "other/1", 1], ids=repr
+)
+def test_from_dict_refuses_a_verdict_of_another_schema(schema):
+    verdict = Verdict(
+        verdict=VerdictKind.UNSIGNED,
+        reasons=("unsigned",),
+        validation_time=datetime(2026, 6, 1, tzinfo=UTC),
+        policy=PolicyRef("basic", "1", "0" * 64),
+    )
+    data = json.loads(verdict.to_json())
+    assert Verdict.from_dict(data) == verdict
+    if schema is None:
+        del data["schema"]
+    else:
+        data["schema"] = schema
+    with pytest.raises(VerdictSchemaError, match=r"not a sigmail\.verdict/1 verdict"):
+        Verdict.from_dict(data)
+
+
+def test_from_dict_refuses_what_is_not_an_object():
+    with pytest.raises(VerdictSchemaError):
+        Verdict.from_dict(["sigmail.verdict/1"])

@@ -247,8 +247,14 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: dict) -> Verdict:
+        """The verdict ``to_dict`` gave; :class:`~sigmail.errors.VerdictSchemaError` for
+        anything that does not say it is a ``sigmail.verdict/1`` verdict."""
+        from sigmail.errors import VerdictSchemaError
         from sigmail.verdict.serialize import from_dict
 
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if schema != SCHEMA:
+            raise VerdictSchemaError(f"not a {SCHEMA} verdict (schema: {schema!r})")
         return from_dict(cls, data)
 
     def _repr_html_(self) -> str:
