@@ -138,7 +138,7 @@ class NestedVerifier(Protocol):
     """Verifies a document carried inside another input (same trust, policy, time, budget)."""
 
     def __call__(
-        self, data: bytes, *, name: str | None, content: bytes | None = None
+        self, data: bytes, /, *, name: str | None, content: bytes | None = None
     ) -> Verdict: ...
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from sigmail.errors import ConfigError, InputSignal
 
@@ -51,7 +52,7 @@ class Limits:
             if getattr(self, f.name) <= 0:
                 raise ConfigError(f"limit {f.name} must be positive, got {getattr(self, f.name)!r}")
 
-    def with_(self, **changes: int | float) -> Limits:
+    def with_(self, **changes: Any) -> Limits:
         return replace(self, **changes)
 
 

@@ -232,7 +232,9 @@ class Verifier:
 
             documents_before = 0
 
-            def nested(inner: bytes, *, name: str | None, content: bytes | None = None):
+            def nested(
+                inner: bytes, /, *, name: str | None, content: bytes | None = None
+            ) -> Verdict:
                 nonlocal documents_before
                 inner_kind = detect_kind(inner, name)
                 role = role_of_carried_document(inner_kind, documents_before)

@@ -186,7 +186,7 @@ def test_exit_codes_are_the_documented_contract():
 def test_from_dict_refuses_a_verdict_of_another_schema(schema):
     verdict = Verdict(
         verdict=VerdictKind.UNSIGNED,
-        reasons=("unsigned",),
+        reasons=("no_signature",),
         validation_time=datetime(2026, 6, 1, tzinfo=UTC),
         policy=PolicyRef("basic", "1", "0" * 64),
     )
@@ -203,3 +203,39 @@ def test_from_dict_refuses_a_verdict_of_another_schema(schema):
 def test_from_dict_refuses_what_is_not_an_object():
     with pytest.raises(VerdictSchemaError):
         Verdict.from_dict(["sigmail.verdict/1"])
+
+
+def test_a_round_trip_gives_the_typed_vocabulary_back():
+    from sigmail.verdict.model import ChainRole, Classification, Coverage, ReasonCode, SignerRole
+
+    data = json.loads(
+        Verdict(
+            verdict=VerdictKind.INVALID,
+            reasons=("signature_invalid",),
+            validation_time=datetime(2026, 6, 1, tzinfo=UTC),
+            policy=PolicyRef("basic", "1", "0" * 64),
+            findings=(Finding.of("signature_invalid", "signer 0"),),
+            modifications=(ModificationReport(2, "dss_added", "benign", "DSS"),),
+        ).to_json()
+    )
+    verdict = Verdict.from_dict(data)
+    assert verdict.reasons == (ReasonCode.SIGNATURE_INVALID,)
+    assert verdict.findings[0].code is ReasonCode.SIGNATURE_INVALID
+    assert verdict.modifications[0].classification is Classification.BENIGN
+    assert {m.value for m in Coverage} == {"entire_file", "entire_revision", "partial"}
+    assert {m.value for m in SignerRole} == {"person", "agency"}
+    assert {m.value for m in ChainRole} == {"signer", "tsa", "intermediate", "anchor"}
+
+
+def test_a_reason_code_this_release_does_not_know_is_a_schema_error():
+    data = json.loads(
+        Verdict(
+            verdict=VerdictKind.INVALID,
+            reasons=("signature_invalid",),
+            validation_time=datetime(2026, 6, 1, tzinfo=UTC),
+            policy=PolicyRef("basic", "1", "0" * 64),
+        ).to_json()
+    )
+    data["reasons"] = ["a_code_from_the_future"]
+    with pytest.raises(VerdictSchemaError, match="a_code_from_the_future"):
+        Verdict.from_dict(data)

@@ -22,7 +22,7 @@ EXIT_INTERNAL = 70
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with EX_USAGE (64) instead of 2, which means "unsigned" here."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 

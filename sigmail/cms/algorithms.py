@@ -175,10 +175,10 @@ def check_eddsa_digest(signature_algorithm: str, digest_algorithm: algos.DigestA
 def digest(name: str, *pieces: bytes | memoryview) -> bytes:
     """Hash the concatenation of ``pieces`` with the CMS digest algorithm ``name``."""
     if name in _SHAKE256:
-        h = hashlib.shake_256()
+        xof = hashlib.shake_256()
         for piece in pieces:
-            h.update(piece)
-        return h.digest(64)
+            xof.update(piece)
+        return xof.digest(64)
     if name not in _HASHES:
         raise AlgorithmProblem("unsupported_algorithm", f"unknown digest algorithm {name}")
     h = hashlib.new(name)
@@ -192,9 +192,9 @@ def _load_public_key(spki_der: bytes):
     return serialization.load_der_public_key(spki_der)
 
 
-def _hash_of(name: str) -> hashes.HashAlgorithm:
+def _hash_of(name: str | None) -> hashes.HashAlgorithm:
     try:
-        return _HASHES[name]()
+        return _HASHES[name]()  # type: ignore[index]  # None is not a key: unsupported
     except KeyError:
         raise AlgorithmProblem(
             "unsupported_algorithm", f"unknown digest algorithm {name}"

@@ -61,30 +61,31 @@ def _join_chunks(encoded: bytes) -> bytes:
             raise ValueError(f"a chunk of a constructed OCTET STRING has tag 0x{tag:02x}")
         first = encoded[pos + 1]
         pos += 2
+        chunk_length: int | None
         if first == 0x80:
             if tag != 0x24:
                 raise ValueError("a primitive chunk with an indefinite length")
-            length = None
+            chunk_length = None
         elif first & 0x80:
             count = first & 0x7F
             if count > 8 or pos + count > len(encoded):
                 raise ValueError("a chunk length does not fit")
-            length = int.from_bytes(encoded[pos : pos + count], "big")
+            chunk_length = int.from_bytes(encoded[pos : pos + count], "big")
             pos += count
         else:
-            length = first
-        if length is not None and (
-            (end is not None and pos + length > end) or pos + length > len(encoded)
+            chunk_length = first
+        if chunk_length is not None and (
+            (end is not None and pos + chunk_length > end) or pos + chunk_length > len(encoded)
         ):
             raise ValueError("a chunk runs past its container")
         if tag == 0x24:
             if len(ends) > _MAX_CHUNK_NESTING:
                 raise ValueError(f"chunks nested deeper than {_MAX_CHUNK_NESTING}")
-            ends.append(None if length is None else pos + length)
+            ends.append(None if chunk_length is None else pos + chunk_length)
             continue
-        assert length is not None  # a primitive chunk's indefinite length was refused above
-        append(encoded[pos : pos + length])
-        pos += length
+        assert chunk_length is not None  # a primitive chunk's indefinite length was refused above
+        append(encoded[pos : pos + chunk_length])
+        pos += chunk_length
     return b"".join(parts)
 
 

@@ -45,6 +45,7 @@ class ContentDigests:
     __slots__ = ("_chunks", "_done")
 
     def __init__(self, content: bytes | memoryview | Sequence[bytes | memoryview] | None) -> None:
+        self._chunks: tuple[bytes | memoryview, ...] | None
         if content is None or isinstance(content, bytes | bytearray | memoryview):
             self._chunks = None if content is None else (content,)
         else:

@@ -25,6 +25,7 @@ from sigmail.trust.certificates import summarize
 from sigmail.trust.chain_types import ChainProblem
 from sigmail.verdict.model import (
     ChainElement,
+    ChainRole,
     Finding,
     SignatureStatus,
     TimestampReport,
@@ -138,7 +139,9 @@ def _verify(token, imprinted, ctx, loc, outer_revocation) -> TimestampReport:
     )
     elements = tuple(
         ChainElement(
-            role="tsa" if i == 0 else ("anchor" if i == len(chain.path) - 1 else "intermediate"),
+            role=ChainRole.TSA
+            if i == 0
+            else (ChainRole.ANCHOR if i == len(chain.path) - 1 else ChainRole.INTERMEDIATE),
             certificate=summarize(cert),
             revocation=chain.revocation[i] if i < len(chain.revocation) else None,
         )

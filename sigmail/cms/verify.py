@@ -10,7 +10,7 @@ proven; that mapping is :func:`chain_findings`, in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from asn1crypto import cms, x509
 
@@ -26,6 +26,7 @@ from sigmail.trust.certificates import summarize
 from sigmail.trust.chain_types import ChainProblem, ChainResult
 from sigmail.verdict.model import (
     ChainElement,
+    ChainRole,
     Finding,
     SignatureReport,
     SignatureStatus,
@@ -102,9 +103,9 @@ def _chain_elements(result: ChainResult) -> tuple[ChainElement, ...]:
     last = len(result.path) - 1
     return tuple(
         ChainElement(
-            role="signer"
+            role=ChainRole.SIGNER
             if i == 0
-            else ("anchor" if i == last and result.anchor else "intermediate"),
+            else (ChainRole.ANCHOR if i == last and result.anchor else ChainRole.INTERMEDIATE),
             certificate=summarize(cert),
             revocation=result.revocation[i] if i < len(result.revocation) else None,
         )
@@ -140,7 +141,7 @@ def _timestamps(
         )
     passed = [r for r in reports if proven_time(r) is not None]
     if passed:
-        best = min(passed, key=lambda r: r.gen_time)
+        best = min(passed, key=lambda r: proven_time(r) or datetime.max.replace(tzinfo=UTC))
         others = [f for r in reports if r is not best for f in r.findings]
         return best, others
     if reports:

@@ -58,8 +58,8 @@ def policy_text(policy: Policy) -> str:
     source = policy.source
     if source.startswith("<builtin ") and source.endswith(">"):
         name = source[len("<builtin ") : -1]
-        text = resources.files("sigmail.policy").joinpath("builtin", f"{name}.toml")
-        text = text.read_text(encoding="utf-8")
+        builtin = resources.files("sigmail.policy").joinpath("builtin", f"{name}.toml")
+        text = builtin.read_text(encoding="utf-8")
     elif source and not source.startswith("<"):
         try:
             text = Path(source).read_text(encoding="utf-8")

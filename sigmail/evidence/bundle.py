@@ -111,7 +111,10 @@ class EvidenceBundle:
 
     @property
     def validation_time(self) -> datetime:
-        return _time(self.manifest["validation_time"])
+        at = _time(self.manifest["validation_time"])
+        if at is None:
+            raise EvidenceBundleError("the manifest has no validation time", member="manifest")
+        return at
 
     @property
     def receipt_time(self) -> datetime | None:
@@ -353,7 +356,7 @@ def build_bundle(
     used_anchors: set[str] = set()
     for v in validations:
         result = v.result
-        path = [b.cert(c) for c in result.path]
+        chain_path = [b.cert(c) for c in result.path]
         anchor = result.anchor.sha256 if result.anchor is not None else None
         if anchor is not None and result.ok:
             used_anchors.add(anchor)
@@ -364,7 +367,7 @@ def build_bundle(
                 "at": _iso(result.at),
                 "ok": result.ok,
                 "failure": None if result.failure is None else result.failure.detail,
-                "path": path,
+                "path": chain_path,
                 "anchor": anchor,
                 "offered": sorted({b.cert(c) for c in v.offered}),
                 "embedded_revocation": sorted({b.item(i)["path"] for i in v.embedded}),
@@ -491,7 +494,7 @@ def read_bundle(source: str | os.PathLike[str] | bytes) -> EvidenceBundle:
         raise fail("manifest input and policy must be tables", MANIFEST)
 
     # The two checks a replay depends on most, with their own messages.
-    data = files.get(input_entry.get("path"))
+    data = files.get(str(input_entry.get("path")))
     if data is None:
         raise fail("the input named by the manifest is missing", input_entry.get("path"))
     if _sha256(data) != input_entry.get("sha256"):
@@ -507,7 +510,7 @@ def read_bundle(source: str | os.PathLike[str] | bytes) -> EvidenceBundle:
             raise fail(
                 "detached content hash mismatch (the bundle was altered)", content_entry.get("path")
             )
-    policy_bytes = files.get(policy_entry.get("path"))
+    policy_bytes = files.get(str(policy_entry.get("path")))
     if policy_bytes is None:
         raise fail("the policy named by the manifest is missing", policy_entry.get("path"))
     if _sha256(policy_bytes) != policy_entry.get("sha256"):

@@ -11,6 +11,7 @@ or the disk.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ class ReplayRevocation:
     def __init__(
         self,
         lookups: list[tuple[str, str, str, RevocationLookup]],
-        issuer_fetches: list[tuple[str, IssuerLookup]] = (),
+        issuer_fetches: Sequence[tuple[str, IssuerLookup]] = (),
     ) -> None:
         self._answers: dict[tuple[str, str, str], RevocationLookup] = {}
         for cert_fp, issuer_fp, at, answer in lookups:

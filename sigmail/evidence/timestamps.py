@@ -24,8 +24,12 @@ from sigmail.smime.mime import MimeParser
 __all__ = ["FoundToken", "find_timestamp_tokens"]
 
 _TST_INFO = "1.2.840.113549.1.9.16.1.4"
-_CMS_TYPES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
-_CMS_TYPES += ("application/pkcs7-mime", "application/x-pkcs7-mime")
+_CMS_TYPES = (
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pkcs7-mime",
+    "application/x-pkcs7-mime",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.signatures import PdfSignature
+from sigmail.verdict.vocabulary import Coverage as CoverageKind
 
 __all__ = ["Coverage", "check_byte_range"]
 
@@ -28,7 +29,7 @@ class Coverage:
     byte_range: tuple[int, ...]
     ranges: tuple[tuple[int, int], ...]  # the pieces to hash, clipped to the file
     revision: int  # the revision the signature belongs to (and signs, when sound)
-    coverage: str  # "entire_file" | "entire_revision" | "partial"
+    coverage: CoverageKind
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -108,9 +109,9 @@ def check_byte_range(doc: PdfDocument, sig: PdfSignature) -> Coverage:
             )
     end = ranges[-1][1] if ranges else 0
     if problems:
-        coverage = "partial"
+        coverage = CoverageKind.PARTIAL
     elif end >= size or (size - end <= 64 and not doc.src.bytes(end, size).strip(_BLANK)):
-        coverage = "entire_file"
+        coverage = CoverageKind.ENTIRE_FILE
     else:
-        coverage = "entire_revision"
+        coverage = CoverageKind.ENTIRE_REVISION
     return Coverage(values, tuple(ranges), revision, coverage, problems)

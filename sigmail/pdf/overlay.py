@@ -54,6 +54,12 @@ def overlaps(a: Rect, b: Rect) -> bool:
     return w > 0 and h > 0 and w * h >= _MIN_AREA
 
 
+def _matrix(values) -> Matrix:
+    """Six PDF numbers as a matrix (the caller checked there are six)."""
+    a, b, c, d, e, f = (_num(v) for v in values)
+    return (a, b, c, d, e, f)
+
+
 def _mul(m: Matrix, n: Matrix) -> Matrix:
     a, b, c, d, e, f = m
     p, q, r, s, t, u = n
@@ -136,7 +142,7 @@ class _Painter:
                 if gs:
                     ctm, clip, fill_white = gs.pop()
             elif op == b"cm" and len(args) == 6:
-                ctm = _mul(tuple(_num(a) for a in args), ctm)
+                ctm = _mul(_matrix(args), ctm)
             elif op in (b"g", b"rg", b"k", b"sc", b"scn"):
                 nums = [_num(a) for a in args if isinstance(a, int | float)]
                 white = {b"g": [1.0], b"rg": [1.0, 1.0, 1.0], b"k": [0.0, 0.0, 0.0, 0.0]}
@@ -189,7 +195,7 @@ class _Painter:
                     leading = -ty
                 tlm = tm = _mul((1, 0, 0, 1, tx, ty), tlm)
             elif op == b"Tm" and len(args) == 6:
-                tlm = tm = tuple(_num(a) for a in args)
+                tlm = tm = _matrix(args)
             elif op == b"T*":
                 tlm = tm = _mul((1, 0, 0, 1, 0, -leading), tlm)
             elif op in (b"Tj", b"TJ", b"'", b'"'):
@@ -223,7 +229,7 @@ class _Painter:
             matrix = doc.resolve(target.dict.get("Matrix"), rev)
             m = _IDENTITY
             if isinstance(matrix, list) and len(matrix) == 6:
-                m = tuple(_num(v) for v in matrix)
+                m = _matrix(matrix)
             inner = _mul(m, ctm)
             inner_clip = _intersect(clip, _box(inner, bbox))
             if inner_clip is None:

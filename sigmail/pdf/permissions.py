@@ -92,8 +92,9 @@ def certification_level(doc: PdfDocument, sig: PdfSignature) -> DocMDPLevel | No
     """The DocMDP level ``P`` if ``sig`` is a certification signature (default 2)."""
     for ref in _references(doc, sig, sig.home):
         if ref.get("TransformMethod") == "DocMDP":
-            params = doc.dict_at(ref.get("TransformParams"), sig.home) or {}
-            return DocMDPLevel.from_p(params.get("P", 2)) or DocMDPLevel.FORM_FILLING
+            params = doc.dict_at(ref.get("TransformParams"), sig.home)
+            p = params.get("P", 2) if params is not None else 2
+            return DocMDPLevel.from_p(p) or DocMDPLevel.FORM_FILLING
     return None
 
 

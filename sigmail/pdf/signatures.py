@@ -110,6 +110,6 @@ def find_signatures(doc: PdfDocument) -> list[PdfSignature]:
         found.values(),
         key=lambda s: (s.contents_span or (s.offset, s.offset))[0] if s.offset >= 0 else 1 << 62,
     )
-    for i, sig in enumerate(ordered):
-        sig.index = i
+    for i, signature in enumerate(ordered):
+        signature.index = i
     return ordered

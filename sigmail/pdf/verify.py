@@ -84,7 +84,8 @@ def _pdf_date(text: str | None) -> datetime | None:
         offset = timedelta(hours=int(m.group(8) or 0), minutes=int(m.group(9) or 0))
         tz = timezone(offset if m.group(7) == "+" else -offset)
     try:
-        return datetime(*parts, tzinfo=tz).astimezone(UTC)
+        year, month, day, hour, minute, second = parts
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz).astimezone(UTC)
     except ValueError:
         return None
 
@@ -148,6 +149,7 @@ def _algorithms(prep: _Prepared) -> set[str]:
 
 
 def _imprint_findings(prep: _Prepared, digests: PrecomputedDigests) -> list[Finding]:
+    assert prep.tst_info is not None  # a document timestamp's prepared TSTInfo
     imprint = prep.tst_info["message_imprint"]
     algorithm = imprint["hash_algorithm"]["algorithm"].native
     if hashlib_name(algorithm) is None:
@@ -166,6 +168,7 @@ def _imprint_findings(prep: _Prepared, digests: PrecomputedDigests) -> list[Find
 def _doc_timestamp_report(
     prep: _Prepared, digests: PrecomputedDigests, ctx: VerificationContext, evidence
 ) -> SignatureReport:
+    assert prep.parsed is not None  # only prepared signatures are reported on
     token = prep.parsed.content_info
     report = verify_timestamp_token(
         token, imprinted=digests, ctx=ctx, locator=prep.locator, revocation=evidence
@@ -200,6 +203,7 @@ def _signature_reports(
     proof: tuple[datetime, int] | None,
 ) -> SignatureReport:
     parsed = prep.parsed
+    assert parsed is not None  # only prepared signatures are reported on
     loc = prep.locator
     sig = prep.sig
     content = digests
@@ -355,6 +359,7 @@ def verify_pdf_bytes(doc: PdfDocument, ctx: VerificationContext) -> PdfVerificat
         if prep.sig.index in reports:
             continue
         if prep.parsed is None:
+            assert prep.problem is not None  # an unparsed signature says why
             reports[prep.sig.index] = SignatureReport(
                 index=prep.sig.index,
                 locator=prep.locator,

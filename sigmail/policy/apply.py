@@ -12,7 +12,7 @@ from sigmail.limits import Budget
 from sigmail.policy.checks import CHECKS, DOCUMENT_KINDS, Case
 from sigmail.policy.model import Policy
 from sigmail.policy.roles import classify
-from sigmail.verdict.model import Finding, SignatureReport
+from sigmail.verdict.model import Finding, SignatureReport, SignerRole
 
 __all__ = ["apply_policy", "role_of_carried_document"]
 
@@ -34,14 +34,16 @@ def apply_policy(
     the policy runs inside the same budget as the format handler did.
     """
     signatures = []
-    signature_checks = [c for c in CHECKS if c.applies_to == "signature"]
+    signature_checks = [
+        c.evaluate for c in CHECKS if c.applies_to == "signature" and c.evaluate is not None
+    ]
     for sig in result.signatures:
         if budget is not None:
             budget.check_time()
         if sig.signer is not None and sig.kind != "doc_timestamp":
             role = classify(policy, sig.signer)
-            sig = replace(sig, role=role.role, role_source=role.source)
-        extra = [f for check in signature_checks for f in check.evaluate(policy, sig)]
+            sig = replace(sig, role=SignerRole(role.role), role_source=role.source)
+        extra = [f for evaluate in signature_checks for f in evaluate(policy, sig)]
         if extra:
             sig = replace(sig, findings=sig.findings + tuple(extra))
         signatures.append(sig)
@@ -56,7 +58,7 @@ def apply_policy(
     )
     findings = list(result.findings)
     for check in CHECKS:
-        if check.applies_to == "document":
+        if check.applies_to == "document" and check.evaluate is not None:
             if budget is not None:
                 budget.check_time()
             findings.extend(check.evaluate(policy, case))

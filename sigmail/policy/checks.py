@@ -85,7 +85,7 @@ def c7_required_signers(policy: Policy, case: Case) -> list[Finding]:
     if case.kind not in DOCUMENT_KINDS or not case.signatures:
         return []
     required = policy.required(case.document_role)
-    present = {s.role for s in counted_signatures(case)}
+    present = {s.role for s in counted_signatures(case) if s.role is not None}
     out = []
     if "person" in required and "person" not in present:
         out.append(

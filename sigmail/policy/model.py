@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sigmail.cms.algorithms import AlgorithmPolicy
 from sigmail.errors import PolicyError
@@ -170,7 +170,9 @@ class _Source:
                 return n + 1
         return None
 
-    def fail(self, message: str, key: str | None = None, table: str | None = None, index: int = 0):
+    def fail(
+        self, message: str, key: str | None = None, table: str | None = None, index: int = 0
+    ) -> NoReturn:
         raise PolicyError(message, source=self.source, line=self.line(key, table, index))
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sigmail.verdict.model import Finding, VerdictKind
-from sigmail.verdict.reasons import Effect
+from sigmail.verdict.reasons import Effect, ReasonCode
 
 __all__ = ["VERDICT_TABLE", "decide", "reason_codes", "retry_after"]
 
@@ -43,7 +43,7 @@ def decide(findings: Sequence[Finding]) -> VerdictKind:
     return VerdictKind.OFFICIAL
 
 
-def reason_codes(findings: Sequence[Finding]) -> tuple[str, ...]:
+def reason_codes(findings: Sequence[Finding]) -> tuple[ReasonCode, ...]:
     """Codes of every finding that is more than information, most severe first, once each."""
     ranked = sorted(
         (f for f in findings if f.effect is not Effect.INFO), key=lambda f: _RANK[f.effect]

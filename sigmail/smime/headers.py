@@ -105,7 +105,9 @@ MAX_PARAMETER_FIELD = 64 * 1024  # longer Content-Type / Content-Disposition val
 
 def _split_parameters(value: str) -> list[str]:
     """``value`` split on the semicolons outside quoted strings (one linear pass)."""
-    items, current, quoted, escaped = [], [], False, False
+    items: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in value:
         if escaped:
             escaped = False
@@ -180,7 +182,7 @@ def parse_content_type(
     RFC 2047 words decoded (what Outlook writes). A missing type is ``default``; one that is
     not ``type/subtype`` is text/plain (RFC 2045 §5.2).
     """
-    ctype, params = default, {}
+    ctype, params = default, dict[str, str]()
     if content_type is not None:
         value, params = parse_parameters(content_type, "Content-Type")
         ctype = value if _TOKEN_TYPE.fullmatch(value) else "text/plain"
@@ -231,7 +233,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     comment), ("a", angle address content), ("s", "," | ":" | ";"), ("t", other text)."""
     out: list[tuple[str, str]] = []
     i, n = 0, len(text)
-    plain = []
+    plain: list[str] = []
 
     def flush() -> None:
         if plain:

@@ -27,7 +27,7 @@ from sigmail.smime.headers import parse_content_type, parse_header_block
 try:  # SIMD base64 (about 5x faster on large attachments); the standard library otherwise
     from pybase64 import b64decode as _fast_b64decode
 except ImportError:  # pragma: no cover - depends on the installation
-    _fast_b64decode = None
+    _fast_b64decode = None  # type: ignore[assignment]
 
 __all__ = ["Entity", "MimeParser", "child_locator", "decode_base64"]
 

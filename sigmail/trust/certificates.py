@@ -69,10 +69,18 @@ def _definite_header(header: bytes | None) -> bool:
 
 
 class _StableDump:
+    # A mixin for asn1crypto's Asn1Value subclasses: the attributes are theirs.
+    _header: bytes | None
+    _contents: bytes
+    _trailer: bytes
+
+    def _is_mutated(self) -> bool:
+        return super()._is_mutated()  # type: ignore[misc]
+
     def dump(self, force: bool = False) -> bytes:
         if not force and _definite_header(self._header) and not self._is_mutated():
-            return self._header + self._contents + self._trailer
-        return super().dump(force)
+            return self._header + self._contents + self._trailer  # type: ignore[operator]
+        return super().dump(force)  # type: ignore[misc]
 
 
 class _CachedName(x509.Name):
@@ -98,7 +106,7 @@ class _CachedName(x509.Name):
     def __ne__(self, other: object) -> bool:
         return not self == other
 
-    __hash__ = None  # as asn1crypto's Name
+    __hash__ = None  # type: ignore[assignment]  # as asn1crypto's Name
 
 
 def _cached_names(fields: list) -> list:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from asn1crypto import algos, keys, x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -271,7 +272,7 @@ def run_certvalidator(
     crls = [p.obj for p, _ in call.evidence.crls]
     ocsps = [p.obj for p, _ in call.evidence.ocsps]
     other_certs = [*call.other_certs, *cand.certs]
-    handlers: dict[str, object] = {}
+    handlers: dict[str, Any] = {}
     if good_later:
         registry = CertificateRegistry.build(other_certs)
         handlers = {

@@ -102,7 +102,7 @@ def _validate_candidate(call: ValidationCall, cand: CandidatePath) -> ChainResul
         failures.extend(call.evidence.lookup(cert, full[i + 1]).failures)
 
     # Our reading of the evidence, certificate by certificate (also reported in the result).
-    statuses: list[RevocationStatus | None] = []
+    statuses: list[RevocationStatus] = []
     evidence_hashes: list[str | None] = []
     for i, cert in enumerate(cand.certs):
         rule = params.leaf_revocation if i == 0 else params.ca_revocation
@@ -171,7 +171,6 @@ def _validate_candidate(call: ValidationCall, cand: CandidatePath) -> ChainResul
                 revoked_at=status.revoked_at,
                 revocation_reason=status.revocation_reason,
             )
-    statuses.append(None)  # the anchor
 
     if failure is None:
         failure = eku_failure(full, params.required_leaf_eku)
@@ -179,7 +178,7 @@ def _validate_candidate(call: ValidationCall, cand: CandidatePath) -> ChainResul
         path=full,
         anchor=cand.anchor,
         failure=failure,
-        revocation=tuple(statuses),
+        revocation=(*statuses, None),  # the anchor has no status
         warnings=tuple(warnings) if failure is None else (),
         at=call.at,
     )

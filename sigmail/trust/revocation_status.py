@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from asn1crypto import crl, keys, ocsp, x509
 
@@ -32,6 +32,7 @@ from sigmail.verdict.model import RevocationState, RevocationStatus
 # Evidence without nextUpdate is usable this long after thisUpdate (certvalidator's default
 # rule, applied the same way when sigmail reports the status).
 _NO_NEXT_UPDATE_VALIDITY = timedelta(minutes=30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # orders a CRL without thisUpdate first
 
 # --------------------------------------------------------------------------------------------
 # Revocation evidence: parsed once per DER (bounded cache), judged per certificate
@@ -255,7 +256,7 @@ def _judge_crls(cert, issuer, evidence, checker, at, retroactive) -> list[_Judge
                 if number is not None and d.obj.delta_crl_indicator_value.native <= number.native
             ]
             if applicable:  # the freshest delta CRL based on this one overrides it
-                delta = max(applicable, key=lambda d: d.this_update)
+                delta = max(applicable, key=lambda d: d.this_update or _EPOCH)
                 entry = delta.entry(cert.serial_number) or entry
         except ASN1_ERRORS:
             continue

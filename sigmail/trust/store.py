@@ -49,7 +49,7 @@ def _read_sources(path: str | os.PathLike[str]) -> list[tuple[str, x509.Certific
         if p.is_dir()
         else [p]
     )
-    out = []
+    out: list[tuple[str, x509.Certificate]] = []
     for f in files:
         try:
             data = f.read_bytes()

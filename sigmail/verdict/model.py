@@ -9,21 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sigmail.verdict.reasons import Effect, reason
-from sigmail.verdict.vocabulary import RevocationState, SignatureStatus, TimeSource, VerdictKind
+from sigmail.verdict.reasons import Effect, ReasonCode, reason
+from sigmail.verdict.vocabulary import (
+    ChainRole,
+    Classification,
+    Coverage,
+    RevocationState,
+    SignatureStatus,
+    SignerRole,
+    TimeSource,
+    VerdictKind,
+)
 
 __all__ = [
     "SCHEMA",
     "CertificateSummary",
     "ChainElement",
+    "ChainRole",
+    "Classification",
+    "Coverage",
     "Finding",
     "ModificationReport",
     "PartReport",
     "PolicyRef",
+    "ReasonCode",
     "RevocationState",
     "RevocationStatus",
     "SignatureReport",
     "SignatureStatus",
+    "SignerRole",
     "TimeSource",
     "TimestampReport",
     "Verdict",
@@ -37,7 +51,7 @@ SCHEMA = "sigmail.verdict/1"
 class Finding:
     """One observation, with its stable reason code and where it was made."""
 
-    code: str
+    code: ReasonCode
     effect: Effect
     check: str
     locator: str
@@ -58,7 +72,7 @@ class Finding:
     ) -> Finding:
         row = reason(code)
         return cls(
-            code=code,
+            code=ReasonCode(code),
             effect=row.effect,
             check=row.check,
             locator=locator,
@@ -106,7 +120,7 @@ class RevocationStatus:
 
 @dataclass(frozen=True, slots=True)
 class ChainElement:
-    role: str  # "signer" | "intermediate" | "anchor" | "tsa"
+    role: ChainRole
     certificate: CertificateSummary
     revocation: RevocationStatus | None = None
 
@@ -150,14 +164,14 @@ class SignatureReport:
     field: str | None = None
     revision: int | None = None
     byte_range: tuple[int, ...] = ()
-    coverage: str | None = None
+    coverage: Coverage | None = None
     # Signing order (NĐ 30 Art 32(2)(d)): indices of the signatures already inside the revision
     # this one signs. A PDF certification signature's DocMDP level (1, 2, 3), if any.
     earlier_signatures: tuple[int, ...] = ()
     certification_level: int | None = None
     # Who signed, as the policy classifies the certificate: "person" | "agency", and which rule
     # decided ("registry" | "uid" | "common_name" | "default").
-    role: str | None = None
+    role: SignerRole | None = None
     role_source: str | None = None
 
     def _repr_html_(self) -> str:
@@ -187,7 +201,7 @@ class ModificationReport:
 
     revision: int  # the revision that made the change
     kind: str  # e.g. "dss_added", "annotation_added", "page_content_changed"
-    classification: str  # "benign" | "suspicious"
+    classification: Classification
     detail: str
     object_ids: tuple[str, ...] = ()  # "12 0"
     pages: tuple[int, ...] = ()  # 1-based page numbers
@@ -206,7 +220,7 @@ class Verdict:
     """The verdict of one document or message; attached documents carry their own."""
 
     verdict: VerdictKind
-    reasons: tuple[str, ...]
+    reasons: tuple[ReasonCode, ...]
     validation_time: datetime
     policy: PolicyRef
     name: str | None = None
@@ -255,7 +269,11 @@ class Verdict:
         schema = data.get("schema") if isinstance(data, dict) else None
         if schema != SCHEMA:
             raise VerdictSchemaError(f"not a {SCHEMA} verdict (schema: {schema!r})")
-        return from_dict(cls, data)
+        try:
+            return from_dict(cls, data)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # e.g. a reason code this release does not know: a newer verdict, not ours to read
+            raise VerdictSchemaError(f"not a {SCHEMA} verdict this release reads: {exc}") from exc
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: badge, signers, chains, timeline, PDF coverage

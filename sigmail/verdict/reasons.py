@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["REASONS", "VERDICT_ACTIONS", "VERDICT_LABELS", "Effect", "Reason", "reason"]
+__all__ = [
+    "REASONS",
+    "VERDICT_ACTIONS",
+    "VERDICT_LABELS",
+    "Effect",
+    "Reason",
+    "ReasonCode",
+    "reason",
+]
 
 
 class Effect(StrEnum):
@@ -597,6 +605,10 @@ _ROWS: tuple[Reason, ...] = (
 )
 
 REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}
+
+# The codes as an enum (member MALFORMED has the value "malformed"), made from the table so
+# the two cannot drift; a StrEnum, so JSON and string comparisons are unchanged.
+ReasonCode = StrEnum("ReasonCode", [(row.code.upper(), row.code) for row in _ROWS])  # type: ignore[misc]
 
 
 def reason(code: str) -> Reason:

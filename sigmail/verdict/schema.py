@@ -14,6 +14,7 @@ import typing
 from datetime import datetime
 from enum import Enum
 from importlib import resources
+from typing import Any
 
 from sigmail.verdict.model import SCHEMA, Verdict
 from sigmail.verdict.reasons import REASONS
@@ -39,7 +40,7 @@ def _type_schema(tp, defs: dict) -> dict:
         return {"type": "string", "format": "date-time"}
     if isinstance(tp, type) and issubclass(tp, Enum):
         return {"type": "string", "enum": [m.value for m in tp]}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in defs:
             defs[name] = {}  # placeholder against recursion (Verdict.documents)
@@ -62,7 +63,7 @@ def _dataclass_schema(cls, defs: dict) -> dict:
         props["schema"] = {"const": SCHEMA}
         props["reasons"] = {"type": "array", "items": {"type": "string", "enum": sorted(REASONS)}}
         required = sorted({*required, "schema", "documents", "signatures"})
-    schema = {"type": "object", "properties": props, "required": required}
+    schema: dict[str, Any] = {"type": "object", "properties": props, "required": required}
     schema["additionalProperties"] = False
     return schema
 

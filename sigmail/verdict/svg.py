@@ -120,8 +120,12 @@ def _markers(sig: SignatureReport, validation_time: datetime | None) -> list[_Ma
     if sig.claimed_signing_time is not None:
         out.append(_Marker(sig.claimed_signing_time, "claimed", "#6e7781", dashed=True))
     stamp = sig.timestamp
-    if stamp is not None and stamp.gen_time not in (None, sig.proven_signing_time):
-        out.append(_Marker(sig.timestamp.gen_time, "timestamp", "#8250df", dashed=True))
+    if (
+        stamp is not None
+        and stamp.gen_time is not None
+        and stamp.gen_time != sig.proven_signing_time
+    ):
+        out.append(_Marker(stamp.gen_time, "timestamp", "#8250df", dashed=True))
     if sig.proven_signing_time is not None:
         how = sig.proven_by.value if sig.proven_by is not None else "?"
         out.append(_Marker(sig.proven_signing_time, f"proven ({how})", "#0969da"))

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["RevocationState", "SignatureStatus", "TimeSource", "VerdictKind"]
+__all__ = [
+    "ChainRole",
+    "Classification",
+    "Coverage",
+    "RevocationState",
+    "SignatureStatus",
+    "SignerRole",
+    "TimeSource",
+    "VerdictKind",
+]
 
 
 class VerdictKind(StrEnum):
@@ -51,3 +60,34 @@ class RevocationState(StrEnum):
     ON_HOLD = "on_hold"
     UNKNOWN = "unknown"
     NOT_CHECKED = "not_checked"
+
+
+class SignerRole(StrEnum):
+    """Who signed, as the policy classifies the signer's certificate (rule book, C6/C7)."""
+
+    PERSON = "person"  # the competent person (người có thẩm quyền)
+    AGENCY = "agency"  # the agency's seal certificate (cơ quan, tổ chức)
+
+
+class ChainRole(StrEnum):
+    """A certificate's place in a validated chain."""
+
+    SIGNER = "signer"
+    TSA = "tsa"  # the leaf of a timestamp's chain
+    INTERMEDIATE = "intermediate"
+    ANCHOR = "anchor"
+
+
+class Coverage(StrEnum):
+    """What a PDF signature's ByteRange covers."""
+
+    ENTIRE_FILE = "entire_file"
+    ENTIRE_REVISION = "entire_revision"  # its revision; later revisions are judged apart
+    PARTIAL = "partial"  # not even its own revision (a gap besides /Contents)
+
+
+class Classification(StrEnum):
+    """A later change to a signed PDF, as modification analysis judges it."""
+
+    BENIGN = "benign"
+    SUSPICIOUS = "suspicious"

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sigmail.pdf.structure import Role
+from sigmail.verdict.vocabulary import Classification
 
-BENIGN = "benign"
+BENIGN = Classification.BENIGN
 
 
-SUSPICIOUS = "suspicious"
+SUSPICIOUS = Classification.SUSPICIOUS
 
 
 # What a benign explanation may claim of the objects that existed before the revision: objects

@@ -122,6 +122,7 @@ def _fields(diff: RevisionDiff) -> None:
     for name in sorted(old_fields.keys() | new_fields.keys()):
         before, after = old_fields.get(name), new_fields.get(name)
         if after is None:
+            assert before is not None  # the name is in one of the two
             _field_removed(diff, before)
         elif before is None:
             _field_added(diff, after)

@@ -188,7 +188,7 @@ def _annotation_added(diff: RevisionDiff, number: int, a: Ref, painted: list) ->
     subtype = str(d.get("Subtype", "?"))
     rect = rect_of(diff.get_new(d.get("Rect")))
     visible = not _invisible(d) and rect is not None and rect[2] > rect[0] and rect[3] > rect[1]
-    covers = visible and any(overlaps(rect, p) for p in painted)
+    covers = visible and rect is not None and any(overlaps(rect, p) for p in painted)
     where = f"page {number}"
     if subtype == "Widget" and a.num in diff.widgets_of(diff.new_fields):
         is_sig = d.get("FT") == "Sig" or (
