@@ -286,3 +286,43 @@ def test_a_stream_named_many_times_is_decoded_once():
     # 64 references to a 2 MB stream: 128 MB if each were decoded, 2 MB once.
     verdict = verdict_of(_dss_update(64, 2 << 20))
     assert "limit_exceeded" not in verdict.reasons, verdict.findings
+
+
+# -- item 7: xref offsets that point at the whitespace before an object --------------------------
+
+
+def test_offsets_one_byte_early_are_tolerated():
+    # The letter's and the DSS revision's offsets, startxref and the signature revision's
+    # /Prev point one byte early (vectors/pdf.toml, pdf-offsets-one-byte-early).
+    verdict = verdict_of(vector_bytes("pdf-offsets-one-byte-early"))
+    assert verdict.verdict is VerdictKind.OFFICIAL
+    assert verdict.reasons == ("benign_modification",)
+    assert sorted(m.kind for m in verdict.modifications) == ["dss_added", "info_updated"]
+
+
+def _early_object(prefix: bytes) -> bytes:
+    """A signed vector plus an update rewriting the Info dictionary (object 6), written after
+    ``prefix``; its xref offset points at the start of ``prefix``."""
+    signed = vector_bytes("pdf-person-only")
+    data = incremental_update(signed, {6: b"<< /Producer (early) >>"})
+    at = data.index(b"6 0 obj", len(signed))
+    head, xref = data[:at] + prefix + data[at:].rsplit(b"startxref\n", 1)[0], _startxref(data)
+    return head + b"startxref\n%d\n%%%%EOF\n" % (xref + len(prefix))
+
+
+def _startxref(data: bytes) -> int:
+    return int(data.rsplit(b"startxref\n", 1)[1].split()[0])
+
+
+@pytest.mark.parametrize("prefix", [b"\n", b"\r\n", b" " * 16])
+def test_whitespace_before_the_object_header_is_skipped(prefix):
+    verdict = verdict_of(_early_object(prefix))
+    assert "appended_without_xref" not in verdict.reasons
+    assert [m.kind for m in verdict.modifications] == ["info_updated"]
+
+
+@pytest.mark.parametrize("prefix", [b" " * 17, b"%c\n", b"x\n"])
+def test_nothing_but_a_little_whitespace_is_skipped(prefix):
+    verdict = verdict_of(_early_object(prefix))
+    assert verdict.verdict is not VerdictKind.OFFICIAL
+    assert "appended_without_xref" in verdict.reasons or "malformed" in verdict.reasons

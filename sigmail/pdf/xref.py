@@ -35,6 +35,9 @@ _TRAILER = re.compile(_WS + rb"*trailer" + _WS + rb"*")
 _TAIL_WINDOW = 2048
 _SLACK = 16
 _OBJ_START = re.compile(_WS + rb"*\d+" + _WS + rb"+\d+" + _WS + rb"+obj")
+# Whitespace, then an object header: where an offset that points a little early meant.
+_EARLY = re.compile(_WS + rb"{1,16}(?=\d+" + _WS + rb"+\d+" + _WS + rb"+obj)")
+_WS_BYTES = frozenset(b"\x00\t\n\x0c\r ")
 
 
 @dataclass(slots=True)
@@ -68,6 +71,18 @@ class Revision:
 
 def _int_or_none(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _object_start(src: Source, offset: int) -> int:
+    """``offset``, or where the object header is when ``offset`` points at whitespace just
+    before one (producers that count the line end before ``N 0 obj``; pyHanko and DSS accept
+    them). Whitespace only, at most 16 bytes: a comment or other bytes there stay unexplained,
+    and the modification analysis reports what it finds."""
+    if 0 <= offset < src.size and src.view[offset] in _WS_BYTES:
+        m = _EARLY.match(src.buf, offset, min(src.size, offset + 64))
+        if m is not None:
+            return m.end()
+    return offset
 
 
 def _section_end(src: Source, pos: int) -> tuple[int, int | None]:
@@ -107,7 +122,10 @@ def _read_table(src: Source, offset: int, budget: Budget) -> XrefSection:
                 raise PdfSyntaxError("bad cross-reference entry", pos)
             pos = e.end()
             a, gen = int(e.group(1)), int(e.group(2))
-            entries.setdefault(num, (1 if e.group(3) == b"n" else 0, a, gen))
+            if e.group(3) == b"n":
+                entries.setdefault(num, (1, _object_start(src, a), gen))
+            else:
+                entries.setdefault(num, (0, a, gen))
     t = _TRAILER.match(buf, pos, src.size)
     if t is None:
         raise PdfSyntaxError("no trailer after the cross-reference table", pos)
@@ -176,7 +194,9 @@ def _stream_entries(
             a = frm(data[pos + w0 : pos + w0 + w1], "big")
             b = frm(data[pos + w0 + w1 : pos + row], "big") if w2 else 0
             pos += row
-            if kind in (0, 1, 2):
+            if kind == 1:
+                entries.setdefault(num, (1, _object_start(src, a), b))
+            elif kind in (0, 2):
                 entries.setdefault(num, (kind, a, b))
             # Other types are reserved: "treat as a null object" (§7.5.8.3) — left out.
     return entries
