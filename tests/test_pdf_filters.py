@@ -188,3 +188,16 @@ def test_the_allowance_is_spent_across_streams():
     with pytest.raises(LimitExceeded) as caught:
         decode_stream_data(raw, d, max_output=1 << 20, allowance=allowance)
     assert caught.value.limit == "max_pdf_decoded_bytes"
+
+
+@pytest.mark.parametrize("kind", [1, 2])
+def test_rows_longer_than_a_chunk_agree_with_the_definition(kind):
+    row, colors = 50_001 * 3, 3  # longer than the 32 kB the row-parallel code takes at once
+    data = b"".join(bytes([kind]) + bytes((i * 7 + r) & 0xFF for i in range(row)) for r in range(3))
+    raw, d = _flate(data, Predictor=12, Colors=colors, Columns=row // colors)
+    assert decode_stream_data(raw, d, max_output=1 << 22) == _reference_png(data, row, colors)
+
+
+def test_huge_predictor_columns_allocate_nothing():
+    raw, d = _flate(b"\x02abc", Predictor=12, Colors=1 << 16, Columns=1 << 16)
+    assert decode_stream_data(raw, d, max_output=100) == b""

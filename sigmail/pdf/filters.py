@@ -192,9 +192,15 @@ def _lzw(data: bytes, max_output: int, limit: str, early: bool) -> bytes:
 _CHUNK = 1 << 15  # bytes per big integer: the ~log2 steps stay cheap on each
 
 
-@functools.lru_cache(maxsize=64)
 def _masks(n: int) -> tuple[int, int]:
     """The low seven bits and the top bit of each of ``n`` bytes."""
+    if n <= 2 * _CHUNK:
+        return _small_masks(n)
+    return int.from_bytes(b"\x7f" * n, "big"), int.from_bytes(b"\x80" * n, "big")
+
+
+@functools.lru_cache(maxsize=64)
+def _small_masks(n: int) -> tuple[int, int]:
     return int.from_bytes(b"\x7f" * n, "big"), int.from_bytes(b"\x80" * n, "big")
 
 
@@ -204,12 +210,20 @@ def _from_column(shift: int, row: int, rows: int) -> int:
     return int.from_bytes((b"\x00" * shift + b"\xff" * (row - shift)) * rows, "big")
 
 
+@functools.lru_cache(maxsize=64)
+def _repeat(width: int, times: int) -> int:
+    """Multiplying a ``width``-byte value by this writes it ``times`` times side by side."""
+    return int.from_bytes((b"\x00" * (width - 1) + b"\x01") * times, "big")
+
+
 def _add(a: int, b: int, low7: int, high: int) -> int:
     return ((a & low7) + (b & low7)) ^ ((a ^ b) & high)
 
 
 def _up_run(block: bytes, row: int, prev: bytes) -> bytes:
     """Rows of type Up: each row plus the decoded row above (``prev`` before the first)."""
+    if row > _CHUNK:
+        return _up_long_rows(block, row, prev)
     out: list[bytes] = []
     rows_per_chunk = max(1, _CHUNK // row)
     for at in range(0, len(block), rows_per_chunk * row):
@@ -228,11 +242,29 @@ def _up_run(block: bytes, row: int, prev: bytes) -> bytes:
     return b"".join(out)
 
 
+def _up_long_rows(block: bytes, row: int, prev: bytes) -> bytes:
+    """Up rows longer than a chunk: column slices are independent, one chunk at a time."""
+    out: list[bytes] = []
+    for start in range(0, len(block), row):
+        cur = block[start : start + row]
+        pieces = []
+        for at in range(0, row, _CHUNK):
+            a, b = cur[at : at + _CHUNK], prev[at : at + _CHUNK]
+            low7, high = _masks(len(a))
+            x = _add(int.from_bytes(a, "big"), int.from_bytes(b, "big"), low7, high)
+            pieces.append(x.to_bytes(len(a), "big"))
+        prev = b"".join(pieces)
+        out.append(prev)
+    return b"".join(out)
+
+
 def _sub_run(block: bytes, row: int, bpp: int) -> bytes:
     """Rows of type Sub (or TIFF predictor 2): each byte plus the decoded byte ``bpp`` to its
     left in the same row."""
     if row <= bpp:
         return block
+    if row > _CHUNK:
+        return _sub_long_rows(block, row, bpp)
     out: list[bytes] = []
     rows_per_chunk = max(1, _CHUNK // row)
     for at in range(0, len(block), rows_per_chunk * row):
@@ -247,6 +279,35 @@ def _sub_run(block: bytes, row: int, bpp: int) -> bytes:
             x = _add(x, (x >> 8 * shift) & mask, low7, high)
             shift *= 2
         out.append(x.to_bytes(n, "big"))
+    return b"".join(out)
+
+
+def _sub_long_rows(block: bytes, row: int, bpp: int) -> bytes:
+    """Sub rows longer than a chunk: each row in slices of whole pixels, each slice's prefix
+    sum plus the last decoded pixel before it, copied across the slice."""
+    width = bpp * max(1, _CHUNK // bpp)
+    out: list[bytes] = []
+    for start in range(0, len(block), row):
+        cur = block[start : start + row]
+        carry = 0  # the last decoded pixel, as an int
+        for at in range(0, len(cur), width):
+            piece = cur[at : at + width]
+            n = len(piece)
+            low7, high = _masks(n)
+            x = int.from_bytes(piece, "big")
+            shift = bpp
+            while shift < n:
+                x = _add(x, x >> 8 * shift, low7, high)
+                shift *= 2
+            pixels = -(-n // bpp)
+            if pixels > 1:
+                spread = (carry * _repeat(bpp, pixels)) >> 8 * (pixels * bpp - n)
+            else:  # a pixel wider than a chunk
+                spread = carry >> 8 * (bpp - n)
+            x = _add(x, spread, low7, high)
+            decoded = x.to_bytes(n, "big")
+            out.append(decoded)
+            carry = int.from_bytes(decoded[-bpp:], "big") if n >= bpp else carry
     return b"".join(out)
 
 
@@ -282,6 +343,10 @@ def _predict(data: bytes, parm: dict, allowance: DecodeAllowance) -> bytes:
         raise PdfSyntaxError("bad predictor parameters")
     bpp = max(1, colors * bits // 8)
     row = (colors * bits * columns + 7) // 8
+    if row + (predictor >= 10) > len(data):
+        # Not one whole row (a PNG row also has its type byte): nothing to undo, and no row
+        # of /Columns × /Colors bytes to allocate.
+        return data if predictor == 2 else b""
     if predictor == 2:  # TIFF, 8-bit components only
         if bits != 8:
             raise UnsupportedFilter("TIFF predictor with components other than 8 bits")
