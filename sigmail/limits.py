@@ -44,6 +44,13 @@ class Limits:
     max_attachment_bytes: int = 64 * 1024 * 1024
     max_pdf_revisions: int = 64
     max_pdf_objects: int = 500_000
+    max_pdf_decoded_bytes: int = 64 * 1024 * 1024
+    """Stream data decoded for one PDF, all streams together (each stream once: decoded
+    streams are cached); beyond it, limit_exceeded. Images are never decoded."""
+    max_pdf_decode_steps: int = 500_000
+    """Work the PDF stream decoders do one step at a time in Python, for one PDF, in steps of
+    about a microsecond: half an LZW input byte, a RunLength run, a PNG-predictor Average or
+    Paeth byte, five per run of PNG rows of one type (real xref and object streams have one)."""
     max_seconds: float = 30.0
     """Wall-clock budget for one verification (a resource limit, not the validation time)."""
 

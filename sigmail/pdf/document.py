@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sigmail.limits import Budget
-from sigmail.pdf.filters import decode_stream_data
+from sigmail.pdf.filters import DecodeAllowance, decode_stream_data
 from sigmail.pdf.objects import PdfDict, Ref, Stream
 from sigmail.pdf.parser import ObjectParser, PdfSyntaxError
 from sigmail.pdf.source import Source
@@ -29,9 +29,15 @@ class PdfDocument:
         self.src = data if isinstance(data, Source) else Source(data)
         self.budget = budget
         self.max_decoded = budget.limits.max_input_bytes
-        self.revisions: list[Revision] = read_revisions(self.src, budget)
+        # One account for every stream the document decodes, xref streams included.
+        self.allowance = DecodeAllowance(budget.limits)
+        self.revisions: list[Revision] = read_revisions(self.src, budget, self.allowance)
         self._objects: dict[tuple, Any] = {}
         self._objstms: dict[tuple, tuple[bytes, list[tuple[int, int]], int]] = {}
+        # Decoded data by where the stream's data is and how it is encoded: a stream that
+        # many objects refer to (a /DSS /Certs array naming one stream 64 times) is decoded
+        # once and held once. The allowance bounds what this holds.
+        self._decoded: dict[tuple, bytes] = {}
 
     @property
     def last(self) -> int:
@@ -136,6 +142,13 @@ class PdfDocument:
         key = (stm_num, stm_entry)
         cached = self._objstms.get(key)
         if cached is None:
+            if stm_entry is None or stm_entry[0] != 1:
+                # A stream is never inside an object stream (ISO 32000-1 §7.5.7), so an object
+                # stream is one step from the file: an entry pointing into itself, or two
+                # pointing at each other, is malformed here instead of a RecursionError.
+                raise PdfSyntaxError(
+                    f"object {num} is in object {stm_num}, which is not an object in the file"
+                )
             stream = self.get(stm_num, revision)
             if not isinstance(stream, Stream) or stream.dict.get("Type") != "ObjStm":
                 raise PdfSyntaxError(f"object {num} is in object {stm_num}, not an object stream")
@@ -179,7 +192,24 @@ class PdfDocument:
         return self.src.bytes(stream.data_start, stream.data_start + stream.data_length)
 
     def decoded(self, stream: Stream) -> bytes:
-        return decode_stream_data(self.raw(stream), stream.dict, max_output=self.max_decoded)
+        if stream.inline is not None:
+            return self._decode(stream)
+        key = (
+            stream.data_start,
+            stream.data_length,
+            repr(stream.dict.get("Filter")),
+            repr(stream.dict.get("DecodeParms")),
+        )
+        data = self._decoded.get(key)
+        if data is None:
+            data = self._decode(stream)
+            self._decoded[key] = data
+        return data
+
+    def _decode(self, stream: Stream) -> bytes:
+        return decode_stream_data(
+            self.raw(stream), stream.dict, max_output=self.max_decoded, allowance=self.allowance
+        )
 
     # -- convenience -----------------------------------------------------------------------
 

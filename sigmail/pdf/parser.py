@@ -16,9 +16,10 @@ from typing import Any
 from sigmail.pdf.objects import Name, PdfDict, PdfString, Ref, Stream
 from sigmail.problems import MalformedInput
 
-__all__ = ["MAX_DEPTH", "ObjectParser", "PdfSyntaxError"]
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "ObjectParser", "PdfSyntaxError", "integer"]
 
 MAX_DEPTH = 64  # arrays/dictionaries nested deeper than this are refused
+MAX_DIGITS = 20  # an object or generation number, an offset: far more than any file needs
 
 _WS = re.compile(rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*")
 _REGULAR = rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]"
@@ -124,7 +125,7 @@ class ObjectParser:
         if c in b"+-.0123456789":
             m = _INT_REF.match(buf, pos, self.end)
             if m is not None:
-                return Ref(int(m.group(1)), int(m.group(2))), m.end()
+                return Ref(integer(m.group(1), pos), integer(m.group(2), pos)), m.end()
             m = _NUMBER.match(buf, pos, self.end)
             if m is None:
                 raise PdfSyntaxError("bad number", pos)
@@ -247,7 +248,7 @@ class ObjectParser:
         m = _OBJ_HEADER.match(self.buf, self.skip_ws(pos), self.end)
         if m is None:
             raise PdfSyntaxError("no 'n g obj' header", pos)
-        ref = Ref(int(m.group(1)), int(m.group(2)))
+        ref = Ref(integer(m.group(1), pos), integer(m.group(2), pos))
         if expect is not None and ref.num != expect.num:
             raise PdfSyntaxError(f"expected object {expect}, found {ref}", pos)
         value, end = self._value(m.end(), 0)
@@ -280,6 +281,15 @@ class ObjectParser:
         if stop > data_start and self.buf[stop - 1] == 0x0D:
             stop -= 1
         return Stream(dictionary, data_start + (self.base or 0), stop - data_start), at + 9
+
+
+def integer(digits: Any, offset: int | None = None) -> int:
+    """Decimal ``digits`` (from a regular expression) as an int. More than :data:`MAX_DIGITS`
+    is malformed here, before Python's own int-conversion limit (4,300 digits) would raise
+    ValueError."""
+    if len(digits) > MAX_DIGITS:
+        raise PdfSyntaxError(f"a number of {len(digits)} digits", offset)
+    return int(digits)
 
 
 def _find(buf: Any, needle: bytes, start: int, end: int) -> int:

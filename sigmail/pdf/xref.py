@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 
 from sigmail.limits import Budget, LimitExceeded
-from sigmail.pdf.filters import decode_stream_data
+from sigmail.pdf.filters import DecodeAllowance, decode_stream_data
 from sigmail.pdf.objects import PdfDict, Ref, Stream
-from sigmail.pdf.parser import ObjectParser, PdfSyntaxError
+from sigmail.pdf.parser import ObjectParser, PdfSyntaxError, integer
 from sigmail.pdf.source import Source
 
 __all__ = ["Entry", "Revision", "XrefSection", "read_revisions"]
@@ -35,6 +35,9 @@ _TRAILER = re.compile(_WS + rb"*trailer" + _WS + rb"*")
 _TAIL_WINDOW = 2048
 _SLACK = 16
 _OBJ_START = re.compile(_WS + rb"*\d+" + _WS + rb"+\d+" + _WS + rb"+obj")
+# Whitespace, then an object header: where an offset that points a little early meant.
+_EARLY = re.compile(_WS + rb"{1,16}(?=\d+" + _WS + rb"+\d+" + _WS + rb"+obj)")
+_WS_BYTES = frozenset(b"\x00\t\n\x0c\r ")
 
 
 @dataclass(slots=True)
@@ -70,6 +73,18 @@ def _int_or_none(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _object_start(src: Source, offset: int) -> int:
+    """``offset``, or where the object header is when ``offset`` points at whitespace just
+    before one (producers that count the line end before ``N 0 obj``; pyHanko and DSS accept
+    them). Whitespace only, at most 16 bytes: a comment or other bytes there stay unexplained,
+    and the modification analysis reports what it finds."""
+    if 0 <= offset < src.size and src.view[offset] in _WS_BYTES:
+        m = _EARLY.match(src.buf, offset, min(src.size, offset + 64))
+        if m is not None:
+            return m.end()
+    return offset
+
+
 def _section_end(src: Source, pos: int) -> tuple[int, int | None]:
     """After a section body: ``startxref N %%EOF[EOL]`` → (end offset, N)."""
     parser = ObjectParser(src.buf, end=src.size)
@@ -78,7 +93,7 @@ def _section_end(src: Source, pos: int) -> tuple[int, int | None]:
     if m is not None:
         e = _EOF_LINE.match(src.buf, m.end(), src.size)
         if e is not None:
-            return e.end(), int(m.group(1))
+            return e.end(), integer(m.group(1), pos)
     # Tolerate junk between the section and its end marker, as readers do.
     at = src.find(b"%%EOF", pos, min(src.size, pos + 4096))
     if at < 0:
@@ -98,7 +113,7 @@ def _read_table(src: Source, offset: int, budget: Budget) -> XrefSection:
         sub = _SUBSECTION.match(buf, pos, src.size)
         if sub is None:
             break
-        first, count = int(sub.group(1)), int(sub.group(2))
+        first, count = integer(sub.group(1), pos), integer(sub.group(2), pos)
         budget.check_size("max_pdf_objects", len(entries) + count)
         pos = sub.end()
         for num in range(first, first + count):
@@ -107,7 +122,10 @@ def _read_table(src: Source, offset: int, budget: Budget) -> XrefSection:
                 raise PdfSyntaxError("bad cross-reference entry", pos)
             pos = e.end()
             a, gen = int(e.group(1)), int(e.group(2))
-            entries.setdefault(num, (1 if e.group(3) == b"n" else 0, a, gen))
+            if e.group(3) == b"n":
+                entries.setdefault(num, (1, _object_start(src, a), gen))
+            else:
+                entries.setdefault(num, (0, a, gen))
     t = _TRAILER.match(buf, pos, src.size)
     if t is None:
         raise PdfSyntaxError("no trailer after the cross-reference table", pos)
@@ -120,12 +138,14 @@ def _read_table(src: Source, offset: int, budget: Budget) -> XrefSection:
     return XrefSection(offset, "table", entries, trailer, end, _int_or_none(trailer.get("Prev")))
 
 
-def _read_stream(src: Source, offset: int, budget: Budget, *, hybrid: bool = False) -> XrefSection:
+def _read_stream(
+    src: Source, offset: int, budget: Budget, allowance: DecodeAllowance, *, hybrid: bool = False
+) -> XrefSection:
     parser = ObjectParser(src.buf, end=src.size)
     ref, obj, pos = parser.indirect(offset)
     if not isinstance(obj, Stream) or obj.dict.get("Type") != "XRef":
         raise PdfSyntaxError("startxref does not point at a cross-reference stream", offset)
-    entries = _stream_entries(src, obj, budget)
+    entries = _stream_entries(src, obj, budget, allowance)
     # A hybrid file's /XRefStm stream sits in the body; the table section has the %%EOF.
     end = pos if hybrid else _section_end(src, pos)[0]
     return XrefSection(
@@ -133,7 +153,9 @@ def _read_stream(src: Source, offset: int, budget: Budget, *, hybrid: bool = Fal
     )
 
 
-def _stream_entries(src: Source, obj: Stream, budget: Budget) -> dict[int, Entry]:
+def _stream_entries(
+    src: Source, obj: Stream, budget: Budget, allowance: DecodeAllowance
+) -> dict[int, Entry]:
     d = obj.dict
     widths = d.get("W")
     size = _int_or_none(d.get("Size"))
@@ -156,7 +178,9 @@ def _stream_entries(src: Source, obj: Stream, budget: Budget) -> dict[int, Entry
     budget.check_size("max_pdf_objects", total)
     raw = src.bytes(obj.data_start, obj.data_start + obj.data_length)
     row = sum(widths)
-    data = decode_stream_data(raw, d, max_output=max(total * row, 1) + 4096)
+    # Before a PNG predictor is applied each row has one more byte, its row type.
+    allowed = max(total * (row + 1), 1) + 4096
+    data = decode_stream_data(raw, d, max_output=allowed, allowance=allowance)
     if row == 0 or len(data) < total * row:
         raise PdfSyntaxError("cross-reference stream data is shorter than /Index says")
     w0, w1, w2 = widths
@@ -170,7 +194,9 @@ def _stream_entries(src: Source, obj: Stream, budget: Budget) -> dict[int, Entry
             a = frm(data[pos + w0 : pos + w0 + w1], "big")
             b = frm(data[pos + w0 + w1 : pos + row], "big") if w2 else 0
             pos += row
-            if kind in (0, 1, 2):
+            if kind == 1:
+                entries.setdefault(num, (1, _object_start(src, a), b))
+            elif kind in (0, 2):
                 entries.setdefault(num, (kind, a, b))
             # Other types are reserved: "treat as a null object" (§7.5.8.3) — left out.
     return entries
@@ -188,7 +214,9 @@ def _near_xref(src: Source, offset: int) -> int | None:
     return None
 
 
-def _read_section(src: Source, offset: int, budget: Budget) -> XrefSection:
+def _read_section(
+    src: Source, offset: int, budget: Budget, allowance: DecodeAllowance
+) -> XrefSection:
     if not 0 <= offset < src.size:
         raise PdfSyntaxError(f"cross-reference offset {offset} is outside the file")
     if _XREF_KW.match(src.buf, offset, src.size) is None and not _OBJ_START.match(
@@ -201,13 +229,13 @@ def _read_section(src: Source, offset: int, budget: Budget) -> XrefSection:
         section = _read_table(src, offset, budget)
         stm = _int_or_none(section.trailer.get("XRefStm"))
         if stm is not None and 0 <= stm < src.size:
-            hybrid = _read_stream(src, stm, budget, hybrid=True)
+            hybrid = _read_stream(src, stm, budget, allowance, hybrid=True)
             for num, entry in hybrid.entries.items():
                 # A hybrid file's table lists compressed objects as free (or not at all).
                 if num not in section.entries or section.entries[num][0] == 0:
                     section.entries[num] = entry
         return section
-    return _read_stream(src, offset, budget)
+    return _read_stream(src, offset, budget, allowance)
 
 
 def _last_startxref(src: Source) -> int:
@@ -220,13 +248,18 @@ def _last_startxref(src: Source) -> int:
         if at >= 0:
             m = _STARTXREF.match(src.buf, at, src.size)
             if m is not None:
-                return int(m.group(1))
+                return integer(m.group(1), at)
         eof = src.rfind(b"%%EOF", 0, eof)
     raise PdfSyntaxError("no startxref before %%EOF")
 
 
-def read_revisions(src: Source, budget: Budget) -> list[Revision]:
-    """Every revision of the file, oldest first."""
+def read_revisions(
+    src: Source, budget: Budget, allowance: DecodeAllowance | None = None
+) -> list[Revision]:
+    """Every revision of the file, oldest first. Decoding xref streams spends ``allowance``
+    (the document's; a fresh one from ``budget`` by default)."""
+    if allowance is None:
+        allowance = DecodeAllowance(budget.limits)
     if src.find(b"%PDF-", 0, 1024) < 0:
         raise PdfSyntaxError("no %PDF- header")
     sections: dict[int, XrefSection] = {}
@@ -237,7 +270,7 @@ def read_revisions(src: Source, budget: Budget) -> list[Revision]:
             raise PdfSyntaxError("the /Prev chain of cross-reference sections loops", offset)
         if len(sections) >= 2 * budget.limits.max_pdf_revisions:
             raise LimitExceeded("max_pdf_revisions", budget.limits.max_pdf_revisions)
-        section = _read_section(src, offset, budget)
+        section = _read_section(src, offset, budget, allowance)
         sections[offset] = section
         chain.append(offset)
         offset = section.prev

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import tomllib
 import zlib
 from collections.abc import Iterator
@@ -61,6 +62,7 @@ STEP_KINDS = (
     "append_object",
     "flip_byte",
     "edit",
+    "offsets_early",
 )
 _VECTOR_KEYS = {
     "name",
@@ -535,6 +537,18 @@ def _flip_byte(state: _State, step: dict) -> None:
     state.made.append(f"byte {offset} ({needle.decode('latin-1')!r}) XOR 0x01")
 
 
+def _offsets_early(state: _State, step: dict) -> None:
+    """The last xref table's in-use offsets and the startxref point ``n`` bytes early (at the
+    line end before ``N 0 obj`` and ``xref``), as some producers write them."""
+    n = step["offsets_early"]
+    head, tail = state.data.rsplit(b"startxref", 1)
+    xref = int(tail.split()[0])
+    entry = re.compile(rb"(\d{10}) (\d{5}) n")
+    table = entry.sub(lambda m: b"%010d %s n" % (int(m.group(1)) - n, m.group(2)), head[xref:])
+    state.data = head[:xref] + table + b"startxref\n%d\n%%%%EOF\n" % (xref - n)
+    state.made.append(f"the xref offsets and startxref point {n} byte(s) early")
+
+
 # -- edits after signing: one incremental update each, written by pyHanko ---------------------
 
 
@@ -824,6 +838,8 @@ def _build(pki: TestPKI, crls: dict[str, bytes], base: bytes, vector: PdfVectorS
             _flip_byte(state, step)
         elif "edit" in step:
             _edit(pki, state, step, seed)
+        elif "offsets_early" in step:
+            _offsets_early(state, step)
     return state
 
 
