@@ -1,0 +1,137 @@
+"""Other projects' signature-validation suites, run through sigmail (issue 10).
+
+Each suite under ``tests/data/peers/<suite>/`` has a ``manifest.json``: per case the file (with
+its source repository, commit, path and licence), what the peer's own test expects of it (and
+the test line that says so), and what sigmail answers. The comparison is the peer's
+"intact, and chains to the suite's own test root": ``valid`` on the peer's side is ``official``
+on sigmail's. The roots are given explicitly as official anchors (pinned by SHA-256 in the
+manifest, never an OS store), at the case's explicit validation time, with revocation checked
+only when evidence is at hand (the test PKIs publish no reachable CRL or OCSP).
+
+Every case asserts sigmail's *recorded* verdict and the reasons that decide it, so a
+disagreement written down with its category keeps the test meaningful: it fails if sigmail's
+behaviour changes either way. ``python tests/data/peers/record.py`` shows what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from asn1crypto import pem
+
+from sigmail import OfflineRevocation, TrustStore, Verifier
+from sigmail.verdict.model import Verdict
+from sigmail.verdict.reasons import Effect, reason
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "tests" / "data" / "peers"
+POLICY = ROOT / "tests" / "data" / "corpus-policy.toml"
+SUITES = sorted(p.parent.name for p in PEERS.glob("*/manifest.json"))
+CATEGORIES = {"stricter by design", "lenient by design", "unsupported"}
+# Findings that do not decide a verdict; the rest are recorded and asserted exactly.
+_NOT_DECIDING = {Effect.WARNING, Effect.INFO}
+
+
+def load_manifest(suite: str) -> dict:
+    return json.loads((PEERS / suite / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _anchor_der(suite_dir: Path, entry: dict) -> bytes:
+    data = (suite_dir / entry["file"]).read_bytes()
+    der = pem.unarmor(data)[2] if pem.detect(data) else data
+    if hashlib.sha256(der).hexdigest() != entry["sha256"]:
+        raise AssertionError(f"anchor {entry['file']} is not the pinned certificate")
+    return der
+
+
+def run_case(suite: str, manifest: dict, case: dict) -> Verdict:
+    """sigmail's verdict on one case: the suite's roots as official anchors, at the case's time."""
+    suite_dir = PEERS / suite
+    anchors = [_anchor_der(suite_dir, manifest["anchors"][name]) for name in case["anchors"]]
+    verifier = Verifier(
+        trust=TrustStore.from_certificates(official=anchors),
+        policy=POLICY,
+        revocation=OfflineRevocation(),
+        strict=True,
+    )
+    path = suite_dir / case["file"]
+    return verifier.verify(path.read_bytes(), at=datetime.fromisoformat(case["at"]), name=path.name)
+
+
+def deciding_reasons(verdict: Verdict) -> list[str]:
+    return sorted({c for c in verdict.reasons if reason(c).effect not in _NOT_DECIDING})
+
+
+def agreement(case: dict, verdict_value: str) -> str:
+    """``agree`` when sigmail accepts exactly what the peer accepts."""
+    peer_accepts = case["peer"]["outcome"] == "valid"
+    return "agree" if peer_accepts == (verdict_value == "official") else "disagree"
+
+
+def _cases() -> list[tuple[str, dict, dict]]:
+    out = []
+    for suite in SUITES:
+        manifest = load_manifest(suite)
+        out.extend((suite, manifest, case) for case in manifest["cases"])
+    return out
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(
+    ("suite", "manifest", "case"), CASES, ids=[f"{s}:{c['id']}" for s, _m, c in CASES]
+)
+def test_peer_case_gets_the_recorded_verdict(suite: str, manifest: dict, case: dict):
+    verdict = run_case(suite, manifest, case)
+    recorded = case["sigmail"]
+    assert "internal_error" not in verdict.reasons, verdict.reasons
+    assert (verdict.verdict.value, deciding_reasons(verdict)) == (
+        recorded["verdict"],
+        recorded["reasons"],
+    ), f"{case['peer']['outcome']} for the peer ({case['peer']['detail']})"
+    if verdict.verdict.value == "official":
+        # never official on a signature that did not pass
+        assert verdict.signatures
+        assert all(s.status.value == "passed" for s in verdict.signatures)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_manifest_is_complete_and_its_agreement_is_what_the_verdicts_say(suite: str):
+    manifest = load_manifest(suite)
+    suite_dir = PEERS / suite
+    ids = [c["id"] for c in manifest["cases"]]
+    assert len(ids) == len(set(ids)), "duplicate case ids"
+    for case in manifest["cases"]:
+        data = (suite_dir / case["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == case["sha256"], case["id"]
+        assert set(case["source"]) >= {"repo", "commit", "path", "licence"}, case["id"]
+        assert len(case["source"]["commit"]) == 40
+        assert case["peer"]["outcome"] in {"valid", "invalid"}, case["id"]
+        assert case["peer"]["test"] and case["peer"]["detail"], case["id"]
+        datetime.fromisoformat(case["at"])  # explicit validation time, never the clock
+        assert case["anchors"] and set(case["anchors"]) <= set(manifest["anchors"]), case["id"]
+        assert case["agreement"] == agreement(case, case["sigmail"]["verdict"]), case["id"]
+        if case["agreement"] == "disagree":
+            assert case["category"] in CATEGORIES, case["id"]
+            assert case["reason"].strip().endswith("."), case["id"]
+        else:
+            assert "category" not in case and "reason" not in case, case["id"]
+
+
+def test_no_recorded_false_accept():
+    # A case the peer calls broken or tampered that sigmail calls official would be the worst
+    # failure a verifier can have; only "lenient by design" may record one, with its reason.
+    for suite, _manifest, case in CASES:
+        if case["peer"]["outcome"] == "invalid" and case["sigmail"]["verdict"] == "official":
+            assert case["category"] == "lenient by design", (suite, case["id"])
+
+
+def test_every_suite_has_cases():
+    assert SUITES, f"no manifests under {PEERS}"
+    for suite in SUITES:
+        assert load_manifest(suite)["cases"], suite
