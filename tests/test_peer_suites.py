@@ -84,6 +84,58 @@ def _cases() -> list[tuple[str, dict, dict]]:
 
 
 CASES = _cases()
+DOC = ROOT / "docs" / "peer-suites.md"
+DOC_BEGIN = "<!-- generated from the manifests: python tests/data/peers/record.py --docs -->"
+DOC_END = "<!-- end of the generated part -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def docs_tables() -> str:
+    """The figures and every disagreement, as docs/peer-suites.md shows them."""
+    lines = [
+        "| suite | source | commit | licence | cases | agree | disagree |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    manifests = {suite: load_manifest(suite) for suite in SUITES}
+    totals = [0, 0, 0]
+    for suite, manifest in manifests.items():
+        cases = manifest["cases"]
+        source = cases[0]["source"]
+        agree = sum(c["agreement"] == "agree" for c in cases)
+        totals = [totals[0] + len(cases), totals[1] + agree, totals[2] + len(cases) - agree]
+        lines.append(
+            f"| {suite} | [{source['repo']}](https://github.com/{source['repo']}) "
+            f"| `{source['commit'][:12]}` | {source['licence']} | {len(cases)} | {agree} "
+            f"| {len(cases) - agree} |"
+        )
+    lines.append(f"| **all** | | | | **{totals[0]}** | **{totals[1]}** | **{totals[2]}** |")
+    for suite, manifest in manifests.items():
+        lines += ["", f"### {suite}: disagreements", ""]
+        rows = [c for c in manifest["cases"] if c["agreement"] == "disagree"]
+        by_category: dict[str, int] = {}
+        for c in rows:
+            by_category[c["category"]] = by_category.get(c["category"], 0) + 1
+        summary = ", ".join(f"{n} {cat}" for cat, n in sorted(by_category.items()))
+        lines.append(f"{len(rows)} of {len(manifest['cases'])} ({summary or 'none'}).")
+        if not rows:
+            continue
+        lines += [
+            "",
+            "| case | the peer says | sigmail says | category | why |",
+            "|---|---|---|---|---|",
+        ]
+        for c in rows:
+            ours = c["sigmail"]["verdict"]
+            if c["sigmail"]["reasons"]:
+                ours += " (" + ", ".join(f"`{r}`" for r in c["sigmail"]["reasons"]) + ")"
+            lines.append(
+                f"| `{c['id']}` | {c['peer']['outcome']}: {_cell(c['peer']['detail'])} "
+                f"(`{c['peer']['test']}`) | {ours} | {c['category']} | {_cell(c['reason'])} |"
+            )
+    return "\n".join([DOC_BEGIN, *lines, DOC_END])
 
 
 @pytest.mark.parametrize(
@@ -141,3 +193,8 @@ def test_every_suite_has_cases():
     assert SUITES, f"no manifests under {PEERS}"
     for suite in SUITES:
         assert load_manifest(suite)["cases"], suite
+
+
+def test_docs_page_shows_the_manifests():
+    page = DOC.read_text(encoding="utf-8")
+    assert docs_tables() in page, "regenerate: python tests/data/peers/record.py --docs"

@@ -4,6 +4,7 @@
     python tests/data/peers/record.py --write    # record the new verdicts (then review the
                                                  # agreement, category and reason by hand)
     python tests/data/peers/record.py --summary  # counts and agreement per suite
+    python tests/data/peers/record.py --docs     # rewrite the tables of docs/peer-suites.md
 
 Run it inside /work/tools/netns-run like the tests. Written by hand: the peer's side of each
 case (its outcome, the test line it comes from) and, for a disagreement, its category and reason.
@@ -18,10 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from test_peer_suites import (  # the harness is the test's own
+    DOC,
+    DOC_BEGIN,
+    DOC_END,
     PEERS,
     SUITES,
     agreement,
     deciding_reasons,
+    docs_tables,
     load_manifest,
     run_case,
 )
@@ -31,7 +36,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--summary", action="store_true")
+    parser.add_argument("--docs", action="store_true")
     args = parser.parse_args()
+    if args.docs:
+        page = DOC.read_text(encoding="utf-8")
+        head, rest = page.split(DOC_BEGIN)
+        tail = rest.split(DOC_END)[1]
+        DOC.write_text(head + docs_tables() + tail, encoding="utf-8")
+        return 0
     changed = 0
     for suite in SUITES:
         manifest = load_manifest(suite)
