@@ -28,6 +28,7 @@ from test_peer_suites import (  # the harness is the test's own
     deciding_reasons,
     docs_tables,
     load_manifest,
+    missing_files,
     run_case,
 )
 
@@ -49,6 +50,10 @@ def main() -> int:
         manifest = load_manifest(suite)
         counts = {"agree": 0, "disagree": 0}
         for case in manifest["cases"]:
+            if missing := missing_files(suite, case):
+                print(f"{suite}:{case['id']}: skipped, {missing} not fetched (fetch.py)")
+                counts[case["agreement"]] += 1
+                continue
             verdict = run_case(suite, manifest, case)
             now = {"verdict": verdict.verdict.value, "reasons": deciding_reasons(verdict)}
             if case.get("sigmail") != now:
