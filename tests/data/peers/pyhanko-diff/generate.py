@@ -1,0 +1,360 @@
+"""Re-enact scenarios of pyHanko's difference-analysis tests and write their files.
+
+pyHanko's ``test_diff_analysis.py`` builds most of its attack files at test time: it signs one
+of its sample PDFs and then changes the result with its incremental writer. This script does
+the same with pyHanko's public API (a test dependency of sigmail), signing with pyHanko's own
+test signer (``base/signer``: the testing CA's signer1, MIT test material) at a fixed time, and
+writes each result to ``files/`` and its SHA-256 to ``manifest.json``. The scenario and the
+expected outcome of every case come from the pyHanko test named in the manifest; sigmail's side
+is recorded by ``tests/data/peers/record.py``.
+
+    python tests/data/peers/pyhanko-diff/generate.py
+
+Each run writes new bytes (pyHanko's writer dates the document information and its ID), so
+the manifest records each file's new SHA-256. Before a file is written, pyHanko itself
+validates it: a case whose result is not what the pyHanko test expects stops the run (the
+re-enactment would be wrong), and the result is kept in the manifest as ``confirmed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from io import BytesIO
+from pathlib import Path
+
+from asn1crypto import pem
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.content import RawContent
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import BoxConstraints
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
+HERE = Path(__file__).resolve().parent
+BASE = HERE / "base"
+SIGNED_AT = datetime(2020, 11, 1, 10, 0, tzinfo=UTC)
+REPO, COMMIT = "MatthiasValvekens/pyHanko", "7db4e6fe97552416944c2be98cdeb918c98d4891"
+DATA = "internal/common-test-utils/src/pyhanko_testing_commons/test_data/data"
+TESTS = "pkgs/pyhanko/tests/test_diff_analysis.py"
+
+SIGNER = signers.SimpleSigner.load(
+    str(BASE / "signer/signer.key.pem"),
+    str(BASE / "signer/signer1.cert.pem"),
+    ca_chain_files=(str(BASE / "signer/interm.cert.pem"),),
+    key_passphrase=b"secret",
+)
+
+
+class _PinnedSigner(signers.PdfSigner):
+    """pyHanko's signer with the signing time fixed (pyHanko's tests use freeze_time)."""
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only)
+        session.system_time = SIGNED_AT
+        return session
+
+
+def _sign(data: bytes, field: str, **kw) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    meta = signers.PdfSignatureMetadata(field_name=field)
+    return _PinnedSigner(meta, SIGNER).sign_pdf(writer, **kw).getvalue()
+
+
+def _update(data: bytes, change: Callable[[IncrementalPdfFileWriter], None]) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    change(writer)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _base(name: str) -> bytes:
+    return (BASE / name).read_bytes()
+
+
+def _set_text_field(writer: IncrementalPdfFileWriter, value: str) -> None:
+    # the text field of minimal-with-simple-form.pdf gets a value and its appearance, as the
+    # set_text_field helper of pyHanko's test (test_diff_analysis.py:555) gives it
+    field = writer.root["/AcroForm"]["/Fields"][1].get_object()
+    appearance = RawContent(
+        box=BoxConstraints(height=60, width=130),
+        data=b"q 0 0 1 rg BT /Ti 12 Tf (%s) Tj ET Q" % value.encode("ascii"),
+    )
+    field["/V"] = generic.pdf_string(value)
+    field["/AP"] = generic.DictionaryObject(
+        {pdf_name("/N"): writer.add_object(appearance.as_form_xobject())}
+    )
+    writer.update_container(field)
+
+
+# -- the scenarios: (case id, pyHanko test and line, base, peer outcome, detail, build) -------
+
+
+def _ft_tamper(writer):
+    field = writer.root["/AcroForm"]["/Fields"][1].get_object()
+    field["/FT"] = pdf_name("/Sig")
+    writer.update_container(field)
+
+
+def _field_kids(kids, indirect: bool):
+    def change(writer):
+        field = writer.root["/AcroForm"]["/Fields"][1].get_object()
+        field["/Kids"] = generic.ArrayObject(map(writer.add_object, kids)) if indirect else kids
+        writer.update_container(field)
+
+    return change
+
+
+def _page_kids(kids, indirect: bool):
+    def change(writer):
+        # an empty signature field added too, as pyHanko's test does, so that the
+        # annotation handling of the difference analysis runs
+        fields.append_signature_field(writer, sig_field_spec=fields.SigFieldSpec("Extra"))
+        pages = writer.root["/Pages"]
+        if kids is None:
+            del pages["/Kids"]
+        else:
+            pages["/Kids"] = generic.ArrayObject(map(writer.add_object, kids)) if indirect else kids
+        writer.update_container(pages)
+
+    return change
+
+
+def _bogus_metadata(variant: str):
+    bogus = b"This is bogus data, yay!"
+
+    def change(writer):
+        writer._update_meta = lambda: None  # as pyHanko's test: no automatic /Info update
+        if variant == "new-stream":
+            writer.root["/Metadata"] = writer.add_object(generic.StreamObject(stream_data=bogus))
+            writer.update_root()
+        elif variant == "stream-rewritten":
+            ref = writer.root.raw_get("/Metadata")
+            stream = ref.get_object()
+            stream.strip_filters()
+            stream._data = bogus
+            stream._encoded_data = None
+            writer.mark_update(ref)
+        elif variant == "null":
+            writer.root["/Metadata"] = generic.NullObject()
+            writer.update_root()
+        else:  # an indirect null
+            writer.root["/Metadata"] = writer.add_object(generic.NullObject())
+            writer.update_root()
+
+    return change
+
+
+def _delete_first_signature(writer):
+    _name, _value, field = next(fields.enumerate_sig_fields(writer))
+    del field.get_object()["/V"]
+    writer.mark_update(field)
+
+
+def _tamper_sig_obj(writer):
+    sig_obj = writer.prev.embedded_signatures[0].sig_object
+    sig_obj["/Bleh"] = generic.BooleanObject(False)
+    writer.update_container(sig_obj)
+
+
+BOGUS_KIDS = [
+    ("name", generic.NameObject("/Test"), False),
+    ("empty-array", generic.ArrayObject(), False),
+    ("null", generic.ArrayObject([generic.NullObject()]), False),
+    ("indirect-null", generic.ArrayObject([generic.NullObject()]), True),
+]
+TRUSTED_BUT_MODIFIED = (
+    "val_trusted_but_modified: intact, valid, trusted, modification level OTHER, "
+    "docmdp not ok, bottom line False"
+)
+
+
+def scenarios() -> list[tuple[str, str, str, str, str, Callable[[], bytes]]]:
+    form, minimal = "pdf/minimal-with-simple-form.pdf", "pdf/minimal.pdf"
+    signed_form = _sign(_base("minimal-with-simple-form.pdf"), "Sig1")
+    signed_minimal = _sign(_base("minimal.pdf"), "Sig1")
+    out = [
+        (
+            "form-field-postsign-fill",
+            f"{TESTS}:660 test_form_field_postsign_fill",
+            form,
+            "valid",
+            "val_trusted(extd=True): the empty text field filled in after signing is form filling",
+            lambda: _update(signed_form, lambda w: _set_text_field(w, "Some text")),
+        ),
+        (
+            "form-field-postsign-modify",
+            f"{TESTS}:678 test_form_field_postsign_modify",
+            form,
+            "valid",
+            "val_trusted(extd=True): a text field filled in before signing and changed after it "
+            "is still form filling",
+            lambda: _update(
+                _sign(
+                    _update(
+                        _base("minimal-with-simple-form.pdf"),
+                        lambda w: _set_text_field(w, "Some text"),
+                    ),
+                    "Sig1",
+                ),
+                lambda w: _set_text_field(w, "Some other text"),
+            ),
+        ),
+        (
+            "form-field-ft-tamper",
+            f"{TESTS}:575 test_form_field_ft_tamper",
+            form,
+            "invalid",
+            TRUSTED_BUT_MODIFIED + " (the text field's /FT turned into /Sig)",
+            lambda: _update(signed_form, _ft_tamper),
+        ),
+        (
+            "tamper-sig-obj",
+            f"{TESTS}:1490 test_tamper_sig_obj",
+            minimal,
+            "invalid",
+            "SuspiciousModification, modification level OTHER (an entry added to the signature "
+            "dictionary after signing)",
+            lambda: _update(signed_minimal, _tamper_sig_obj),
+        ),
+        (
+            "delete-signature",
+            f"{TESTS}:1449 test_delete_signature",
+            "pdf/minimal-two-fields.pdf",
+            "invalid",
+            TRUSTED_BUT_MODIFIED + " for the second signature once the first one's /V is deleted",
+            lambda: _update(
+                _sign(
+                    _sign(_base("minimal-two-fields.pdf"), "Sig1", existing_fields_only=True),
+                    "Sig2",
+                    existing_fields_only=True,
+                ),
+                _delete_first_signature,
+            ),
+        ),
+    ]
+    for label, kids, indirect in BOGUS_KIDS:
+        out.append(
+            (
+                f"form-field-kids-tamper-{label}",
+                f"{TESTS}:604 test_form_field_kids_tamper",
+                form,
+                "invalid",
+                TRUSTED_BUT_MODIFIED + f" (the text field's /Kids replaced by {label})",
+                lambda kids=kids, indirect=indirect: _update(
+                    signed_form, _field_kids(kids, indirect)
+                ),
+            )
+        )
+    for label, kids, indirect in [*BOGUS_KIDS, ("deleted", None, False)]:
+        out.append(
+            (
+                f"pages-kids-tamper-{label}",
+                f"{TESTS}:629 test_pages_kids_tamper",
+                minimal,
+                "invalid",
+                TRUSTED_BUT_MODIFIED + f" (the page tree's /Kids replaced by {label})",
+                lambda kids=kids, indirect=indirect: _update(
+                    signed_minimal, _page_kids(kids, indirect)
+                ),
+            )
+        )
+    adobe = (HERE.parent / "pyhanko/files/minimal-two-fields-signed-twice.pdf").read_bytes()
+    for variant in ("new-stream", "stream-rewritten", "null", "indirect-null"):
+        out.append(
+            (
+                f"bogus-metadata-{variant}",
+                f"{TESTS}:360 test_bogus_metadata_manipulation",
+                "pdf/minimal-two-fields-signed-twice.pdf",
+                "invalid",
+                "modification level OTHER for the first signature: the catalog's /Metadata "
+                f"replaced by bogus data ({variant}) after both signatures",
+                lambda variant=variant: _update(adobe, _bogus_metadata(variant)),
+            )
+        )
+    return out
+
+
+ANCHORS = {
+    "testing-ca-rsa-root": "anchors/testing-ca-rsa-root.pem",
+    "selfsigned-testerino": "../pyhanko/anchors/selfsigned-testerino.pem",
+}
+
+
+def _pyhanko_says(data: bytes, outcome: str) -> str:
+    """pyHanko's own difference analysis of the file, checked against the test's expectation."""
+    results = []
+    for sig in PdfFileReader(BytesIO(data)).embedded_signatures:
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[]))
+        results.append((sig.field_name, status.intact, status.modification_level))
+    accepted = all(
+        intact and level is not None and level <= ModificationLevel.FORM_FILLING
+        for _name, intact, level in results
+    )
+    if accepted != (outcome == "valid"):
+        raise SystemExit(f"pyHanko does not say {outcome}: {results}")
+    said = ", ".join(f"{name} intact={intact} {level.name}" for name, intact, level in results)
+    return f"pyHanko {version('pyHanko')} on this file: {said}"
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)  # pyHanko's validation logs every untrusted chain
+    manifest_path = HERE / "manifest.json"
+    old = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"cases": []}
+    recorded = {c["id"]: c for c in old["cases"]}
+    cases = []
+    for cid, test, base, outcome, detail, build in scenarios():
+        data = build()
+        confirmed = _pyhanko_says(data, outcome)
+        (HERE / "files" / f"{cid}.pdf").write_bytes(data)
+        adobe = "signed-twice" in base
+        case = {
+            "id": cid,
+            "file": f"files/{cid}.pdf",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "source": {
+                "repo": REPO,
+                "commit": COMMIT,
+                "path": f"{DATA}/{base}",
+                "licence": "MIT",
+                "generated": "re-enacted by generate.py from the pyHanko test below",
+            },
+            "anchors": ["selfsigned-testerino" if adobe else "testing-ca-rsa-root"],
+            "at": "2021-01-05T00:00:00+00:00" if adobe else "2020-11-01T12:00:00+00:00",
+            "peer": {"outcome": outcome, "detail": detail, "test": test, "confirmed": confirmed},
+        }
+        for key in ("sigmail", "agreement", "category", "reason"):
+            if key in recorded.get(cid, {}):
+                case[key] = recorded[cid][key]
+        cases.append(case)
+    anchors = {}
+    for key, rel in ANCHORS.items():
+        der = pem.unarmor((HERE / rel).read_bytes())[2]
+        anchors[key] = {"file": rel, "sha256": hashlib.sha256(der).hexdigest()}
+    manifest = {
+        "suite": "pyhanko-diff",
+        "title": "pyHanko's difference-analysis scenarios, re-enacted (generate.py) on pyHanko's "
+        "sample PDFs with pyHanko's test signer",
+        "peer_tool": "pyHanko (validate_pdf_signature and its difference analysis)",
+        "licence_note": "MIT (LICENSE): the base PDFs and the signer's key and certificates are "
+        "pyHanko's test data; the files are generated here.",
+        "anchors": anchors,
+        "validation_time_why": "the freeze_time of pyHanko's tests (2020-11-01; the Adobe "
+        "sample 2021-01-05); the files are signed at 2020-11-01T10:00Z.",
+        "cases": cases,
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    print(f"{len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main()
