@@ -166,6 +166,69 @@ def _tamper_sig_obj(writer):
     writer.update_container(sig_obj)
 
 
+def _delete_page_annots(writer):
+    page = writer.root["/Pages"]["/Kids"][0]
+    del page["/Annots"]
+    writer.update_container(page)
+
+
+def _delete_first_annot_then_sign(data: bytes) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    del writer.root["/Pages"]["/Kids"][0]["/Annots"][0]
+    meta = signers.PdfSignatureMetadata(field_name="SigNew")
+    return _PinnedSigner(meta, SIGNER).sign_pdf(writer).getvalue()
+
+
+def _type_entry(before: str | None, after: str | None):
+    """minimal-two-fields: Sig1 signed, then Sig2 signed in the revision that sets the
+    second field's /Type to ``after`` (None: deleted); ``before`` is its /Type when Sig1 signs."""
+
+    def build() -> bytes:
+        writer = IncrementalPdfFileWriter(BytesIO(_base("minimal-two-fields.pdf")))
+        if before is None:
+            del writer.root["/AcroForm"]["/Fields"][1]["/Type"]
+            writer.update_container(writer.root["/AcroForm"]["/Fields"][1])
+        meta1 = signers.PdfSignatureMetadata(field_name="Sig1")
+        first = _PinnedSigner(meta1, SIGNER).sign_pdf(writer).getvalue()
+        writer = IncrementalPdfFileWriter(BytesIO(first))
+        field = writer.root["/AcroForm"]["/Fields"][1]
+        if after is None:
+            del field["/Type"]
+        else:
+            field["/Type"] = pdf_name(after)
+        meta2 = signers.PdfSignatureMetadata(field_name="Sig2")
+        return _PinnedSigner(meta2, SIGNER).sign_pdf(writer).getvalue()
+
+    return build
+
+
+def _recycle_signature_value(writer):
+    spec = fields.SigFieldSpec("EvilSig", box=(10, 74, 140, 134), empty_field_appearance=True)
+    fields.append_signature_field(writer, spec)
+    value = next(fields.enumerate_sig_fields(writer, filled_status=True, with_name="Sig1"))[1]
+    field = next(fields.enumerate_sig_fields(writer, filled_status=False, with_name="EvilSig"))
+    evil = field[2].get_object()
+    evil["/V"] = value
+    writer.update_container(evil)
+
+
+def _copy_text_field(writer):
+    field_arr = writer.root["/AcroForm"]["/Fields"]
+    copy = generic.DictionaryObject(field_arr[1].get_object())  # shallow, as pyHanko's test
+    copy["/T"] = generic.pdf_string("OtherField")
+    field_arr.append(writer.add_object(copy))
+    writer.update_container(field_arr)
+
+
+def _second_field(key: str, value):
+    def change(writer):
+        field = writer.root["/AcroForm"]["/Fields"][1].get_object()
+        field[key] = value
+        writer.update_container(field)
+
+    return change
+
+
 BOGUS_KIDS = [
     ("name", generic.NameObject("/Test"), False),
     ("empty-array", generic.ArrayObject(), False),
@@ -266,6 +329,105 @@ def scenarios() -> list[tuple[str, str, str, str, str, Callable[[], bytes]]]:
                 lambda kids=kids, indirect=indirect: _update(
                     signed_minimal, _page_kids(kids, indirect)
                 ),
+            )
+        )
+    two_fields = "pdf/minimal-two-fields.pdf"
+    signed_two = _sign(_base("minimal-two-fields.pdf"), "Sig1")
+    out += [
+        (
+            "delete-sig-annot",
+            f"{TESTS}:2261 test_delete_sig_annot",
+            minimal,
+            "invalid",
+            TRUSTED_BUT_MODIFIED + " (the page's /Annots, holding the signature's widget, deleted)",
+            lambda: _update(signed_minimal, _delete_page_annots),
+        ),
+        (
+            "double-sig-delete-old-sig-annot",
+            f"{TESTS}:2281 test_double_sig_delete_old_sig_annot",
+            minimal,
+            "invalid",
+            "the first signature " + TRUSTED_BUT_MODIFIED + ": its widget is taken off the page "
+            "in the revision of a second signature (which itself is valid)",
+            lambda: _delete_first_annot_then_sign(signed_minimal),
+        ),
+        (
+            "type-entry-modified",
+            f"{TESTS}:2527 test_diff_analysis_modify_type_entry",
+            two_fields,
+            "invalid",
+            "diff result '/Type of form field altered' (the second field's /Type set to /Foo in "
+            "the revision that signs it)",
+            _type_entry("/Annot", "/Foo"),
+        ),
+        (
+            "type-entry-removed",
+            f"{TESTS}:2542 test_diff_analysis_remove_type_entry",
+            two_fields,
+            "invalid",
+            "diff result '/Type of form field deleted' (in the revision that signs it)",
+            _type_entry("/Annot", None),
+        ),
+        (
+            "type-entry-added-invalid",
+            f"{TESTS}:2557 test_diff_analysis_add_invalid_type_entry",
+            two_fields,
+            "invalid",
+            "diff result '/Type of form field set to something other than /Annot' (/Foo added "
+            "to a field that had no /Type, in the revision that signs it)",
+            _type_entry(None, "/Foo"),
+        ),
+        (
+            "type-entry-added-valid",
+            f"{TESTS}:2576 test_diff_analysis_add_valid_type_entry",
+            two_fields,
+            "valid",
+            "modification level FORM_FILLING (/Type /Annot added to a field that had none, in the "
+            "revision that signs it)",
+            _type_entry(None, "/Annot"),
+        ),
+        (
+            "recycled-sig-value-in-new-field",
+            f"{TESTS}:2842 test_maliciously_recycled_sig_add_visible_field_approval",
+            "pdf/minimal-with-field.pdf",
+            "invalid",
+            "docmdp not ok, diff result 'references an existing object': a new visible field "
+            "EvilSig whose /V is Sig1's signature dictionary",
+            lambda: _update(
+                _sign(_base("minimal-with-field.pdf"), "Sig1"), _recycle_signature_value
+            ),
+        ),
+        (
+            "form-field-structure-modification",
+            f"{TESTS}:1427 test_form_field_structure_modification",
+            form,
+            "invalid",
+            TRUSTED_BUT_MODIFIED + " (a shallow copy of the text field added as OtherField)",
+            lambda: _update(signed_form, _copy_text_field),
+        ),
+        (
+            "form-field-ap-null",
+            f"{TESTS}:1796 test_form_field_ap_null",
+            two_fields,
+            "invalid",
+            "the first signature " + TRUSTED_BUT_MODIFIED + ", 'AP entry should point to a "
+            "dictionary': the signed second field's /AP set to null",
+            lambda: _update(_sign(signed_two, "Sig2"), _second_field("/AP", generic.NullObject())),
+        ),
+    ]
+    for label, name, err in [
+        ("null", generic.NullObject(), "must be strings"),
+        ("duplicate", generic.pdf_string("Sig1"), "Duplicate"),
+        ("period", generic.pdf_string("Sig2."), "must not contain periods"),
+    ]:
+        out.append(
+            (
+                f"form-field-name-{label}",
+                f"{TESTS}:1831 test_form_field_manipulate_names",
+                two_fields,
+                "invalid",
+                TRUSTED_BUT_MODIFIED + f", '{err}': the unsigned second field's /T set to {label}",
+                lambda name=name: _update(signed_two, _second_field("/T", name)),
             )
         )
     adobe = (HERE.parent / "pyhanko/files/minimal-two-fields-signed-twice.pdf").read_bytes()
