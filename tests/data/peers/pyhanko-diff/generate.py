@@ -229,6 +229,36 @@ def _second_field(key: str, value):
     return change
 
 
+def _sign_meta(data: bytes, meta: signers.PdfSignatureMetadata, writer_change=None, **kw) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    if writer_change is not None:
+        writer_change(writer)
+    return _PinnedSigner(meta, SIGNER, **kw).sign_pdf(writer).getvalue()
+
+
+def _new_visible_field_then_sign(data: bytes) -> bytes:
+    def add_field(writer):
+        fields.append_signature_field(writer, fields.SigFieldSpec("SigNew", box=(10, 74, 140, 134)))
+
+    return _sign_meta(data, signers.PdfSignatureMetadata(field_name="SigNew"), add_field)
+
+
+def _fields_indirect_twice(writer):
+    # /AcroForm /Fields made indirect, and the same array also reachable as /Root /Blah
+    fields_arr = writer.root["/AcroForm"].raw_get("/Fields")
+    writer.root["/AcroForm"]["/Fields"] = writer.root["/Blah"] = writer.add_object(fields_arr)
+    writer.update_root()
+    writer.update_container(writer.root["/AcroForm"])
+
+
+def _certify_then_sign(base: str, level: fields.MDPPerm) -> bytes:
+    certify = signers.PdfSignatureMetadata(
+        field_name="Sig1", certify=True, docmdp_permissions=level
+    )
+    first = _sign_meta(_base(base), certify)
+    return _sign_meta(first, signers.PdfSignatureMetadata(field_name="Sig2"))
+
+
 BOGUS_KIDS = [
     ("name", generic.NameObject("/Test"), False),
     ("empty-array", generic.ArrayObject(), False),
@@ -415,6 +445,69 @@ def scenarios() -> list[tuple[str, str, str, str, str, Callable[[], bytes]]]:
             lambda: _update(_sign(signed_two, "Sig2"), _second_field("/AP", generic.NullObject())),
         ),
     ]
+    one_field = "pdf/minimal-with-field.pdf"
+    out += [
+        (
+            "double-sig-add-visible-field-approval",
+            f"{TESTS}:496 test_double_sig_add_visible_field_approval",
+            one_field,
+            "valid",
+            "the first signature val_trusted(extd=True), FORM_FILLING, docmdp ok: a new visible "
+            "signature field added and signed after an approval signature",
+            lambda: _new_visible_field_then_sign(_sign(_base("minimal-with-field.pdf"), "Sig1")),
+        ),
+        (
+            "double-sig-add-visible-field-certify",
+            f"{TESTS}:525 test_double_sig_add_visible_field_certify",
+            one_field,
+            "invalid",
+            "SuspiciousModification 'only allowed after an approval signature': a new visible "
+            "signature field added and signed after a certification with FILL_FORMS (P2)",
+            lambda: _new_visible_field_then_sign(
+                _sign_meta(
+                    _base("minimal-with-field.pdf"),
+                    signers.PdfSignatureMetadata(
+                        field_name="Sig1",
+                        certify=True,
+                        docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+                    ),
+                )
+            ),
+        ),
+        (
+            "not-all-paths-cleared",
+            f"{TESTS}:1630 test_not_all_paths_cleared",
+            one_field,
+            "invalid",
+            TRUSTED_BUT_MODIFIED + ": /AcroForm /Fields is an indirect array also reachable as "
+            "/Root /Blah, and a later signature adds a field to it",
+            lambda: _new_visible_field_then_sign(
+                _sign_meta(
+                    _base("minimal-with-field.pdf"),
+                    signers.PdfSignatureMetadata(field_name="Sig1"),
+                    _fields_indirect_twice,
+                )
+            ),
+        ),
+    ]
+    for level, tagged in [
+        (fields.MDPPerm.FILL_FORMS, False),
+        (fields.MDPPerm.FILL_FORMS, True),
+        (fields.MDPPerm.ANNOTATE, False),
+        (fields.MDPPerm.ANNOTATE, True),
+    ]:
+        base = "minimal-two-fields-tagged.pdf" if tagged else "minimal-two-fields.pdf"
+        out.append(
+            (
+                f"certify-first-{level.name.lower()}{'-tagged' if tagged else ''}",
+                f"{TESTS}:1666 test_double_signature_certify_first",
+                f"pdf/{base}",
+                "valid",
+                f"the certifying signature (P={level.value}) val_trusted(extd=True), FORM_FILLING, "
+                "docmdp ok, after the second field is signed; the second val_trusted",
+                lambda base=base, level=level: _certify_then_sign(base, level),
+            )
+        )
     for label, name, err in [
         ("null", generic.NullObject(), "must be strings"),
         ("duplicate", generic.pdf_string("Sig1"), "Duplicate"),
