@@ -259,6 +259,86 @@ def _certify_then_sign(base: str, level: fields.MDPPerm) -> bytes:
     return _sign_meta(first, signers.PdfSignatureMetadata(field_name="Sig2"))
 
 
+def _set_text_field_in_group(writer: IncrementalPdfFileWriter, ix: int, value: str) -> None:
+    # as set_text_field_in_group of pyHanko's test (test_diff_analysis.py:696)
+    parent = writer.root["/AcroForm"]["/Fields"][1].get_object()
+    field = parent["/Kids"][ix].get_object()
+    appearance = RawContent(
+        box=BoxConstraints(height=60, width=130),
+        data=b"q 0 0 1 rg BT /Ti 12 Tf (%s) Tj ET Q" % value.encode("ascii"),
+    )
+    field["/V"] = generic.pdf_string(value)
+    field["/AP"] = generic.DictionaryObject(
+        {pdf_name("/N"): writer.add_object(appearance.as_form_xobject())}
+    )
+    writer.update_container(field)
+
+
+GROUPS = ("minimal-with-textfield-group.pdf", "minimal-with-textfield-group-var.pdf")
+
+
+def _group_fill(variant: int, before: list[tuple[int, str]], after: list[tuple[int, str]]):
+    def build() -> bytes:
+        def fill_before(writer):
+            for ix, value in before:
+                _set_text_field_in_group(writer, ix, value)
+
+        signed = _sign_meta(
+            _base(GROUPS[variant]), signers.PdfSignatureMetadata(field_name="Sig1"), fill_before
+        )
+
+        def fill_after(writer):
+            for ix, value in after:
+                _set_text_field_in_group(writer, ix, value)
+
+        return _update(signed, fill_after)
+
+    return build
+
+
+def _locked(spec: fields.FieldMDPSpec, filled: int, after_ix: int):
+    """A new signature field SigNew locking ``spec`` (and DocMDP update P2) is added, the
+    group's field ``filled`` is filled in, SigNew signs; then field ``after_ix`` is changed."""
+
+    def build() -> bytes:
+        def prepare(writer):
+            field_spec = fields.SigFieldSpec(
+                "SigNew",
+                box=(10, 74, 140, 134),
+                field_mdp_spec=spec,
+                doc_mdp_update_value=fields.MDPPerm.FILL_FORMS,
+            )
+            fields.append_signature_field(writer, field_spec)
+            _set_text_field_in_group(writer, filled, "Some text")
+
+        signed = _sign_meta(
+            _base(GROUPS[0]), signers.PdfSignatureMetadata(field_name="SigNew"), prepare
+        )
+        return _update(signed, lambda w: _set_text_field_in_group(w, after_ix, "Some other text"))
+
+    return build
+
+
+def _lock_label(spec: fields.FieldMDPSpec) -> str:
+    names = "-".join(f.replace(".", "_") for f in spec.fields or ())
+    return f"{spec.action.name.lower()}{'-' + names if names else ''}"
+
+
+LOCKS_FAILING = [
+    fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, fields=["TextInput.TextField1"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.EXCLUDE, fields=["TextInput.TextField2"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, fields=["TextInput"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.ALL),
+    fields.FieldMDPSpec(fields.FieldMDPAction.EXCLUDE, fields=["Sig1"]),
+]
+LOCKS_PASSING = [
+    fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, fields=["TextInput.TextField1"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.EXCLUDE, fields=["TextInput.TextField2"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.EXCLUDE, fields=["TextInput"]),
+    fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, fields=["Sig1"]),
+]
+
+
 BOGUS_KIDS = [
     ("name", generic.NameObject("/Test"), False),
     ("empty-array", generic.ArrayObject(), False),
@@ -508,6 +588,67 @@ def scenarios() -> list[tuple[str, str, str, str, str, Callable[[], bytes]]]:
                 lambda base=base, level=level: _certify_then_sign(base, level),
             )
         )
+    for variant in (0, 1):
+        group = f"pdf/{GROUPS[variant]}"
+        tag = f"-var{variant}"
+        out += [
+            (
+                f"group-postsign-fill{tag}",
+                f"{TESTS}:760 test_form_field_in_group_postsign_fill",
+                group,
+                "valid",
+                "val_trusted(extd=True): a text field of a field group filled in after signing",
+                _group_fill(variant, [], [(0, "Some text")]),
+            ),
+            (
+                f"group-postsign-fill-other-field{tag}",
+                f"{TESTS}:779 test_form_field_in_group_postsign_fill_other_field",
+                group,
+                "valid",
+                "val_trusted(extd=True): the group's first field filled in before signing, its "
+                "second after",
+                _group_fill(variant, [(0, "Some text")], [(1, "Some other text")]),
+            ),
+            (
+                f"group-postsign-modify{tag}",
+                f"{TESTS}:799 test_form_field_in_group_postsign_modify",
+                group,
+                "valid",
+                "val_trusted(extd=True): the group's first field filled in before signing and "
+                "changed after, its second filled in after",
+                _group_fill(
+                    variant, [(0, "Some text")], [(0, "Some other text"), (1, "Yet other text")]
+                ),
+            ),
+        ]
+    for spec in LOCKS_FAILING:
+        for filled in (0, 1):
+            out.append(
+                (
+                    f"fieldmdp-{_lock_label(spec)}-filled{filled}-then-field0-changed",
+                    f"{TESTS}:867 test_form_field_in_group_locked_postsign_modify_failure",
+                    f"pdf/{GROUPS[0]}",
+                    "invalid",
+                    TRUSTED_BUT_MODIFIED + f": SigNew locks {_lock_label(spec)}; field "
+                    f"{filled} was filled in when it signed, field 0 (TextInput.TextField1) is "
+                    "changed after",
+                    _locked(spec, filled, 0),
+                )
+            )
+    for spec in LOCKS_PASSING:
+        for filled in (0, 1):
+            out.append(
+                (
+                    f"fieldmdp-{_lock_label(spec)}-filled{filled}-then-field1-changed",
+                    f"{TESTS}:942 test_form_field_in_group_locked_postsign_modify_success",
+                    f"pdf/{GROUPS[0]}",
+                    "valid",
+                    f"val_trusted(extd=True): SigNew locks {_lock_label(spec)}; field {filled} "
+                    "was filled in when it signed, field 1 (TextInput.TextField2) is changed "
+                    "after",
+                    _locked(spec, filled, 1),
+                )
+            )
     for label, name, err in [
         ("null", generic.NullObject(), "must be strings"),
         ("duplicate", generic.pdf_string("Sig1"), "Duplicate"),
