@@ -339,6 +339,53 @@ LOCKS_PASSING = [
 ]
 
 
+P2_CERTIFY = dict(certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS)
+CREATION_DATE = generic.DictionaryObject(
+    {pdf_name("/CreationDate"): generic.pdf_date(datetime(2020, 10, 10, tzinfo=UTC))}
+)
+
+
+def _set_info(writer):
+    writer.set_info(CREATION_DATE)
+
+
+def _double_sig_add_field(base: str) -> bytes:
+    first = _sign(_base(base), "Sig1")
+    return _sign_meta(first, signers.PdfSignatureMetadata(field_name="SigNew"), _set_info)
+
+
+def _sign_new_field(data: bytes, name: str, page: int, box) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    spec = fields.SigFieldSpec(sig_field_name=name, on_page=page, box=box)
+    meta = signers.PdfSignatureMetadata(field_name=name)
+    return _PinnedSigner(meta, SIGNER, new_field_spec=spec).sign_pdf(writer).getvalue()
+
+
+def _deep_field_then_certify(field_obj_factory) -> bytes:
+    def insert(writer):
+        fields._insert_or_get_field_at(  # pyHanko's own helper, as its test uses it
+            writer,
+            writer.root["/AcroForm"]["/Fields"],
+            ("NewSigs", "NewSig1"),
+            field_obj=field_obj_factory(writer),
+        )
+
+    meta = signers.PdfSignatureMetadata(field_name="Sig1", **P2_CERTIFY)
+    return _sign_meta(_base("minimal-with-field.pdf"), meta, insert)
+
+
+def _annots_indirect_then_sign(data: bytes) -> bytes:
+    writer = IncrementalPdfFileWriter(BytesIO(data))
+    first_page = writer.root["/Pages"]["/Kids"][0]
+    annots_copy = generic.ArrayObject(first_page["/Annots"])
+    first_page["/Annots"] = annots_ref = writer.add_object(annots_copy)
+    annots_copy.container_ref = annots_ref
+    writer.update_container(first_page)
+    spec = fields.SigFieldSpec(sig_field_name="SigNew", box=(10, 10, 10, 10))
+    meta = signers.PdfSignatureMetadata(field_name="SigNew")
+    return _PinnedSigner(meta, SIGNER, new_field_spec=spec).sign_pdf(writer).getvalue()
+
+
 BOGUS_KIDS = [
     ("name", generic.NameObject("/Test"), False),
     ("empty-array", generic.ArrayObject(), False),
@@ -588,6 +635,96 @@ def scenarios() -> list[tuple[str, str, str, str, str, Callable[[], bytes]]]:
                 lambda base=base, level=level: _certify_then_sign(base, level),
             )
         )
+    certified_p2 = _sign_meta(
+        _base("minimal-with-field.pdf"),
+        signers.PdfSignatureMetadata(field_name="Sig1", **P2_CERTIFY),
+    )
+    out.append(
+        (
+            "certified-p2-info-update",
+            f"{TESTS}:76 test_no_changes_policy",
+            one_field,
+            "valid",
+            "val_trusted(extd=True), LTA_UPDATES, docmdp ok: the document information updated "
+            "after a P2 certification (pyHanko's default policy)",
+            lambda: _update(certified_p2, _set_info),
+        )
+    )
+    for base in (
+        "minimal.pdf",
+        "minimal-xref.pdf",
+        "minimal-with-field.pdf",
+        "minimal-two-pages.pdf",
+    ):
+        out.append(
+            (
+                f"double-sig-add-field-{base.removesuffix('.pdf')}",
+                f"{TESTS}:125 test_double_sig_add_field",
+                f"pdf/{base}",
+                "valid",
+                "the first signature val_trusted(extd=True), FORM_FILLING, docmdp ok: the "
+                "document information updated and a new signature field signed",
+                lambda base=base: _double_sig_add_field(base),
+            )
+        )
+    out += [
+        (
+            "double-sig-different-pages",
+            f"{TESTS}:159 test_double_sig_different_pages",
+            "pdf/minimal-two-pages.pdf",
+            "valid",
+            "both signatures val_trusted(extd=True), docmdp ok: signatures on page 1 and page 2, "
+            "then the document information updated",
+            lambda: _update(
+                _sign_new_field(
+                    _sign_new_field(_base("minimal-two-pages.pdf"), "Sig1", 0, (10, 10, 10, 10)),
+                    "SigNew",
+                    1,
+                    (10, 10, 10, 10),
+                ),
+                _set_info,
+            ),
+        ),
+        (
+            "double-sig-create-deep-field-post-sign",
+            f"{TESTS}:203 test_double_sig_create_deep_field_post_sign",
+            one_field,
+            "invalid",
+            "modification level OTHER: after a P2 certification, a new signature field NewSig2 "
+            "is created under the existing non-terminal field NewSigs and signed",
+            lambda: _sign(
+                _deep_field_then_certify(
+                    lambda w: generic.DictionaryObject({pdf_name("/FT"): pdf_name("/Sig")})
+                ),
+                "NewSigs.NewSig2",
+            ),
+        ),
+        (
+            "double-sig-fill-deep-field-post-sign",
+            f"{TESTS}:241 test_double_sig_fill_deep_field_post_sign",
+            one_field,
+            "valid",
+            "both signatures valid, the first val_trusted(extd=True): after a P2 certification "
+            "the existing empty field NewSigs.NewSig1 is signed",
+            lambda: _sign(
+                _deep_field_then_certify(
+                    lambda w: fields.SignatureFormField(
+                        "NewSig1", include_on_page=w.root["/Pages"]["/Kids"].raw_get(0)
+                    )
+                ),
+                "NewSigs.NewSig1",
+            ),
+        ),
+        (
+            "double-sig-add-field-annots-indirect",
+            f"{TESTS}:458 test_double_sig_add_field_annots_indirect",
+            one_field,
+            "valid",
+            "the first signature val_trusted(extd=True), FORM_FILLING, docmdp ok: the page's "
+            "/Annots made indirect and a new signature field added and signed in one revision",
+            lambda: _annots_indirect_then_sign(_sign(_base("minimal-with-field.pdf"), "Sig1")),
+        ),
+    ]
     for variant in (0, 1):
         group = f"pdf/{GROUPS[variant]}"
         tag = f"-var{variant}"
