@@ -25,12 +25,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.header import Header
-from email.utils import getaddresses
 
 import authres
 import authres.smime
 
-from sigmail.smime.headers import strip_comments
+from sigmail.smime.headers import parse_mailboxes, strip_comments
 from sigmail.verdict.model import Verdict
 
 __all__ = [
@@ -195,9 +194,11 @@ def _signer_identifier(verdict: Verdict) -> str | None:
 
 
 def _address_of(text: str | None) -> str | None:
+    """The one address a From field names, read as the verifier reads it (RFC 5322, not
+    :func:`email.utils.getaddresses`, which splits ``a@x <b@y>`` into two addresses)."""
     if not text:
         return None
-    found = [addr for _name, addr in getaddresses([text]) if addr]
+    found = [box.address for box in parse_mailboxes(text).mailboxes if box.address]
     return found[0] if len(found) == 1 else None
 
 
