@@ -34,6 +34,7 @@ from vectors.testpki.cms import Signer, signed_data
 __all__ = [
     "AT",
     "AUTHSERV",
+    "DaemonProcess",
     "MilterReply",
     "MilterStarter",
     "MtaClient",
@@ -422,3 +423,75 @@ class MilterStarter:
             if running.thread.is_alive():
                 running.stop()
             shutil.rmtree(running.directory, ignore_errors=True)
+
+
+class DaemonProcess:
+    """``sigmail milter`` as its own process (optionally under a lower RLIMIT_NOFILE), with
+    its log in a file and its memory read from /proc."""
+
+    def __init__(self, directory: str, milter_settings: str = "", *, nofile: int | None = None):
+        import subprocess
+        import sys
+
+        self.directory = directory
+        self.path = f"{directory}/milter.sock"
+        self.config = Path(directory) / "milter.toml"
+        self.config.write_text(
+            f'[milter]\nsocket = "unix:{self.path}"\nauthserv_id = "{AUTHSERV}"\n'
+            f"{milter_settings}\n"
+            f"[verify]\nat = 2026-06-01T00:00:00Z\n"
+            f'[trust]\nofficial = ["{CERTS / "root-official.pem"}"]\n'
+        )
+        self.log = Path(directory) / "log"
+
+        def limit():
+            import resource
+
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        with self.log.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sigmail", "milter", "--config", str(self.config)],
+                stderr=err,
+                cwd=VECTORS.parent,
+                preexec_fn=limit,
+            )
+        self.wait_for("listening")
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"no {text!r} in: {self.log.read_text()[-3000:]}"
+            time.sleep(0.05)
+
+    def status(self, field: str) -> int:
+        """A /proc/PID/status figure in kB (VmRSS, VmHWM) or a count (Threads)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def fds(self) -> int:
+        return len(list(Path(f"/proc/{self.proc.pid}/fd").iterdir()))
+
+    def stop(self) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self) -> DaemonProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -56,6 +56,18 @@ class MilterConfig:
     ``tempfail``."""
     shutdown_timeout: float = 30.0
     """On SIGTERM, how long messages in progress may take to finish."""
+    max_connections: int = 512
+    """MTA connections served at once (each holds a thread and a descriptor). At the cap the
+    connection idle the longest without a message in progress is closed for the new one;
+    it is also kept under the process's descriptor limit (``LimitNOFILE``)."""
+    idle_timeout: float = 600.0
+    """Seconds a connection may wait for the MTA's next command (longer than Postfix's
+    ``smtpd_timeout``, 300 s, so a slow SMTP client does not cost a retry)."""
+    read_timeout: float = 30.0
+    """Seconds the rest of a command may take once its first byte arrived (Postfix writes a
+    command whole, so only a stalled or hostile peer is this slow: a slowloris)."""
+    max_header_fields: int = 10_000
+    """More header fields than this: not verified, ``indeterminate (limit_exceeded)``."""
     log_level: str = "info"
 
     # [verify]
@@ -89,13 +101,13 @@ def parse_socket(spec: str) -> tuple[str, Any]:
     kind, sep, rest = spec.partition(":")
     if not sep:
         if spec.startswith("/"):
-            return "unix", spec
+            return "unix", _unix_path(spec, spec)
         raise ValueError(f"socket {spec!r}: expected unix:/path or inet:PORT@HOST")
     kind = kind.lower()
     if kind in ("unix", "local"):
         if not rest:
             raise ValueError(f"socket {spec!r}: no path")
-        return "unix", rest
+        return "unix", _unix_path(spec, rest)
     if kind in ("inet", "inet6"):
         port_text, _, host = rest.partition("@")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -103,6 +115,20 @@ def parse_socket(spec: str) -> tuple[str, Any]:
         host = host.strip("[]") or ("127.0.0.1" if kind == "inet" else "::1")
         return kind, (host, int(port_text))
     raise ValueError(f"socket {spec!r}: unknown kind {kind!r} (unix, inet, inet6)")
+
+
+# sun_path holds 108 bytes on Linux, the terminating NUL included (unix(7)).
+MAX_UNIX_PATH_BYTES = 107
+
+
+def _unix_path(spec: str, path: str) -> str:
+    size = len(os.fsencode(path))
+    if size > MAX_UNIX_PATH_BYTES:
+        raise ValueError(
+            f"socket {spec!r}: the path is {size} bytes; a unix socket path can have at most "
+            f"{MAX_UNIX_PATH_BYTES} (choose a shorter directory)"
+        )
+    return path
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -235,6 +261,10 @@ def _milter_section(src: _Source, table: Any) -> dict:
         "spool_dir",
         "on_failure",
         "shutdown_timeout",
+        "max_connections",
+        "idle_timeout",
+        "read_timeout",
+        "max_header_fields",
         "log_level",
     }
     table = _table(src, table, where, allowed)
@@ -258,6 +288,10 @@ def _milter_section(src: _Source, table: Any) -> dict:
     out |= _positive(src, table, where, "max_message_bytes", int)
     out |= _positive(src, table, where, "spool_memory_bytes", int)
     out |= _positive(src, table, where, "shutdown_timeout", float)
+    out |= _positive(src, table, where, "max_connections", int)
+    out |= _positive(src, table, where, "idle_timeout", float)
+    out |= _positive(src, table, where, "read_timeout", float)
+    out |= _positive(src, table, where, "max_header_fields", int)
     out |= _string(src, table, where, "spool_dir")
     if "on_failure" in table:
         if table["on_failure"] not in ("accept", "tempfail"):

@@ -36,16 +36,48 @@ log = logging.getLogger("sigmail.milter")
 PROGRESS_SECONDS = 5.0  # how often to tell the MTA we are still working
 
 
+# The header fields the filter itself reads (forgeries to remove, the log line, the Subject
+# tag); every field goes to the spool, only these are also kept aside, each cut at
+# MAX_KEPT_VALUE bytes.
+KEPT_FIELDS = (b"authentication-results", b"message-id", b"subject")
+MAX_KEPT_VALUE = 64 * 1024
+
+
 @dataclass
 class ReceivedMessage:
-    """A message as the MTA handed it over: envelope, header fields, spooled bytes."""
+    """A message as the MTA handed it over: envelope, the fields the filter reads, and the
+    whole message (header fields as they arrive, then the body) in the spool, which alone
+    holds its bytes and counts them against ``max_message_bytes``."""
 
     spool: Spool
     sender: str | None = None
     recipients: list[str] = field(default_factory=list)
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # KEPT_FIELDS, X-Sigmail-*
     macros: dict[str, bytes] = field(default_factory=dict)
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    max_header_fields: int = 10_000
+    authserv_id: str = ""
+    header_count: int = 0
+
+    @property
+    def too_many_headers(self) -> bool:
+        return self.header_count > self.max_header_fields
+
+    def add_header(self, name: bytes, value: bytes) -> None:
+        """One header field from the MTA (an unfolded value with bare ``\n`` folds)."""
+        self.header_count += 1
+        if self.too_many_headers:
+            return  # nothing more is kept: the message is not verified
+        value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.spool.write(name + b": " + value + b"\r\n")
+        key = name.lower()
+        if key in KEPT_FIELDS or key.startswith(b"x-sigmail-"):
+            if len(value) > MAX_KEPT_VALUE:
+                if key != b"authentication-results":
+                    return
+                # No honest server writes 64 KiB of results; whoever it names, it goes.
+                value = self.authserv_id.encode()
+            self.headers.append((name, value))
 
     @property
     def queue_id(self) -> str | None:
@@ -74,7 +106,7 @@ class Judgement:
     signer: str | None = None
     message_id: str | None = None
     documents: int = 0
-    failure: str | None = None  # "internal_error" | "time_budget" | "oversize"
+    failure: str | None = None  # internal_error, time_budget, oversize, limit_exceeded
     result: Verdict | None = None
 
 
@@ -89,6 +121,14 @@ def judge(
     remove: tuple[tuple[str, int], ...] = ()
     try:
         remove = tuple(forged_headers(message.headers, config.authserv_id))
+        if message.too_many_headers:
+            return _failsafe(
+                message,
+                runtime,
+                remove,
+                "limit_exceeded",
+                f"more than {message.max_header_fields} header fields",
+            )
         if message.spool.oversize:
             return _failsafe(
                 message,
@@ -97,8 +137,9 @@ def judge(
                 "oversize",
                 f"message over {config.max_message_bytes} bytes",
             )
-        data = message.spool.read()
-        future = executor.submit(runtime.verify, data, received_at=message.received_at)
+        # The message is read whole only inside a worker slot: at most ``workers`` messages
+        # are in memory at once, however many connections are waiting for a verdict.
+        future = executor.submit(_verify_spooled, runtime, message.spool, message.received_at)
         deadline = time.monotonic() + config.time_budget
         while True:
             left = deadline - time.monotonic()
@@ -134,6 +175,10 @@ def judge(
     except Exception:
         log.exception("internal error on message %s", message.queue_id or "?")
         return _failsafe(message, runtime, remove, "internal_error", None)
+
+
+def _verify_spooled(runtime: Runtime, spool: Spool, received_at: datetime) -> Verdict:
+    return runtime.verify(spool.read(), received_at=received_at)
 
 
 def _failsafe(

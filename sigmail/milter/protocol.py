@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from enum import IntFlag
 
@@ -26,6 +27,7 @@ __all__ = [
     "Negotiated",
     "PacketReader",
     "ProtocolError",
+    "ReadTimeout",
     "Reply",
     "Step",
     "encode",
@@ -294,25 +296,63 @@ def parse_connect(data: bytes) -> tuple[bytes, str, int | None, bytes | None]:
 # -- reading -----------------------------------------------------------------------------------
 
 
+class ReadTimeout(ProtocolError):
+    """The peer sent nothing for ``idle_timeout``, or stalled inside a packet."""
+
+
 class PacketReader:
-    """Reads whole packets from a stream socket (buffered; one packet per call)."""
+    """Reads whole packets from a stream socket (buffered; one packet per call).
 
-    __slots__ = ("_buffer", "_sock")
+    Two clocks: waiting for a packet to *start* may take ``idle_timeout``; once its first
+    byte is in, the rest must arrive within ``read_timeout`` in total, however it trickles
+    (a peer sending a byte every few seconds is stopped by the second, not the first).
+    ``activity`` is the monotonic time of the last bytes received.
+    """
 
-    def __init__(self, sock: socket.socket) -> None:
+    __slots__ = ("_buffer", "_sock", "_started", "activity", "idle_timeout", "read_timeout")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        idle_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
         self._sock = sock
         self._buffer = bytearray()
+        self._started: float | None = None  # when the packet being read began to arrive
+        self.idle_timeout = idle_timeout
+        self.read_timeout = read_timeout
+        self.activity = time.monotonic()
 
     def _fill(self, want: int) -> bool:
         while len(self._buffer) < want:
-            chunk = self._sock.recv(max(65536, want - len(self._buffer)))
+            if not self._buffer:
+                self._sock.settimeout(self.idle_timeout)
+            elif self.read_timeout is not None:
+                if self._started is None:
+                    self._started = time.monotonic()
+                left = self._started + self.read_timeout - time.monotonic()
+                if left <= 0:
+                    raise ReadTimeout(f"a packet took more than {self.read_timeout:g} s")
+                self._sock.settimeout(left)
+            try:
+                chunk = self._sock.recv(max(65536, want - len(self._buffer)))
+            except TimeoutError:
+                if not self._buffer:
+                    raise ReadTimeout(f"idle for {self.idle_timeout:g} s") from None
+                raise ReadTimeout(f"a packet took more than {self.read_timeout:g} s") from None
             if not chunk:
                 return False
+            self.activity = time.monotonic()
+            if not self._buffer:
+                self._started = self.activity
             self._buffer += chunk
         return True
 
     def read(self) -> tuple[bytes, bytes] | None:
         """The next ``(command, data)``, or None at a clean end of stream."""
+        self._started = time.monotonic() if self._buffer else None
         if not self._fill(4):
             if self._buffer:
                 raise ProtocolError("connection closed inside a packet header")
