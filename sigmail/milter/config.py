@@ -13,6 +13,7 @@ import os
 import re
 import socket as _socket
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,18 @@ from sigmail.milter.actions import (
 )
 
 __all__ = ["MilterConfig", "load_config", "parse_config", "parse_socket"]
+
+
+# The Subject tags a clerk sees in any mail reader (docs/milter.md, "What the clerk sees").
+DEFAULT_SUBJECT_TAGS = {
+    "official": "",
+    "not_official": "[CHƯA HỢP LỆ]",
+    "unsigned": "[KHÔNG KÝ SỐ]",
+    "invalid": "[KHÔNG HỢP LỆ]",
+    "indeterminate": "[CHƯA XÁC ĐỊNH]",
+}
+MAX_TAG_CHARS = 40
+MAX_NOTICE_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,12 @@ class MilterConfig:
 
     # [actions], [domains."…"]
     actions: DomainActions = field(default_factory=DomainActions)
+
+    # [subject_tag], [notice]: what a clerk reading in webmail sees
+    subject_tags: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SUBJECT_TAGS))
+    """Per verdict, a tag put in front of the Subject ("" for none; none for ``official``)."""
+    unsigned_notice: str | None = None
+    """A short text shown as a separate leading part of messages with no signature at all."""
 
     source: str | None = None
 
@@ -192,12 +211,21 @@ def parse_config(text: str, *, source: str = "<milter config>", base: Path | Non
         raise MilterConfigError(str(exc), source=source, line=line) from exc
 
     for section in data:
-        if section not in ("milter", "verify", "trust", "actions", "domains"):
+        if section not in (
+            "milter",
+            "verify",
+            "trust",
+            "actions",
+            "domains",
+            "subject_tag",
+            "notice",
+        ):
             src.fail(f"unknown section [{section}]", (section,))
     changes: dict[str, Any] = {"source": source}
     changes.update(_milter_section(src, data.get("milter", {})))
     changes.update(_verify_section(src, data.get("verify", {}), base))
     changes.update(_trust_section(src, data.get("trust", {}), base))
+    changes.update(_clerk_sections(src, data.get("subject_tag", {}), data.get("notice", {})))
     default = _action_set(src, data.get("actions", {}), ("actions",), ActionSet())
     domains_table = data.get("domains", {})
     if not isinstance(domains_table, dict):
@@ -354,6 +382,43 @@ def _trust_section(src: _Source, table: Any, base: Path | None) -> dict:
             out[f"trust_{key}"] = tuple(_path(base, v) for v in value)
     if "dir" in table:
         out["trust_dir"] = _path(base, _string(src, table, where, "dir")["dir"])
+    return out
+
+
+def _clerk_sections(src: _Source, tags: Any, notice: Any) -> dict:
+    out: dict[str, Any] = {}
+    tags = _table(src, tags, ("subject_tag",), set(VERDICTS))
+    if tags:
+        merged = dict(DEFAULT_SUBJECT_TAGS)
+        for verdict, tag in tags.items():
+            if (
+                not isinstance(tag, str)
+                or len(tag) > MAX_TAG_CHARS
+                or not all(c.isprintable() for c in tag)
+            ):
+                src.fail(
+                    f"{verdict} must be a printable text of at most {MAX_TAG_CHARS} "
+                    'characters ("" for no tag)',
+                    ("subject_tag",),
+                    verdict,
+                )
+            merged[verdict] = tag.strip()
+        out["subject_tags"] = merged
+    notice = _table(src, notice, ("notice",), {"unsigned"})
+    if "unsigned" in notice:
+        text = notice["unsigned"]
+        if (
+            not isinstance(text, str)
+            or len(text) > MAX_NOTICE_CHARS
+            or "\0" in text
+            or not text.strip()
+        ):
+            src.fail(
+                f"unsigned must be a non-empty text of at most {MAX_NOTICE_CHARS} characters",
+                ("notice",),
+                "unsigned",
+            )
+        out["unsigned_notice"] = text.strip() + "\n"
     return out
 
 

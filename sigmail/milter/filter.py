@@ -24,6 +24,7 @@ from sigmail.milter.headers import (
     forged_headers,
     headers_for,
     smime_result,
+    tagged_subject,
 )
 from sigmail.milter.runtime import Runtime
 from sigmail.milter.spool import Spool
@@ -58,6 +59,7 @@ class ReceivedMessage:
     max_header_fields: int = 10_000
     authserv_id: str = ""
     header_count: int = 0
+    subject_fields: int = 0  # Subject fields received (kept or, over MAX_KEPT_VALUE, not)
 
     @property
     def too_many_headers(self) -> bool:
@@ -71,6 +73,8 @@ class ReceivedMessage:
         value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         self.spool.write(name + b": " + value + b"\r\n")
         key = name.lower()
+        if key == b"subject":
+            self.subject_fields += 1
         if key in KEPT_FIELDS or key.startswith(b"x-sigmail-"):
             if len(value) > MAX_KEPT_VALUE:
                 if key != b"authentication-results":
@@ -83,6 +87,13 @@ class ReceivedMessage:
     def queue_id(self) -> str | None:
         value = self.macros.get("i")
         return value.decode("ascii", "replace") if value else None
+
+    def raw_header(self, name: bytes) -> bytes | None:
+        """The first kept header field called ``name`` (lower case), as received."""
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
 
     def header(self, name: str) -> str | None:
         """The first header field called ``name``, as text (for the log)."""
@@ -108,6 +119,8 @@ class Judgement:
     documents: int = 0
     failure: str | None = None  # internal_error, time_budget, oversize, limit_exceeded
     result: Verdict | None = None
+    subject: bytes | None = None  # the tagged Subject to set (None: leave the Subject)
+    replace_subject: bool = False  # change the first Subject field (else add one)
 
 
 def judge(
@@ -161,6 +174,7 @@ def judge(
         added = headers_for(verdict, config.authserv_id)
         decision = resolve(config.actions, str(verdict.verdict), message.recipients)
         return Judgement(
+            **_subject_tag(message, config, str(verdict.verdict)),
             verdict=str(verdict.verdict),
             smime=smime_result(str(verdict.verdict), verdict.reasons),
             reasons=verdict.reasons,
@@ -175,6 +189,18 @@ def judge(
     except Exception:
         log.exception("internal error on message %s", message.queue_id or "?")
         return _failsafe(message, runtime, remove, "internal_error", None)
+
+
+def _subject_tag(message: ReceivedMessage, config, verdict: str) -> dict:
+    """The Judgement fields that put the verdict's tag in front of the Subject."""
+    if message.subject_fields > 1 or (
+        message.subject_fields and not message.raw_header(b"subject")
+    ):
+        return {}  # several Subjects, or one too long to keep: which one a reader shows is moot
+    subject = tagged_subject(message.raw_header(b"subject"), config.subject_tags.get(verdict, ""))
+    if subject is None:
+        return {}
+    return {"subject": subject, "replace_subject": message.subject_fields == 1}
 
 
 def _verify_spooled(runtime: Runtime, spool: Spool, received_at: datetime) -> Verdict:
@@ -196,6 +222,7 @@ def _failsafe(
     else:
         decision = Decision(Disposition.ACCEPT)
     return Judgement(
+        **_subject_tag(message, config, "indeterminate"),
         verdict="indeterminate",
         smime="temperror",
         reasons=(reason,),

@@ -48,6 +48,7 @@ __all__ = [
     "headers_for",
     "smime_result",
     "summary",
+    "tagged_subject",
 ]
 
 AUTH_RESULTS = "Authentication-Results"
@@ -223,6 +224,32 @@ def fold(name: str, value: str, *, newline: str = "\n", width: int = 78) -> str:
             current = candidate
     lines.append(current)
     return (newline + " ").join(lines)
+
+
+# -- the Subject tag ---------------------------------------------------------------------------
+
+
+def tagged_subject(original: bytes | None, tag: str) -> bytes | None:
+    """The Subject with ``tag`` in front, as the bytes to set (None: leave it as it is).
+
+    The tag is an RFC 2047 encoded word unless it is plain ASCII; the original value is kept
+    byte for byte after it. Between two encoded words white space is not displayed, so when
+    the original starts with one, the separating space goes inside the tag's word. A Subject
+    that already starts with the tag (a reply, a message that went through twice) is left.
+    """
+    if not tag:
+        return None
+    value = (original or b"").strip(b" \t")
+    shown = _decode_words(value.decode("utf-8", "replace")) if b"=?" in value else ""
+    if value.decode("utf-8", "replace").startswith(tag) or shown.startswith(tag):
+        return None
+    starts_encoded = value.startswith(b"=?")
+    if tag.isascii() and _SAFE_NAME.fullmatch(tag) and not starts_encoded:
+        word = tag.encode()
+    else:
+        text = tag + " " if starts_encoded else tag
+        word = Header(text, "utf-8").encode(maxlinelen=10_000).replace("\n", "").encode()
+    return word + b" " + value if value else word
 
 
 # -- forgery protection ------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def reply_optneg(negotiated: Negotiated) -> bytes:
     )
 
 
-def reply_add_header(name: str, value: str) -> bytes:
+def reply_add_header(name: str, value: str | bytes) -> bytes:
     return encode(Reply.ADDHEADER, _cstr(name) + _cstr(value))
 
 
@@ -210,7 +210,7 @@ def reply_insert_header(index: int, name: str, value: str) -> bytes:
     return encode(Reply.INSHEADER, struct.pack("!I", index) + _cstr(name) + _cstr(value))
 
 
-def reply_change_header(index: int, name: str | bytes, value: str) -> bytes:
+def reply_change_header(index: int, name: str | bytes, value: str | bytes) -> bytes:
     """Change the ``index``-th (from 1) header called ``name``; an empty value deletes it."""
     return encode(Reply.CHGHEADER, struct.pack("!I", index) + _cstr(name) + _cstr(value))
 

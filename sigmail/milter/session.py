@@ -226,6 +226,11 @@ class Session:
         # Received field: Authentication-Results, then X-Sigmail-Verdict.
         for header in reversed(result.add):
             out.append(p.reply_insert_header(0, header.name, header.folded()))
+        if result.subject is not None:
+            if result.replace_subject:
+                out.append(p.reply_change_header(1, "Subject", result.subject))
+            else:
+                out.append(p.reply_add_header("Subject", result.subject))
         decision = result.decision
         if decision.disposition is Disposition.QUARANTINE:
             if self._can(p.Action.QUARANTINE):
