@@ -129,3 +129,96 @@ def test_a_subject_already_tagged_is_left(original):
 def test_bad_tag_configuration_is_a_config_error(text, message):
     with pytest.raises(MilterConfigError, match=message):
         parse_config(text)
+
+
+# -- the notice part ------------------------------------------------------------------------------
+
+NOTICE = "Thư này KHÔNG có chữ ký số. Không coi là văn bản chính thức.\nsigmail"
+
+
+def delivered_copy(message: bytes, reply) -> bytes:
+    """The message as the MTA writes it after the milter's changes (deletions, additions at
+    the end of the header, a replaced body); the inserted verdict fields are left out."""
+    head, _, body = message.partition(b"\r\n\r\n")
+    fields: list[list[bytes]] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            fields[-1][1] += b"\r\n" + line
+        else:
+            name, _, value = line.partition(b":")
+            fields.append([name, value.lstrip(b" ")])
+    replaced = None
+    for code, args in reply.changes:
+        if code == mc.SMFIR_CHGHEADER:
+            name, index = args["name"].encode().lower(), args["index"]
+            same = [f for f in fields if f[0].lower() == name]
+            target = same[index - 1]
+            if args["value"]:
+                target[1] = args["value"].encode()
+            else:
+                fields.remove(target)
+        elif code == mc.SMFIR_ADDHEADER:
+            fields.append([args["name"].encode(), args["value"].encode()])
+        elif code == mc.SMFIR_REPLBODY:
+            chunk = args["buf"]
+            replaced = (replaced or b"") + (chunk.encode() if isinstance(chunk, str) else chunk)
+    header = b"".join(name + b": " + value + b"\r\n" for name, value in fields)
+    return header + b"\r\n" + (body if replaced is None else replaced)
+
+
+def test_an_unsigned_message_gets_a_leading_notice_part(milter, responder):
+    import email
+    from email import policy
+
+    from milter_support import AT, CERTS
+
+    import sigmail
+
+    running = milter(unsigned_notice=NOTICE + "\n")
+    original = unsigned_message()
+    with running.client() as mta:
+        assert mta.actions & mc.SMFIF_CHGBODY
+        reply = mta.send_message(original)
+    out = delivered_copy(original, reply)
+    parsed = email.message_from_bytes(out, policy=policy.default)
+    assert parsed.get_content_type() == "multipart/mixed"
+    first, second = parsed.get_payload()
+    assert first.get_content_type() == "text/plain" and first.get_content() == (
+        NOTICE.replace("\n", "\r\n") + "\r\n"
+    )
+    # The original entity, unchanged: its Content-* fields and its body bytes.
+    _, _, original_body = original.partition(b"\r\n\r\n")
+    assert original_body in out
+    assert (
+        second.get_content()
+        == email.message_from_bytes(original, policy=policy.default).get_content()
+    )
+    # Still unsigned for the verifier, with no new finding.
+    trust = sigmail.TrustStore.load(official=[str(CERTS / "root-official.pem")])
+    before = sigmail.Verifier(trust=trust).verify(original, at=AT)
+    after = sigmail.Verifier(trust=trust).verify(out, at=AT)
+    assert str(after.verdict) == str(before.verdict) == "unsigned"
+    assert after.reasons == before.reasons
+
+
+@pytest.mark.parametrize("make", [signed_message, tampered_message])
+def test_a_signed_message_never_gets_a_notice(milter, make):
+    running = milter(unsigned_notice=NOTICE)
+    with running.client() as mta:
+        reply = mta.send_message(make())
+    assert not [c for c, _ in reply.changes if c == mc.SMFIR_REPLBODY]
+    assert not [a for c, a in reply.changes if c == mc.SMFIR_CHGHEADER and a["name"] != "Subject"]
+
+
+def test_without_a_notice_the_milter_does_not_ask_to_change_bodies(milter):
+    running = milter()
+    with running.client() as mta:
+        assert not mta.actions & mc.SMFIF_CHGBODY
+        reply = mta.send_message(unsigned_message())
+    assert not [c for c, _ in reply.changes if c == mc.SMFIR_REPLBODY]
+
+
+def test_notice_configuration():
+    config = parse_config('[notice]\nunsigned = """\nThư không ký số.\n"""\n')
+    assert config.unsigned_notice == "Thư không ký số.\n"
+    assert parse_config("").unsigned_notice is None

@@ -44,6 +44,7 @@ CERTS = ROOT / "vectors" / "pki" / "certs"
 AUTHSERV = "mx.sigmail.test"
 CLERK = "vanthu@stp.kontum.gov.vn"
 REJECT_TEXT = "Signature invalid, message refused (sigmail e2e)"
+NOTICE = "Thư này không có chữ ký số (sigmail e2e)."
 
 MILTER_CONFIG = """\
 [milter]
@@ -59,6 +60,9 @@ at = 2026-06-01T00:00:00Z
 [trust]
 official = ["{certs}/root-official.pem"]
 public = ["{certs}/root-national.pem"]
+
+[notice]
+unsigned = "{notice}"
 
 [domains."reject.test"]
 invalid = "reject"
@@ -164,7 +168,11 @@ def mail(postfix_installed, responder):
     system = MailSystem(lab)
     system.config.write_text(
         MILTER_CONFIG.format(
-            socket=system.socket, authserv=AUTHSERV, certs=CERTS, reject_text=REJECT_TEXT
+            socket=system.socket,
+            authserv=AUTHSERV,
+            certs=CERTS,
+            reject_text=REJECT_TEXT,
+            notice=NOTICE,
         )
     )
     lab.milter = f"unix:{system.socket}"
@@ -298,6 +306,20 @@ def test_the_clerk_sees_the_verdict_in_the_subject_and_the_signature_still_verif
         "unsigned": "unsigned",
         "spoofed": "invalid",
     }
+    # The unsigned one, and only it, has the notice as its first part, the original after it.
+    import email
+    from email import policy
+
+    for kind, mid in ids.items():
+        parsed = email.message_from_bytes(delivered[mid][0].read_bytes(), policy=policy.default)
+        if kind != "unsigned":
+            assert NOTICE not in parsed.as_string(), kind
+            continue
+        assert parsed.get_content_type() == "multipart/mixed"
+        first, second = parsed.get_payload()
+        assert first.get_content().strip() == NOTICE
+        original = email.message_from_bytes(message_of_kind("unsigned"), policy=policy.default)
+        assert second.get_content() == original.get_content()
 
 
 def test_reject_action_refuses_with_the_configured_reply(mail):

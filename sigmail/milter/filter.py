@@ -26,6 +26,7 @@ from sigmail.milter.headers import (
     smime_result,
     tagged_subject,
 )
+from sigmail.milter.notice import NoticeRewrite, notice_rewrite
 from sigmail.milter.runtime import Runtime
 from sigmail.milter.spool import Spool
 from sigmail.verdict.model import Verdict
@@ -40,7 +41,7 @@ PROGRESS_SECONDS = 5.0  # how often to tell the MTA we are still working
 # The header fields the filter itself reads (forgeries to remove, the log line, the Subject
 # tag); every field goes to the spool, only these are also kept aside, each cut at
 # MAX_KEPT_VALUE bytes.
-KEPT_FIELDS = (b"authentication-results", b"message-id", b"subject")
+KEPT_FIELDS = (b"authentication-results", b"message-id", b"subject", b"mime-version")
 MAX_KEPT_VALUE = 64 * 1024
 
 
@@ -60,6 +61,8 @@ class ReceivedMessage:
     authserv_id: str = ""
     header_count: int = 0
     subject_fields: int = 0  # Subject fields received (kept or, over MAX_KEPT_VALUE, not)
+    dropped_fields: int = 0  # fields the filter reads that were too long to keep
+    body_start: int | None = None  # where the body starts in the spool (set at EOH)
 
     @property
     def too_many_headers(self) -> bool:
@@ -75,9 +78,10 @@ class ReceivedMessage:
         key = name.lower()
         if key == b"subject":
             self.subject_fields += 1
-        if key in KEPT_FIELDS or key.startswith(b"x-sigmail-"):
+        if key in KEPT_FIELDS or key.startswith((b"x-sigmail-", b"content-")):
             if len(value) > MAX_KEPT_VALUE:
                 if key != b"authentication-results":
+                    self.dropped_fields += 1
                     return
                 # No honest server writes 64 KiB of results; whoever it names, it goes.
                 value = self.authserv_id.encode()
@@ -87,6 +91,18 @@ class ReceivedMessage:
     def queue_id(self) -> str | None:
         value = self.macros.get("i")
         return value.decode("ascii", "replace") if value else None
+
+    def end_of_header(self) -> None:
+        self.spool.write(b"\r\n")
+        self.body_start = self.spool.size
+
+    def content_fields(self) -> list[tuple[bytes, bytes]]:
+        """The top-level Content-* and MIME-Version fields, in order, as received."""
+        return [
+            (name, value)
+            for name, value in self.headers
+            if name.lower().startswith(b"content-") or name.lower() == b"mime-version"
+        ]
 
     def raw_header(self, name: bytes) -> bytes | None:
         """The first kept header field called ``name`` (lower case), as received."""
@@ -121,6 +137,7 @@ class Judgement:
     result: Verdict | None = None
     subject: bytes | None = None  # the tagged Subject to set (None: leave the Subject)
     replace_subject: bool = False  # change the first Subject field (else add one)
+    notice: NoticeRewrite | None = None  # the leading notice part, for unsigned messages
 
 
 def judge(
@@ -175,6 +192,7 @@ def judge(
         decision = resolve(config.actions, str(verdict.verdict), message.recipients)
         return Judgement(
             **_subject_tag(message, config, str(verdict.verdict)),
+            notice=_notice(message, config, verdict),
             verdict=str(verdict.verdict),
             smime=smime_result(str(verdict.verdict), verdict.reasons),
             reasons=verdict.reasons,
@@ -201,6 +219,22 @@ def _subject_tag(message: ReceivedMessage, config, verdict: str) -> dict:
     if subject is None:
         return {}
     return {"subject": subject, "replace_subject": message.subject_fields == 1}
+
+
+def _notice(message: ReceivedMessage, config, verdict: Verdict) -> NoticeRewrite | None:
+    """The notice part, only for a message with no signature anywhere in it."""
+    if (
+        not config.unsigned_notice
+        or str(verdict.verdict) != "unsigned"
+        or verdict.signatures
+        or verdict.documents
+        or message.dropped_fields
+        or message.body_start is None
+        or message.spool.oversize
+    ):
+        return None
+    body = message.spool.read_from(message.body_start)
+    return notice_rewrite(config.unsigned_notice, message.content_fields(), body)
 
 
 def _verify_spooled(runtime: Runtime, spool: Spool, received_at: datetime) -> Verdict:

@@ -43,6 +43,7 @@ __all__ = [
     "reply_insert_header",
     "reply_optneg",
     "reply_quarantine",
+    "reply_replace_body",
 ]
 
 VERSION = 6
@@ -79,6 +80,7 @@ class Reply:
     """Replies to the MTA (one byte each)."""
 
     ADDRCPT = b"+"
+    REPLBODY = b"b"
     DELRCPT = b"-"
     ACCEPT = b"a"
     CONTINUE = b"c"
@@ -135,7 +137,8 @@ class Step(IntFlag):
 
 
 # What sigmail asks for: header changes (add, insert, delete its own forged headers) and the
-# hold queue. It never changes the body, the envelope or the recipients.
+# hold queue; the body only when a notice part is configured (``negotiate(extra_actions=)``).
+# It never changes the envelope or the recipients.
 WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.QUARANTINE
 
 # Steps sigmail does not need (connection, HELO, DATA, unknown commands) and steps it never
@@ -215,6 +218,13 @@ def reply_change_header(index: int, name: str | bytes, value: str | bytes) -> by
     return encode(Reply.CHGHEADER, struct.pack("!I", index) + _cstr(name) + _cstr(value))
 
 
+def reply_replace_body(body: bytes, chunk: int = 65535) -> bytes:
+    """SMFIR_REPLBODY packets carrying the new body, in chunks the MTA accepts."""
+    return b"".join(
+        encode(Reply.REPLBODY, body[i : i + chunk]) for i in range(0, len(body), chunk)
+    ) or encode(Reply.REPLBODY, b"")
+
+
 def reply_quarantine(reason: str) -> bytes:
     return encode(Reply.QUARANTINE, _cstr(reason))
 
@@ -234,8 +244,9 @@ def parse_optneg(data: bytes) -> tuple[int, Action, Step]:
     return version, Action(actions & 0x1FF), Step(steps & 0x1FFFFF)
 
 
-def negotiate(data: bytes) -> Negotiated:
-    """Our answer to the MTA's SMFIC_OPTNEG: what we want of what it offers."""
+def negotiate(data: bytes, *, extra_actions: Action | None = None) -> Negotiated:
+    """Our answer to the MTA's SMFIC_OPTNEG: what we want of what it offers (and
+    ``extra_actions``, such as CHGBODY when a notice part is configured)."""
     version, offered_actions, offered_steps = parse_optneg(data)
     if version < 2:
         raise ProtocolError(f"milter protocol version {version} is too old (2 or later needed)")
@@ -244,7 +255,7 @@ def negotiate(data: bytes) -> Negotiated:
         raise ProtocolError(f"the MTA does not allow {missing!r}; headers cannot be added")
     return Negotiated(
         version=min(version, VERSION),
-        actions=WANTED_ACTIONS & offered_actions,
+        actions=(WANTED_ACTIONS | (extra_actions or Action(0))) & offered_actions,
         steps=WANTED_STEPS & offered_steps,
     )
 

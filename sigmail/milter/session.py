@@ -124,7 +124,11 @@ class Session:
     def handle(self, cmd: bytes, data: bytes) -> bool:
         """One command; False ends the connection."""
         if cmd == p.Cmd.OPTNEG:
-            self.negotiated = p.negotiate(data)
+            # Body changes are asked for only when a notice part may be written.
+            wants_body = bool(self._runtime().config.unsigned_notice)
+            self.negotiated = p.negotiate(
+                data, extra_actions=p.Action.CHGBODY if wants_body else None
+            )
             self.send(p.reply_optneg(self.negotiated))
         elif cmd == p.Cmd.MACRO:
             stage, values = p.parse_macros(data)
@@ -144,7 +148,7 @@ class Session:
             self._current().add_header(name, value)
             self._ack(cmd)
         elif cmd == p.Cmd.EOH:
-            self._current().spool.write(b"\r\n")
+            self._current().end_of_header()
             self._ack(cmd)
         elif cmd == p.Cmd.BODY:
             self._current().spool.write(data)
@@ -226,6 +230,13 @@ class Session:
         # Received field: Authentication-Results, then X-Sigmail-Verdict.
         for header in reversed(result.add):
             out.append(p.reply_insert_header(0, header.name, header.folded()))
+        notice = result.notice if self._can(p.Action.CHGBODY) else None
+        if notice is not None:
+            for name, index in notice.remove:
+                out.append(p.reply_change_header(index, name, ""))
+            for name, value in notice.add:
+                out.append(p.reply_add_header(name, value))
+            out.append(p.reply_replace_body(notice.body))
         if result.subject is not None:
             if result.replace_subject:
                 out.append(p.reply_change_header(1, "Subject", result.subject))
