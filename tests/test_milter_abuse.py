@@ -316,3 +316,49 @@ def test_a_message_cut_off_by_a_disconnect_leaves_a_log_line(milter, caplog):
         while "queue_id=CUTQ1 aborted" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
     assert "queue_id=CUTQ1 aborted: connection ended before the end of the message" in (caplog.text)
+
+
+def test_at_most_workers_messages_are_held_whole(milter, monkeypatch):
+    """Four connections end their messages at once against one worker whose verification is
+    slow: the message bytes are read out of the spool only inside the worker slot, so one
+    message is held whole at a time (before, each connection's thread read its own)."""
+    import threading
+
+    from sigmail.milter.runtime import Runtime
+    from sigmail.milter.spool import Spool
+
+    lock = threading.Lock()
+    held, most = [0], [0]
+    real_read, real_verify = Spool.read, Runtime.verify
+
+    def read(self):
+        data = real_read(self)
+        with lock:
+            held[0] += 1
+            most[0] = max(most[0], held[0])
+        return data
+
+    def verify(self, message, *, received_at):
+        try:
+            time.sleep(0.3)
+            return real_verify(self, message, received_at=received_at)
+        finally:
+            with lock:
+                held[0] -= 1
+
+    monkeypatch.setattr(Spool, "read", read)
+    monkeypatch.setattr(Runtime, "verify", verify)
+    running = milter(workers=1)
+    actions = []
+
+    def send():
+        with running.client() as mta:
+            actions.append(mta.send_message(signed_message()).action)
+
+    clients = [threading.Thread(target=send) for _ in range(4)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(PATIENCE)
+    assert actions == ["accept"] * 4
+    assert most[0] == 1

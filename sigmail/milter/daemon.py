@@ -6,6 +6,10 @@
   over its time budget can be answered without waiting for it. The verifier is pure Python:
   threads share one Verifier with its chain cache and one revocation source with its caches
   (see docs/milter.md, "Throughput", for the measurement behind this choice).
+* **Abuse.** At most ``max_connections`` connections (kept under RLIMIT_NOFILE); at the cap,
+  or when accept() runs out of descriptors, idle connections are closed to make room (never
+  one with a message in progress), and accept pauses instead of spinning. Each connection
+  has an idle and a per-command read timeout (:class:`.protocol.PacketReader`).
 * **SIGHUP** re-reads the configuration, trust anchors and policy. A configuration that does
   not load is logged and the running one kept. Messages in progress finish with the
   configuration they started with. (The socket and ``workers`` need a restart.)

@@ -7,9 +7,10 @@ The conversation (libmilter's order, as Postfix and Sendmail drive it)::
     (ABORT resets the message; QUIT ends the connection; QUIT_NC starts a new one)
 
 Replies go only where the MTA waits for one (the no-reply steps negotiated in
-:mod:`.protocol`). The message is spooled (:mod:`.spool`) and handed to :func:`.filter.judge`
-at end of message. A protocol error closes the connection: the MTA then applies its
-``milter_default_action`` (tempfail in our deployment), which costs a retry, never a message.
+:mod:`.protocol`). The message is spooled as it arrives, header fields included
+(:mod:`.spool`), and handed to :func:`.filter.judge` at end of message. A protocol error
+closes the connection: the MTA then applies its ``milter_default_action`` (tempfail in our
+deployment), which costs a retry, never a message.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Session:
         self.messages = 0
         self.evicted = False  # closed by the server to make room for a new connection
         self.reader: p.PacketReader | None = None
+        self._send_timeout: float | None = None
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class Session:
 
     def send(self, data: bytes) -> None:
         # The MTA must read our replies as promptly as it writes its commands.
-        self.sock.settimeout(getattr(self, "_send_timeout", None))
+        self.sock.settimeout(self._send_timeout)
         self.sock.sendall(data)
 
     def _ack(self, cmd: bytes) -> None:
