@@ -15,7 +15,10 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import shutil
 import socket
+import tempfile
+import threading
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,8 +33,13 @@ from vectors.testpki.cms import Signer, signed_data
 
 __all__ = [
     "AT",
+    "AUTHSERV",
+    "DaemonProcess",
     "MilterReply",
+    "MilterStarter",
     "MtaClient",
+    "Running",
+    "base_config",
     "forwarded_message",
     "message_of_kind",
     "signed_message",
@@ -345,3 +353,145 @@ class MtaClient:
             ):
                 return MilterReply((cmd, args), changes)
             changes.append((cmd, args))
+
+
+# -- a real milter server in this process --------------------------------------------------------
+
+AUTHSERV = "mx.sigmail.test"
+CERTS = VECTORS / "pki" / "certs"
+
+
+def base_config(directory: str, **changes):
+    """The test milter's configuration: the test PKI's anchors, the vectors' time."""
+    from sigmail.milter.config import MilterConfig
+
+    config = MilterConfig(
+        socket=f"unix:{directory}/milter.sock",
+        authserv_id=AUTHSERV,
+        trust_official=(str(CERTS / "root-official.pem"),),
+        trust_public=(str(CERTS / "root-national.pem"),),
+        at=AT,
+        workers=2,
+        log_level="info",
+    )
+    return config.with_(**changes)
+
+
+class Running:
+    """A MilterServer serving on a thread, on a unix socket in ``directory``."""
+
+    def __init__(self, server, thread: threading.Thread, directory: str):
+        self.server = server
+        self.thread = thread
+        self.directory = directory
+        self.path = f"{directory}/milter.sock"
+
+    def client(self, **kwargs) -> MtaClient:
+        return MtaClient(self.path, **kwargs)
+
+    def stop(self) -> None:
+        self.server.request_stop()
+        self.thread.join(20)
+        assert not self.thread.is_alive()
+
+
+class MilterStarter:
+    """``with MilterStarter() as start: start(**config changes)`` → Running; all stopped
+    and their directories removed at the end (the test modules' ``milter`` fixture)."""
+
+    def __init__(self) -> None:
+        self.started: list[Running] = []
+
+    def __call__(self, load=None, directory=None, **changes) -> Running:
+        from sigmail.milter.daemon import MilterServer
+        from sigmail.milter.runtime import Runtime
+
+        directory = directory or tempfile.mkdtemp(prefix="sm-")  # unix paths must stay short
+        config = base_config(directory, **changes)
+        server = MilterServer(load or (lambda: Runtime.load(config)))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running = Running(server, thread, directory)
+        self.started.append(running)
+        return running
+
+    def __enter__(self) -> MilterStarter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for running in self.started:
+            if running.thread.is_alive():
+                running.stop()
+            shutil.rmtree(running.directory, ignore_errors=True)
+
+
+class DaemonProcess:
+    """``sigmail milter`` as its own process (optionally under a lower RLIMIT_NOFILE), with
+    its log in a file and its memory read from /proc."""
+
+    def __init__(self, directory: str, milter_settings: str = "", *, nofile: int | None = None):
+        import subprocess
+        import sys
+
+        self.directory = directory
+        self.path = f"{directory}/milter.sock"
+        self.config = Path(directory) / "milter.toml"
+        self.config.write_text(
+            f'[milter]\nsocket = "unix:{self.path}"\nauthserv_id = "{AUTHSERV}"\n'
+            f"{milter_settings}\n"
+            f"[verify]\nat = 2026-06-01T00:00:00Z\n"
+            f'[trust]\nofficial = ["{CERTS / "root-official.pem"}"]\n'
+        )
+        self.log = Path(directory) / "log"
+
+        def limit():
+            import resource
+
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        with self.log.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sigmail", "milter", "--config", str(self.config)],
+                stderr=err,
+                cwd=VECTORS.parent,
+                preexec_fn=limit,
+            )
+        self.wait_for("listening")
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text():
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"no {text!r} in: {self.log.read_text()[-3000:]}"
+            time.sleep(0.05)
+
+    def status(self, field: str) -> int:
+        """A /proc/PID/status figure in kB (VmRSS, VmHWM) or a count (Threads)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def fds(self) -> int:
+        return len(list(Path(f"/proc/{self.proc.pid}/fd").iterdir()))
+
+    def stop(self) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self) -> DaemonProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

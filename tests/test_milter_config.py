@@ -38,7 +38,16 @@ def test_the_sample_config_loads_with_its_documented_values():
     assert override.by_verdict["unsigned"] is Disposition.ACCEPT  # inherited from [actions]
     # Every default of MilterConfig that the sample states is the same value.
     defaults = MilterConfig()
-    for key in ("time_budget", "spool_memory_bytes", "on_failure", "shutdown_timeout"):
+    for key in (
+        "time_budget",
+        "spool_memory_bytes",
+        "on_failure",
+        "shutdown_timeout",
+        "max_connections",
+        "idle_timeout",
+        "read_timeout",
+        "max_header_fields",
+    ):
         assert getattr(config, key) == getattr(defaults, key)
 
 

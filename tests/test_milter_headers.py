@@ -269,3 +269,21 @@ def test_verify_headers_prints_what_the_milter_adds(responder, tmp_path):
         " reason=digest_mismatch body.smime-identifier=an.nv@stttt.tphcm.gov.vn\n"
         "X-Sigmail-Verdict: invalid (digest_mismatch)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("from_", "address"),
+    [
+        ("Nguyen Van An <an.nv@stttt.tphcm.gov.vn>", "an.nv@stttt.tphcm.gov.vn"),
+        # A display name that looks like an address is a display name: the mail is from the
+        # angle address (getaddresses made two addresses of it, and so no From address at all).
+        ("an.nv@stttt.tphcm.gov.vn <x@evil.example>", "x@evil.example"),
+        ("an.nv@stttt.tphcm.gov.vn)<x@evil.example>", "x@evil.example"),
+        ("a@x.example, b@y.example", None),
+        ("", None),
+    ],
+)
+def test_the_from_address_is_read_as_the_verifier_reads_it(from_, address):
+    from sigmail.milter.headers import _address_of
+
+    assert _address_of(from_) == address

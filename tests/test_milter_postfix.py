@@ -13,6 +13,7 @@ skipped with the reason. The test stops the Postfix master and the milters it st
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import smtplib
@@ -43,6 +44,7 @@ CERTS = ROOT / "vectors" / "pki" / "certs"
 AUTHSERV = "mx.sigmail.test"
 CLERK = "vanthu@stp.kontum.gov.vn"
 REJECT_TEXT = "Signature invalid, message refused (sigmail e2e)"
+NOTICE = "Thư này không có chữ ký số (sigmail e2e)."
 
 MILTER_CONFIG = """\
 [milter]
@@ -58,6 +60,9 @@ at = 2026-06-01T00:00:00Z
 [trust]
 official = ["{certs}/root-official.pem"]
 public = ["{certs}/root-national.pem"]
+
+[notice]
+unsigned = "{notice}"
 
 [domains."reject.test"]
 invalid = "reject"
@@ -163,7 +168,11 @@ def mail(postfix_installed, responder):
     system = MailSystem(lab)
     system.config.write_text(
         MILTER_CONFIG.format(
-            socket=system.socket, authserv=AUTHSERV, certs=CERTS, reject_text=REJECT_TEXT
+            socket=system.socket,
+            authserv=AUTHSERV,
+            certs=CERTS,
+            reject_text=REJECT_TEXT,
+            notice=NOTICE,
         )
     )
     lab.milter = f"unix:{system.socket}"
@@ -254,6 +263,63 @@ def test_verdicts_arrive_in_the_maildir_with_the_right_headers(mail):
     assert "signer=an.nv@stttt.tphcm.gov.vn" in next(
         row for row in log.splitlines() if ids["official"] in row
     )
+
+
+def test_the_clerk_sees_the_verdict_in_the_subject_and_the_signature_still_verifies(mail):
+    """The Maildir copy shows the Subject tag of its verdict (none for official), and
+    ``sigmail verify`` on the delivered file still gives the verdict the milter wrote: the
+    Subject is outside a multipart/signed body."""
+    from email.header import decode_header, make_header
+
+    from sigmail.milter.config import DEFAULT_SUBJECT_TAGS
+
+    ids = {}
+    for kind in ("official", "tampered", "unsigned", "spoofed"):
+        ids[kind] = new_message_id()
+        mail.send(with_message_id(message_of_kind(kind), ids[kind]))
+    mail.wait_delivered(list(ids.values()))
+    delivered = {str(h["Message-ID"]): (p, h) for p, h in maildir_messages(mail.lab.maildir)}
+    verdicts = {}
+    for kind, mid in ids.items():
+        path, header = delivered[mid]
+        verdicts[kind] = verdict = ours(header, "X-Sigmail-Verdict")[0].split()[0]
+        (raw_subject,) = header.get_all("Subject")
+        subject = str(make_header(decode_header(str(raw_subject))))
+        tag = DEFAULT_SUBJECT_TAGS[verdict]
+        if tag:
+            assert subject.startswith(tag + " ") and subject[len(tag) + 1] != " ", subject
+        else:
+            assert not subject.startswith("["), (kind, subject)
+        trust = ["--trust", str(CERTS / "root-official.pem")]
+        trust += ["--trust-public", str(CERTS / "root-national.pem")]
+        times = ["--at", AT.isoformat(), "--receipt-time", AT.isoformat()]
+        again = subprocess.run(
+            [sys.executable, "-m", "sigmail", "verify", str(path), "--json", *trust, *times],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert json.loads(again.stdout)["verdict"] == verdict, (kind, again.stderr[-2000:])
+    assert verdicts == {
+        "official": "official",
+        "tampered": "invalid",
+        "unsigned": "unsigned",
+        "spoofed": "invalid",
+    }
+    # The unsigned one, and only it, has the notice as its first part, the original after it.
+    import email
+    from email import policy
+
+    for kind, mid in ids.items():
+        parsed = email.message_from_bytes(delivered[mid][0].read_bytes(), policy=policy.default)
+        if kind != "unsigned":
+            assert NOTICE not in parsed.as_string(), kind
+            continue
+        assert parsed.get_content_type() == "multipart/mixed"
+        first, second = parsed.get_payload()
+        assert first.get_content().strip() == NOTICE
+        original = email.message_from_bytes(message_of_kind("unsigned"), policy=policy.default)
+        assert second.get_content() == original.get_content()
 
 
 def test_reject_action_refuses_with_the_configured_reply(mail):

@@ -11,6 +11,7 @@ passed as verified because sigmail failed. Where each part lives:
 ``headers.py``    Authentication-Results (smime=) and X-Sigmail-Verdict, the verdict→smime
                   table, forged-header removal (shared with ``sigmail verify --headers``)
 ``actions.py``    accept / quarantine / reject / tempfail per verdict and recipient domain
+``notice.py``     the optional leading notice part of a message with no signature
 ``config.py``     the TOML configuration file and its validation (errors name the line)
 ``runtime.py``    a loaded configuration: trust, policy, revocation, the shared Verifier
 ``daemon.py``     the server: socket, threads, worker pool, SIGHUP reload, SIGTERM drain

@@ -13,6 +13,7 @@ import os
 import re
 import socket as _socket
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,18 @@ from sigmail.milter.actions import (
 )
 
 __all__ = ["MilterConfig", "load_config", "parse_config", "parse_socket"]
+
+
+# The Subject tags a clerk sees in any mail reader (docs/milter.md, "What the clerk sees").
+DEFAULT_SUBJECT_TAGS = {
+    "official": "",
+    "not_official": "[CHƯA HỢP LỆ]",
+    "unsigned": "[KHÔNG KÝ SỐ]",
+    "invalid": "[KHÔNG HỢP LỆ]",
+    "indeterminate": "[CHƯA XÁC ĐỊNH]",
+}
+MAX_TAG_CHARS = 40
+MAX_NOTICE_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,18 @@ class MilterConfig:
     ``tempfail``."""
     shutdown_timeout: float = 30.0
     """On SIGTERM, how long messages in progress may take to finish."""
+    max_connections: int = 512
+    """MTA connections served at once (each holds a thread and a descriptor). At the cap the
+    connection idle the longest without a message in progress is closed for the new one;
+    it is also kept under the process's descriptor limit (``LimitNOFILE``)."""
+    idle_timeout: float = 600.0
+    """Seconds a connection may wait for the MTA's next command (longer than Postfix's
+    ``smtpd_timeout``, 300 s, so a slow SMTP client does not cost a retry)."""
+    read_timeout: float = 30.0
+    """Seconds the rest of a command may take once its first byte arrived (Postfix writes a
+    command whole, so only a stalled or hostile peer is this slow: a slowloris)."""
+    max_header_fields: int = 10_000
+    """More header fields than this: not verified, ``indeterminate (limit_exceeded)``."""
     log_level: str = "info"
 
     # [verify]
@@ -78,6 +103,12 @@ class MilterConfig:
     # [actions], [domains."…"]
     actions: DomainActions = field(default_factory=DomainActions)
 
+    # [subject_tag], [notice]: what a clerk reading in webmail sees
+    subject_tags: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SUBJECT_TAGS))
+    """Per verdict, a tag put in front of the Subject ("" for none; none for ``official``)."""
+    unsigned_notice: str | None = None
+    """A short text shown as a separate leading part of messages with no signature at all."""
+
     source: str | None = None
 
     def with_(self, **changes: Any) -> MilterConfig:
@@ -89,13 +120,13 @@ def parse_socket(spec: str) -> tuple[str, Any]:
     kind, sep, rest = spec.partition(":")
     if not sep:
         if spec.startswith("/"):
-            return "unix", spec
+            return "unix", _unix_path(spec, spec)
         raise ValueError(f"socket {spec!r}: expected unix:/path or inet:PORT@HOST")
     kind = kind.lower()
     if kind in ("unix", "local"):
         if not rest:
             raise ValueError(f"socket {spec!r}: no path")
-        return "unix", rest
+        return "unix", _unix_path(spec, rest)
     if kind in ("inet", "inet6"):
         port_text, _, host = rest.partition("@")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -103,6 +134,20 @@ def parse_socket(spec: str) -> tuple[str, Any]:
         host = host.strip("[]") or ("127.0.0.1" if kind == "inet" else "::1")
         return kind, (host, int(port_text))
     raise ValueError(f"socket {spec!r}: unknown kind {kind!r} (unix, inet, inet6)")
+
+
+# sun_path holds 108 bytes on Linux, the terminating NUL included (unix(7)).
+MAX_UNIX_PATH_BYTES = 107
+
+
+def _unix_path(spec: str, path: str) -> str:
+    size = len(os.fsencode(path))
+    if size > MAX_UNIX_PATH_BYTES:
+        raise ValueError(
+            f"socket {spec!r}: the path is {size} bytes; a unix socket path can have at most "
+            f"{MAX_UNIX_PATH_BYTES} (choose a shorter directory)"
+        )
+    return path
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -166,12 +211,21 @@ def parse_config(text: str, *, source: str = "<milter config>", base: Path | Non
         raise MilterConfigError(str(exc), source=source, line=line) from exc
 
     for section in data:
-        if section not in ("milter", "verify", "trust", "actions", "domains"):
+        if section not in (
+            "milter",
+            "verify",
+            "trust",
+            "actions",
+            "domains",
+            "subject_tag",
+            "notice",
+        ):
             src.fail(f"unknown section [{section}]", (section,))
     changes: dict[str, Any] = {"source": source}
     changes.update(_milter_section(src, data.get("milter", {})))
     changes.update(_verify_section(src, data.get("verify", {}), base))
     changes.update(_trust_section(src, data.get("trust", {}), base))
+    changes.update(_clerk_sections(src, data.get("subject_tag", {}), data.get("notice", {})))
     default = _action_set(src, data.get("actions", {}), ("actions",), ActionSet())
     domains_table = data.get("domains", {})
     if not isinstance(domains_table, dict):
@@ -235,6 +289,10 @@ def _milter_section(src: _Source, table: Any) -> dict:
         "spool_dir",
         "on_failure",
         "shutdown_timeout",
+        "max_connections",
+        "idle_timeout",
+        "read_timeout",
+        "max_header_fields",
         "log_level",
     }
     table = _table(src, table, where, allowed)
@@ -258,6 +316,10 @@ def _milter_section(src: _Source, table: Any) -> dict:
     out |= _positive(src, table, where, "max_message_bytes", int)
     out |= _positive(src, table, where, "spool_memory_bytes", int)
     out |= _positive(src, table, where, "shutdown_timeout", float)
+    out |= _positive(src, table, where, "max_connections", int)
+    out |= _positive(src, table, where, "idle_timeout", float)
+    out |= _positive(src, table, where, "read_timeout", float)
+    out |= _positive(src, table, where, "max_header_fields", int)
     out |= _string(src, table, where, "spool_dir")
     if "on_failure" in table:
         if table["on_failure"] not in ("accept", "tempfail"):
@@ -320,6 +382,43 @@ def _trust_section(src: _Source, table: Any, base: Path | None) -> dict:
             out[f"trust_{key}"] = tuple(_path(base, v) for v in value)
     if "dir" in table:
         out["trust_dir"] = _path(base, _string(src, table, where, "dir")["dir"])
+    return out
+
+
+def _clerk_sections(src: _Source, tags: Any, notice: Any) -> dict:
+    out: dict[str, Any] = {}
+    tags = _table(src, tags, ("subject_tag",), set(VERDICTS))
+    if tags:
+        merged = dict(DEFAULT_SUBJECT_TAGS)
+        for verdict, tag in tags.items():
+            if (
+                not isinstance(tag, str)
+                or len(tag) > MAX_TAG_CHARS
+                or not all(c.isprintable() for c in tag)
+            ):
+                src.fail(
+                    f"{verdict} must be a printable text of at most {MAX_TAG_CHARS} "
+                    'characters ("" for no tag)',
+                    ("subject_tag",),
+                    verdict,
+                )
+            merged[verdict] = tag.strip()
+        out["subject_tags"] = merged
+    notice = _table(src, notice, ("notice",), {"unsigned"})
+    if "unsigned" in notice:
+        text = notice["unsigned"]
+        if (
+            not isinstance(text, str)
+            or len(text) > MAX_NOTICE_CHARS
+            or "\0" in text
+            or not text.strip()
+        ):
+            src.fail(
+                f"unsigned must be a non-empty text of at most {MAX_NOTICE_CHARS} characters",
+                ("notice",),
+                "unsigned",
+            )
+        out["unsigned_notice"] = text.strip() + "\n"
     return out
 
 

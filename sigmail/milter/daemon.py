@@ -6,6 +6,10 @@
   over its time budget can be answered without waiting for it. The verifier is pure Python:
   threads share one Verifier with its chain cache and one revocation source with its caches
   (see docs/milter.md, "Throughput", for the measurement behind this choice).
+* **Abuse.** At most ``max_connections`` connections (kept under RLIMIT_NOFILE); at the cap,
+  or when accept() runs out of descriptors, idle connections are closed to make room (never
+  one with a message in progress), and accept pauses instead of spinning. Each connection
+  has an idle and a per-command read timeout (:class:`.protocol.PacketReader`).
 * **SIGHUP** re-reads the configuration, trust anchors and policy. A configuration that does
   not load is logged and the running one kept. Messages in progress finish with the
   configuration they started with. (The socket and ``workers`` need a restart.)
@@ -17,8 +21,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -38,7 +44,13 @@ __all__ = ["MilterServer", "open_listener"]
 log = logging.getLogger("sigmail.milter")
 
 
-def open_listener(spec: str, *, mode: int = 0o660, backlog: int = 128) -> socket.socket:
+# Connections the kernel holds until accepted. A flood fills it while the accept loop closes
+# idle connections; a full one makes the MTA's connect fail at once (EAGAIN on a unix
+# socket), so it is deep (the kernel caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 1024
+
+
+def open_listener(spec: str, *, mode: int = 0o660, backlog: int = LISTEN_BACKLOG) -> socket.socket:
     """Bind ``unix:/path`` or ``inet:PORT@HOST``; a stale unix socket file is replaced."""
     try:
         kind, address = parse_socket(spec)
@@ -64,7 +76,7 @@ def open_listener(spec: str, *, mode: int = 0o660, backlog: int = 128) -> socket
             os.chmod(path, mode)
         except OSError as exc:
             sock.close()
-            raise ConfigError(f"socket {path}: {exc.strerror}") from exc
+            raise ConfigError(f"socket {path}: {exc.strerror or exc}") from exc
     else:
         family = socket.AF_INET6 if kind == "inet6" else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -73,9 +85,33 @@ def open_listener(spec: str, *, mode: int = 0o660, backlog: int = 128) -> socket
             sock.bind(address)
         except OSError as exc:
             sock.close()
-            raise ConfigError(f"socket {spec}: {exc.strerror}") from exc
+            raise ConfigError(f"socket {spec}: {exc.strerror or exc}") from exc
     sock.listen(backlog)
     return sock
+
+
+# accept() failing for want of resources: wait, do not retry at once.
+_RESOURCE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+LOG_INTERVAL = 10.0
+# Descriptors kept for everything but connections: the listener, spool files, revocation
+# fetches, trust and policy files on reload, the log.
+RESERVED_FDS = 64
+
+
+def connection_cap(configured: int) -> int:
+    """``max_connections``, lowered to fit the process's descriptor limit (RLIMIT_NOFILE)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    fits = max(1, soft - RESERVED_FDS)
+    if fits < configured:
+        log.warning(
+            "max_connections %d lowered to %d to fit the descriptor limit %d (LimitNOFILE)",
+            configured,
+            fits,
+            soft,
+        )
+    return min(configured, fits)
 
 
 class MilterServer:
@@ -105,6 +141,10 @@ class MilterServer:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.stopped = threading.Event()
+        self.max_connections = connection_cap(config.max_connections)
+        self.evictions = 0
+        self._backoff = 0.0
+        self._logged: dict[str, tuple[float, int]] = {}
 
     @property
     def address(self):
@@ -146,11 +186,19 @@ class MilterServer:
         selector = selectors.DefaultSelector()
         selector.register(self.listener, selectors.EVENT_READ, "accept")
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        paused_until = None
         try:
             while not self._stop.is_set():
-                for key, _ in selector.select(timeout=1.0):
+                if paused_until is not None and time.monotonic() >= paused_until:
+                    selector.register(self.listener, selectors.EVENT_READ, "accept")
+                    paused_until = None
+                timeout = 1.0 if paused_until is None else paused_until - time.monotonic()
+                for key, _ in selector.select(timeout=max(0.0, timeout)):
                     if key.data == "accept":
-                        self._accept()
+                        pause = self._accept()
+                        if pause:
+                            selector.unregister(self.listener)
+                            paused_until = time.monotonic() + pause
                     else:
                         with contextlib.suppress(OSError):
                             self._wake_r.recv(4096)
@@ -161,15 +209,43 @@ class MilterServer:
             selector.close()
             self._shutdown()
 
-    def _accept(self) -> None:
+    def _accept(self) -> float | None:
+        """Accept what is waiting; a pause in seconds if accepting must back off."""
         while True:
             try:
                 conn, peer = self.listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                self._backoff = 0.0
+                return None
             except OSError as exc:
-                log.warning("accept failed: %s", exc)
-                return
+                if exc.errno not in _RESOURCE_ERRNOS:
+                    self._log_limited("accept failed: %s", exc)
+                    return None
+                # Out of descriptors (or kernel memory): the listener stays readable, so
+                # trying again at once spins. Close a few idle connections and pause while
+                # their threads let go of the descriptors; with none to close, pause longer
+                # each time. Connections already open are served all along.
+                evicted = sum(self._evict_idle(reason="descriptor limit") for _ in range(8))
+                if evicted:
+                    self._backoff = 0.005
+                else:
+                    self._backoff = min(max(self._backoff * 2, 0.05), 1.0)
+                self._log_limited(
+                    "accept failed: %s (%d connections); pausing accept %.2fs",
+                    exc.strerror or exc,
+                    len(self.sessions),
+                    self._backoff,
+                )
+                return self._backoff
+            if len(self.sessions) >= self.max_connections and not self._evict_idle(
+                reason="max_connections"
+            ):
+                self._log_limited(
+                    "refused a connection: %d connections, all with a message in progress",
+                    len(self.sessions),
+                )
+                conn.close()  # the MTA applies milter_default_action (tempfail)
+                continue
             conn.setblocking(True)
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 # Nagle + delayed ACK make each milter round trip on loopback ~40 ms.
@@ -185,6 +261,41 @@ class MilterServer:
             threading.Thread(
                 target=self._run_session, args=(session,), daemon=True, name="sigmail-milter"
             ).start()
+
+    def _evict_idle(self, *, reason: str) -> bool:
+        """Close a connection without a message in progress: one that never sent a message
+        (a flood's, a stalled one's) before one that did (an MTA's), the longest idle first."""
+        with self._sessions_lock:
+            idle = [x for x in self.sessions if not x.busy and not x.evicted]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda x: (x.messages > 0, x.activity))
+        victim.evicted = True
+        with self._sessions_lock:
+            self.sessions.discard(victim)  # its thread ends when the socket shuts down
+        with contextlib.suppress(OSError):
+            victim.sock.shutdown(socket.SHUT_RDWR)
+        self.evictions += 1
+        self._log_limited(
+            "%s: closed the connection from %s, idle %.0fs, to make room (%d so far)",
+            reason,
+            victim.peer,
+            time.monotonic() - victim.activity,
+            self.evictions,
+        )
+        return True
+
+    def _log_limited(self, fmt: str, *args) -> None:
+        """A warning at most every LOG_INTERVAL seconds per message format (a flood of
+        connections must not become a flood of log)."""
+        now = time.monotonic()
+        last, suppressed = self._logged.get(fmt, (float("-inf"), 0))
+        if now - last < LOG_INTERVAL:
+            self._logged[fmt] = (last, suppressed + 1)
+            return
+        self._logged[fmt] = (now, 0)
+        more = f" ({suppressed} similar in the last {LOG_INTERVAL:g}s)" if suppressed else ""
+        log.warning(fmt + more, *args)
 
     def _run_session(self, session: Session) -> None:
         try:

@@ -22,15 +22,16 @@ could pass for ours), are removed before ours are added. Other servers' results 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from email.header import Header
-from email.utils import getaddresses
+from email.errors import HeaderParseError
+from email.header import Header, decode_header, make_header
 
 import authres
 import authres.smime
 
-from sigmail.smime.headers import strip_comments
+from sigmail.smime.headers import parse_mailboxes
 from sigmail.verdict.model import Verdict
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SMIME_RESULTS",
     "VERDICT_HEADER",
     "AddedHeader",
+    "authserv_id_of",
     "claims_authserv_id",
     "failsafe_headers",
     "fold",
@@ -46,6 +48,7 @@ __all__ = [
     "headers_for",
     "smime_result",
     "summary",
+    "tagged_subject",
 ]
 
 AUTH_RESULTS = "Authentication-Results"
@@ -195,9 +198,11 @@ def _signer_identifier(verdict: Verdict) -> str | None:
 
 
 def _address_of(text: str | None) -> str | None:
+    """The one address a From field names, read as the verifier reads it (RFC 5322, not
+    :func:`email.utils.getaddresses`, which splits ``a@x <b@y>`` into two addresses)."""
     if not text:
         return None
-    found = [addr for _name, addr in getaddresses([text]) if addr]
+    found = [box.address for box in parse_mailboxes(text).mailboxes if box.address]
     return found[0] if len(found) == 1 else None
 
 
@@ -221,28 +226,121 @@ def fold(name: str, value: str, *, newline: str = "\n", width: int = 78) -> str:
     return (newline + " ").join(lines)
 
 
+# -- the Subject tag ---------------------------------------------------------------------------
+
+
+def tagged_subject(original: bytes | None, tag: str) -> bytes | None:
+    """The Subject with ``tag`` in front, as the bytes to set (None: leave it as it is).
+
+    The tag is an RFC 2047 encoded word unless it is plain ASCII; the original value is kept
+    byte for byte after it. Between two encoded words white space is not displayed, so when
+    the original starts with one, the separating space goes inside the tag's word. A Subject
+    that already starts with the tag (a reply, a message that went through twice) is left.
+    """
+    if not tag:
+        return None
+    value = (original or b"").strip(b" \t")
+    shown = _decode_words(value.decode("utf-8", "replace")) if b"=?" in value else ""
+    if value.decode("utf-8", "replace").startswith(tag) or shown.startswith(tag):
+        return None
+    starts_encoded = value.startswith(b"=?")
+    if tag.isascii() and _SAFE_NAME.fullmatch(tag) and not starts_encoded:
+        word = tag.encode()
+    else:
+        text = tag + " " if starts_encoded else tag
+        word = Header(text, "utf-8").encode(maxlinelen=10_000).replace("\n", "").encode()
+    return word + b" " + value if value else word
+
+
 # -- forgery protection ------------------------------------------------------------------------
 
 
 def claims_authserv_id(value: str | bytes, authserv_id: str) -> bool:
     """Does an incoming Authentication-Results value name ``authserv_id`` as its author?
 
-    Parsed with authres; a value it cannot parse is read leniently (comments and white space
-    dropped, the first word before ``;``), since a mail reader might still show it.
+    The authserv-id is read as RFC 8601 §2.2 defines it (after comments and white space, a
+    token or a quoted-string, ended by white space, a comment or ``;``) and compared as a
+    reader would: case-insensitively, without a trailing dot, after decoding an RFC 2047
+    encoded form and Unicode compatibility folding (a full-width dot reads as a dot). The
+    authres package cannot parse a quoted authserv-id, so this small reader does it; a value
+    broken after the authserv-id still counts, since a mail reader might still show it.
     """
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    unfolded = re.sub(r"\r?\n[ \t]", " ", value).strip()
-    wanted = authserv_id.lower()
+    unfolded = re.sub(r"\r?\n[ \t]", " ", value)
+    found = authserv_id_of(unfolded)
+    return found is not None and _same_id(found, authserv_id)
+
+
+def authserv_id_of(value: str) -> str | None:
+    """The authserv-id an Authentication-Results value starts with (None if there is none)."""
+    pos = _skip_cfws(value, 0)
+    if pos >= len(value):
+        return None
+    if value[pos] == '"':
+        word, escaped = [], False
+        for char in value[pos + 1 :]:
+            if escaped:
+                word.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                break
+            else:
+                word.append(char)
+        found = "".join(word)
+    else:
+        encoded = _ENCODED_WORDS.match(value, pos)
+        if encoded:
+            found = encoded.group(0)
+        else:
+            end = pos
+            while end < len(value) and value[end] not in ' \t;("':
+                end += 1
+            found = value[pos:end]
+    if "=?" in found:
+        found = _decode_words(found)
+    return found or None
+
+
+_ENCODED_WORD = r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?="
+_ENCODED_WORDS = re.compile(rf"{_ENCODED_WORD}(?:[ \t]+{_ENCODED_WORD})*")
+
+
+def _skip_cfws(text: str, pos: int) -> int:
+    """The position after any white space and (nested) comments starting at ``pos``."""
+    depth = 0
+    while pos < len(text):
+        char = text[pos]
+        if depth:
+            if char == "\\":
+                pos += 1
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+        elif char == "(":
+            depth = 1
+        elif char not in " \t\r\n":
+            return pos
+        pos += 1
+    return pos
+
+
+def _decode_words(text: str) -> str:
     try:
-        parsed = authres.AuthenticationResultsHeader.parse_value(unfolded)
-    except Exception:  # authres raises its own errors, and IndexError on some inputs
-        parsed = None
-    if parsed is not None and (parsed.authserv_id or "").lower() == wanted:
-        return True
-    first = strip_comments(unfolded, gap="").strip().split(";", 1)[0].strip()
-    first = first.split()[0] if first.split() else ""
-    return first.lower() == wanted
+        return str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return text
+
+
+def _same_id(found: str, ours: str) -> bool:
+    def norm(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).strip().strip('"').strip()
+        return text.rstrip(".").casefold()
+
+    return bool(norm(found)) and norm(found) == norm(ours)
 
 
 def forged_headers(

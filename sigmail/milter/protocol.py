@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from enum import IntFlag
 
@@ -26,6 +27,7 @@ __all__ = [
     "Negotiated",
     "PacketReader",
     "ProtocolError",
+    "ReadTimeout",
     "Reply",
     "Step",
     "encode",
@@ -41,6 +43,7 @@ __all__ = [
     "reply_insert_header",
     "reply_optneg",
     "reply_quarantine",
+    "reply_replace_body",
 ]
 
 VERSION = 6
@@ -77,6 +80,7 @@ class Reply:
     """Replies to the MTA (one byte each)."""
 
     ADDRCPT = b"+"
+    REPLBODY = b"b"
     DELRCPT = b"-"
     ACCEPT = b"a"
     CONTINUE = b"c"
@@ -133,7 +137,8 @@ class Step(IntFlag):
 
 
 # What sigmail asks for: header changes (add, insert, delete its own forged headers) and the
-# hold queue. It never changes the body, the envelope or the recipients.
+# hold queue; the body only when a notice part is configured (``negotiate(extra_actions=)``).
+# It never changes the envelope or the recipients.
 WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.QUARANTINE
 
 # Steps sigmail does not need (connection, HELO, DATA, unknown commands) and steps it never
@@ -200,7 +205,7 @@ def reply_optneg(negotiated: Negotiated) -> bytes:
     )
 
 
-def reply_add_header(name: str, value: str) -> bytes:
+def reply_add_header(name: str, value: str | bytes) -> bytes:
     return encode(Reply.ADDHEADER, _cstr(name) + _cstr(value))
 
 
@@ -208,9 +213,16 @@ def reply_insert_header(index: int, name: str, value: str) -> bytes:
     return encode(Reply.INSHEADER, struct.pack("!I", index) + _cstr(name) + _cstr(value))
 
 
-def reply_change_header(index: int, name: str | bytes, value: str) -> bytes:
+def reply_change_header(index: int, name: str | bytes, value: str | bytes) -> bytes:
     """Change the ``index``-th (from 1) header called ``name``; an empty value deletes it."""
     return encode(Reply.CHGHEADER, struct.pack("!I", index) + _cstr(name) + _cstr(value))
+
+
+def reply_replace_body(body: bytes, chunk: int = 65535) -> bytes:
+    """SMFIR_REPLBODY packets carrying the new body, in chunks the MTA accepts."""
+    return b"".join(
+        encode(Reply.REPLBODY, body[i : i + chunk]) for i in range(0, len(body), chunk)
+    ) or encode(Reply.REPLBODY, b"")
 
 
 def reply_quarantine(reason: str) -> bytes:
@@ -232,8 +244,9 @@ def parse_optneg(data: bytes) -> tuple[int, Action, Step]:
     return version, Action(actions & 0x1FF), Step(steps & 0x1FFFFF)
 
 
-def negotiate(data: bytes) -> Negotiated:
-    """Our answer to the MTA's SMFIC_OPTNEG: what we want of what it offers."""
+def negotiate(data: bytes, *, extra_actions: Action | None = None) -> Negotiated:
+    """Our answer to the MTA's SMFIC_OPTNEG: what we want of what it offers (and
+    ``extra_actions``, such as CHGBODY when a notice part is configured)."""
     version, offered_actions, offered_steps = parse_optneg(data)
     if version < 2:
         raise ProtocolError(f"milter protocol version {version} is too old (2 or later needed)")
@@ -242,7 +255,7 @@ def negotiate(data: bytes) -> Negotiated:
         raise ProtocolError(f"the MTA does not allow {missing!r}; headers cannot be added")
     return Negotiated(
         version=min(version, VERSION),
-        actions=WANTED_ACTIONS & offered_actions,
+        actions=(WANTED_ACTIONS | (extra_actions or Action(0))) & offered_actions,
         steps=WANTED_STEPS & offered_steps,
     )
 
@@ -294,25 +307,63 @@ def parse_connect(data: bytes) -> tuple[bytes, str, int | None, bytes | None]:
 # -- reading -----------------------------------------------------------------------------------
 
 
+class ReadTimeout(ProtocolError):
+    """The peer sent nothing for ``idle_timeout``, or stalled inside a packet."""
+
+
 class PacketReader:
-    """Reads whole packets from a stream socket (buffered; one packet per call)."""
+    """Reads whole packets from a stream socket (buffered; one packet per call).
 
-    __slots__ = ("_buffer", "_sock")
+    Two clocks: waiting for a packet to *start* may take ``idle_timeout``; once its first
+    byte is in, the rest must arrive within ``read_timeout`` in total, however it trickles
+    (a peer sending a byte every few seconds is stopped by the second, not the first).
+    ``activity`` is the monotonic time of the last bytes received.
+    """
 
-    def __init__(self, sock: socket.socket) -> None:
+    __slots__ = ("_buffer", "_sock", "_started", "activity", "idle_timeout", "read_timeout")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        idle_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
         self._sock = sock
         self._buffer = bytearray()
+        self._started: float | None = None  # when the packet being read began to arrive
+        self.idle_timeout = idle_timeout
+        self.read_timeout = read_timeout
+        self.activity = time.monotonic()
 
     def _fill(self, want: int) -> bool:
         while len(self._buffer) < want:
-            chunk = self._sock.recv(max(65536, want - len(self._buffer)))
+            if not self._buffer:
+                self._sock.settimeout(self.idle_timeout)
+            elif self.read_timeout is not None:
+                if self._started is None:
+                    self._started = time.monotonic()
+                left = self._started + self.read_timeout - time.monotonic()
+                if left <= 0:
+                    raise ReadTimeout(f"a packet took more than {self.read_timeout:g} s")
+                self._sock.settimeout(left)
+            try:
+                chunk = self._sock.recv(max(65536, want - len(self._buffer)))
+            except TimeoutError:
+                if not self._buffer:
+                    raise ReadTimeout(f"idle for {self.idle_timeout:g} s") from None
+                raise ReadTimeout(f"a packet took more than {self.read_timeout:g} s") from None
             if not chunk:
                 return False
+            self.activity = time.monotonic()
+            if not self._buffer:
+                self._started = self.activity
             self._buffer += chunk
         return True
 
     def read(self) -> tuple[bytes, bytes] | None:
         """The next ``(command, data)``, or None at a clean end of stream."""
+        self._started = time.monotonic() if self._buffer else None
         if not self._fill(4):
             if self._buffer:
                 raise ProtocolError("connection closed inside a packet header")

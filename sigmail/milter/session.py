@@ -7,9 +7,10 @@ The conversation (libmilter's order, as Postfix and Sendmail drive it)::
     (ABORT resets the message; QUIT ends the connection; QUIT_NC starts a new one)
 
 Replies go only where the MTA waits for one (the no-reply steps negotiated in
-:mod:`.protocol`). The message is spooled (:mod:`.spool`) and handed to :func:`.filter.judge`
-at end of message. A protocol error closes the connection: the MTA then applies its
-``milter_default_action`` (tempfail in our deployment), which costs a retry, never a message.
+:mod:`.protocol`). The message is spooled as it arrives, header fields included
+(:mod:`.spool`), and handed to :func:`.filter.judge` at end of message. A protocol error
+closes the connection: the MTA then applies its ``milter_default_action`` (tempfail in our
+deployment), which costs a retry, never a message.
 """
 
 from __future__ import annotations
@@ -58,11 +59,23 @@ class Session:
         self.closing = False  # shutting down: end after the message in progress
         self.lock = threading.Lock()
         self.messages = 0
+        self.evicted = False  # closed by the server to make room for a new connection
+        self.reader: p.PacketReader | None = None
+        self._send_timeout: float | None = None
 
     # -- driving -------------------------------------------------------------------------------
 
+    @property
+    def activity(self) -> float:
+        """The monotonic time this connection last received bytes."""
+        return self.reader.activity if self.reader is not None else 0.0
+
     def run(self) -> None:
-        reader = p.PacketReader(self.sock)
+        config = self._runtime().config
+        self.reader = reader = p.PacketReader(
+            self.sock, idle_timeout=config.idle_timeout, read_timeout=config.read_timeout
+        )
+        self._send_timeout = config.read_timeout
         try:
             while True:
                 packet = reader.read()
@@ -70,17 +83,40 @@ class Session:
                     return
                 if not self.handle(*packet):
                     return
+        except p.ReadTimeout as exc:
+            log.info("connection from %s: %s; closing", self.peer, exc)
         except p.ProtocolError as exc:
             log.warning("milter protocol error from %s: %s; closing", self.peer, exc)
         except OSError as exc:
-            if not self.closing:
+            if not (self.closing or self.evicted):
                 log.info("connection from %s lost: %s", self.peer, exc)
         finally:
+            self._log_unfinished()
             self._drop_message()
             with contextlib.suppress(OSError):
                 self.sock.close()
 
+    def _log_unfinished(self) -> None:
+        """A message the connection ended inside (the MTA gave up or died): one line."""
+        message = self.message
+        if message is None:
+            return
+        for stage in (b"M", b"R", b"N", b"E"):
+            message.macros.update(self.macros.get(stage, {}))
+        why = "closed to make room" if self.evicted else "connection ended"
+        if self.closing:
+            why = "stopping"
+        log.info(
+            "queue_id=%s aborted: %s before the end of the message (size=%d, %d header fields)",
+            message.queue_id or "-",
+            why,
+            message.spool.size,
+            message.header_count,
+        )
+
     def send(self, data: bytes) -> None:
+        # The MTA must read our replies as promptly as it writes its commands.
+        self.sock.settimeout(self._send_timeout)
         self.sock.sendall(data)
 
     def _ack(self, cmd: bytes) -> None:
@@ -90,7 +126,11 @@ class Session:
     def handle(self, cmd: bytes, data: bytes) -> bool:
         """One command; False ends the connection."""
         if cmd == p.Cmd.OPTNEG:
-            self.negotiated = p.negotiate(data)
+            # Body changes are asked for only when a notice part may be written.
+            wants_body = bool(self._runtime().config.unsigned_notice)
+            self.negotiated = p.negotiate(
+                data, extra_actions=p.Action.CHGBODY if wants_body else None
+            )
             self.send(p.reply_optneg(self.negotiated))
         elif cmd == p.Cmd.MACRO:
             stage, values = p.parse_macros(data)
@@ -107,14 +147,10 @@ class Session:
             self._ack(cmd)
         elif cmd == p.Cmd.HEADER:
             name, value = p.parse_header(data)
-            self._current().headers.append((name, value))
+            self._current().add_header(name, value)
             self._ack(cmd)
         elif cmd == p.Cmd.EOH:
-            message = self._current()
-            for name, value in message.headers:
-                value = value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-                message.spool.write(name + b": " + value + b"\r\n")
-            message.spool.write(b"\r\n")
+            self._current().end_of_header()
             self._ack(cmd)
         elif cmd == p.Cmd.BODY:
             self._current().spool.write(data)
@@ -126,6 +162,8 @@ class Session:
             self._end_of_message(message)
             return not self.closing
         elif cmd == p.Cmd.ABORT:
+            if self.message is not None and self.message.header_count:
+                log.info("queue_id=%s aborted by the MTA", self.message.queue_id or "-")
             self._drop_message()
         elif cmd == p.Cmd.QUIT:
             return False
@@ -152,7 +190,9 @@ class Session:
                 memory_bytes=config.spool_memory_bytes,
                 max_bytes=config.max_message_bytes,
                 directory=config.spool_dir,
-            )
+            ),
+            max_header_fields=config.max_header_fields,
+            authserv_id=config.authserv_id,
         )
 
     def _current(self) -> ReceivedMessage:
@@ -192,6 +232,18 @@ class Session:
         # Received field: Authentication-Results, then X-Sigmail-Verdict.
         for header in reversed(result.add):
             out.append(p.reply_insert_header(0, header.name, header.folded()))
+        notice = result.notice if self._can(p.Action.CHGBODY) else None
+        if notice is not None:
+            for name, index in notice.remove:
+                out.append(p.reply_change_header(index, name, ""))
+            for name, value in notice.add:
+                out.append(p.reply_add_header(name, value))
+            out.append(p.reply_replace_body(notice.body))
+        if result.subject is not None:
+            if result.replace_subject:
+                out.append(p.reply_change_header(1, "Subject", result.subject))
+            else:
+                out.append(p.reply_add_header("Subject", result.subject))
         decision = result.decision
         if decision.disposition is Disposition.QUARANTINE:
             if self._can(p.Action.QUARANTINE):

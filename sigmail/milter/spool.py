@@ -45,6 +45,13 @@ class Spool:
         self._file.seek(0)
         return self._file.read()
 
+    def read_from(self, offset: int) -> bytes:
+        """The kept bytes from ``offset`` on (the body, after the header block)."""
+        if self.oversize:
+            raise ValueError("the message was larger than the spool keeps")
+        self._file.seek(offset)
+        return self._file.read()
+
     def close(self) -> None:
         self._file.close()
 
