@@ -53,6 +53,16 @@ class Limits:
     Paeth byte, five per run of PNG rows of one type (real xref and object streams have one)."""
     max_seconds: float = 30.0
     """Wall-clock budget for one verification (a resource limit, not the validation time)."""
+    max_xml_bytes: int = 32 * 1024 * 1024
+    """Size of one XML document parsed (a standalone .xml, one part of a package)."""
+    max_xml_depth: int = 128
+    """Element nesting in one XML document."""
+    max_xml_references: int = 1024
+    """ds:Reference elements in one signature (SignedInfo and Manifests together)."""
+    max_xml_transforms: int = 8
+    """ds:Transform elements in one reference."""
+    max_xml_signatures: int = 16
+    """ds:Signature elements in one XML document or package."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

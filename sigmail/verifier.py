@@ -238,7 +238,7 @@ class Verifier:
                 nonlocal documents_before
                 inner_kind = detect_kind(inner, name)
                 role = role_of_carried_document(inner_kind, documents_before)
-                if inner_kind in (InputKind.CMS, InputKind.PDF):
+                if inner_kind in (InputKind.CMS, InputKind.PDF, InputKind.XML, InputKind.OOXML):
                     documents_before += 1
                 path = f"{carried.prefix}{name}"
                 verdict = self._verify(

@@ -29,6 +29,7 @@ HANDLERS = {
     InputKind.CMS: "sigmail.formats.cms_file:verify_cms_file",
     InputKind.EML: "sigmail.formats.email:verify_email",
     InputKind.PDF: "sigmail.formats.pdf:verify_pdf",
+    InputKind.XML: "sigmail.formats.xml:verify_xml",
 }
 
 

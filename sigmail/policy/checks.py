@@ -21,7 +21,7 @@ from sigmail.verdict.reasons import Effect
 
 __all__ = ["CHECKS", "DOCUMENT_KINDS", "Case", "Check", "counted_signatures"]
 
-DOCUMENT_KINDS = ("pdf", "p7m", "p7s")
+DOCUMENT_KINDS = ("pdf", "p7m", "p7s", "xml", "ooxml")
 
 
 @dataclass(frozen=True, slots=True)

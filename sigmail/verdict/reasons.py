@@ -602,6 +602,27 @@ _ROWS: tuple[Reason, ...] = (
         "Thời điểm ký khai báo cách ngày gửi thư (trường Date) hơn một ngày",
         "The claimed signing time is more than a day away from the message's Date",
     ),
+    # -- issue 13 (XML signatures: XMLDSig, XAdES, Office packages) ----------------------------
+    Reason(
+        "signature_wrapping",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1,
+        "Chữ ký XML tham chiếu tới phần tử không xác định duy nhất (Id trùng hoặc sai vị trí): "
+        "dấu hiệu tấn công bọc chữ ký",
+        "An XML signature reference does not resolve to exactly one element (duplicate or "
+        "misplaced Id): a signature-wrapping attack",
+    ),
+    Reason(
+        "unsupported_transform",
+        Effect.INDETERMINATE,
+        "C2",
+        _NĐ130_9_1,
+        "Chữ ký XML dùng phép biến đổi không được hỗ trợ (chỉ chấp nhận enveloped-signature, "
+        "chuẩn hóa C14N và phép biến đổi quan hệ OPC)",
+        "The XML signature uses a transform sigmail does not run (only enveloped-signature, "
+        "the C14N family and the OPC relationship transform are accepted)",
+    ),
 )
 
 REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}

@@ -1,0 +1,73 @@
+"""The cryptographic check of one ``ds:Signature`` — SignedInfo's signature and every
+reference's digest — by signxml, given the signer certificate sigmail chose.
+
+signxml is asked for nothing else: it never sees a CA store (trust is ``ctx.validate_chain``),
+its certificate-validity check is switched off (time is judged at the proven time, by the
+chain), and all algorithms are let through to it because the policy (``weak_algorithm``) has
+been applied before. It checks the first ``ds:Signature`` of a document by default; this
+subclass picks the n-th, so a document with several signatures is checked one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509 as crypto_x509
+from lxml import etree
+from signxml import XMLVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.verifier import SignatureConfiguration
+
+from sigmail.xmldsig.names import ds
+
+__all__ = ["CryptoCheck", "check_signature_crypto"]
+
+_CONFIG = SignatureConfiguration(
+    require_x509=True,
+    expect_references=True,  # any number: sigmail counts them (max_xml_references)
+    signature_methods=frozenset(m for m in SignatureMethod if not m.name.startswith("HMAC")),
+    digest_algorithms=frozenset(DigestAlgorithm),
+)
+
+
+class _NthSignatureVerifier(XMLVerifier):
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self._index = index
+
+    def _get_signature(self, root):
+        signatures = list(root.iter(ds("Signature")))
+        return signatures[self._index]
+
+    def _check_cert_validity(self, cert, cert_source):
+        return None  # the validity period is the chain's question, at the proven time
+
+
+@dataclass(frozen=True, slots=True)
+class CryptoCheck:
+    valid: bool | None  # SignedInfo's signature verifies with the certificate's key
+    intact: bool | None  # every reference's digest matches
+    code: str | None = None  # the finding when not both: signature_invalid, digest_mismatch …
+    detail: str | None = None
+
+
+def check_signature_crypto(root: etree._Element, index: int, certificate_der: bytes) -> CryptoCheck:
+    """Verify the ``index``-th ds:Signature of ``root`` (document order) with the key of
+    ``certificate_der``."""
+    cert = crypto_x509.load_der_x509_certificate(certificate_der)
+    try:
+        _NthSignatureVerifier(index).verify(root, x509_cert=cert, expect_config=_CONFIG)
+    except InvalidDigest as exc:
+        return CryptoCheck(True, False, "digest_mismatch", str(exc))
+    except InvalidSignature as exc:
+        return CryptoCheck(False, None, "signature_invalid", str(exc))
+    except InvalidInput as exc:
+        if "KeyValue" in str(exc) or "key value" in str(exc).lower():
+            return CryptoCheck(None, None, "signer_certificate_mismatch", str(exc))
+        return CryptoCheck(None, None, "malformed", str(exc))
+    except SignXMLException as exc:
+        return CryptoCheck(None, None, "malformed", str(exc))
+    except (ValueError, TypeError) as exc:  # e.g. a signature value of the wrong length
+        return CryptoCheck(False, None, "signature_invalid", f"{type(exc).__name__}: {exc}")
+    return CryptoCheck(True, True)
