@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sigmail import OfflineRevocation, OnlineRevocation, TrustStore, Verifier
+from sigmail.revocation.evidence import EvidenceKind
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.verdict.model import VerdictKind
 
@@ -159,3 +160,13 @@ def test_unreachable_aia_is_indeterminate_not_untrusted(fresh_responder):
     assert verdict.verdict is VerdictKind.INDETERMINATE
     assert verdict.reasons == ("issuer_unreachable",)
     assert verdict.retry_after is not None
+
+
+def test_an_aia_failure_is_recorded_as_issuer_evidence_not_crl(fresh_responder):
+    """Issue 12 bug: a failed caIssuers fetch was recorded as ``EvidenceKind.CRL``."""
+    fresh_responder.unavailable.add("/cert")
+    url = f"{fresh_responder.url}/cert/ca-official.crt"
+    failure = OnlineRevocation(clock=lambda: AT).fetch_issuers(url).failure
+    assert failure is not None and failure.url == url
+    assert failure.kind is EvidenceKind.ISSUER
+    assert "503" in failure.error

@@ -175,7 +175,9 @@ class OnlineRevocation:
                 data = self.transport(url, None, self.timeout)
                 found = IssuerLookup(tuple(published_certificates(data)))
             except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-                failure = FetchFailure(url, EvidenceKind.CRL, describe(exc), now + self.retry_delay)
+                failure = FetchFailure(
+                    url, EvidenceKind.ISSUER, describe(exc), now + self.retry_delay
+                )
                 with self._lock:
                     self._failures[key] = failure
                 return IssuerLookup(failure=failure)
