@@ -99,6 +99,9 @@ def test_fetch_allow_reaches_the_online_source():
     network = Runtime.load(config).verifier.revocation.transport.network
     assert network.denial("10.20.1.1") is None and network.denial("::1") is None
     assert network.denial("10.21.0.1") == "10.21.0.1 is private (10.0.0.0/8)"
+    assert config_from_args(parse("--fetch-allow", "192.168.7.0/24")).fetch_allow == (
+        "192.168.7.0/24",
+    )
 
 
 def test_a_missing_file_is_a_config_error(tmp_path):

@@ -139,22 +139,17 @@ class NetworkPolicy:
             rules += [_Rule(ipaddress.ip_network(n), False, label) for n, label in DEFAULT_DENIED]
         rules += [_Rule(n, False, "denied by configuration") for n in self.deny]
         rules += [_Rule(n, True, "allowed by configuration") for n in self.allow]
+        # Most specific first, allow before deny at equal length: the first match decides.
+        rules.sort(key=lambda r: (-r.network.prefixlen, not r.allow))
         object.__setattr__(self, "_rules", tuple(rules))
 
     # -- one address -------------------------------------------------------------------------
     def _verdict(self, address: IPAddress) -> _Rule | None:
         """The most specific rule matching ``address``, allow winning a tie; None: no rule."""
-        best: _Rule | None = None
         for rule in self._rules:
-            if rule.network.version != address.version or address not in rule.network:
-                continue
-            if (
-                best is None
-                or rule.network.prefixlen > best.network.prefixlen
-                or (rule.network.prefixlen == best.network.prefixlen and rule.allow)
-            ):
-                best = rule
-        return best
+            if rule.network.version == address.version and address in rule.network:
+                return rule
+        return None
 
     def denial(self, address: str | IPAddress) -> str | None:
         """Why ``address`` may not be connected to, or None if it may."""
