@@ -99,6 +99,18 @@ class _Server:
                             time.sleep(0.1)
                     except OSError:
                         self.close_connection = True
+                elif route == "/drip-headers":  # the status line, then a header, a byte at a time
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    try:
+                        for _ in range(DRIP):
+                            self.wfile.write(b"a")
+                            self.wfile.flush()
+                            with owner.lock:
+                                owner.sent[route] += 1
+                            time.sleep(0.1)
+                    except OSError:
+                        pass
+                    self.close_connection = True
                 elif route == "/gzip":
                     self.send_response(200)
                     self.send_header("Content-Encoding", "gzip")
@@ -242,6 +254,13 @@ def test_a_dripping_answer_is_cut_at_the_deadline(server, transport):
         transport(f"{server.url}/drip", None, 1.0)
     assert server.requests["/drip"] == 1
     assert server.sent["/drip"] < DRIP
+
+
+def test_dripping_headers_are_cut_at_the_deadline(server, transport):
+    """The headers never end, each byte well within a read timeout."""
+    with pytest.raises(FetchTimeout):
+        transport(f"{server.url}/drip-headers", None, 1.0)
+    assert server.sent["/drip-headers"] < DRIP
 
 
 def test_a_compressed_answer_is_refused(server, transport):

@@ -9,8 +9,8 @@ fetcher of attacker-influenced URLs needs:
   ``Host`` header and TLS SNI carry the name);
 * redirects are followed by hand, at most ``max_redirects``, only to ``http:``/``https:``, and
   each hop is resolved and checked again;
-* one deadline per fetch (``timeout``) for connecting, redirects and reading the body (each
-  receive waits only for what is left of it), and a size ceiling checked against
+* one deadline per fetch (``timeout``) for connecting, redirects and reading status, headers
+  and body (each receive waits only for what is left of it), and a size ceiling checked against
   ``Content-Length`` before reading and while reading, so an oversized answer is refused
   without being read whole;
 * no proxy, whatever the environment says (urllib3 never reads ``HTTP_PROXY``); no content
@@ -24,11 +24,15 @@ certifi stores.
 
 from __future__ import annotations
 
+import http.client
+import io
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urljoin
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -55,9 +59,59 @@ _CHUNK = 64 * 1024
 _TLS = {"cert_reqs": "CERT_NONE", "assert_hostname": False}  # see the module docstring
 
 
+_FETCH = threading.local()  # .deadline: time.monotonic() by which this thread's fetch ends
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A connection's socket, each receive given only what is left of the fetch's deadline.
+
+    A socket timeout bounds one receive; a server sending a byte just within it, status line,
+    headers or body, would otherwise hold the fetch for as many timeouts as it sends bytes."""
+
+    def __init__(self, sock, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response (which urllib3 wraps), reading through a :class:`_DeadlineReader`."""
+
+    def __init__(self, sock, *args, **kwargs) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = getattr(_FETCH, "deadline", None)
+        if deadline is not None:
+            self.fp.close()
+            self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
+
+class _HTTPConnection(HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPSConnection(HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
 class _UnverifiedHTTPSPool(HTTPSConnectionPool):
     """HTTPS without the per-request InsecureRequestWarning: not verifying the server is the
     design here (see the module docstring), not an oversight to be warned about."""
+
+    ConnectionCls = _HTTPSConnection
 
     def _validate_conn(self, conn) -> None:
         HTTPConnectionPool._validate_conn(self, conn)
@@ -94,7 +148,7 @@ class HttpTransport:
             retries=False,
         )
         self._pools.pool_classes_by_scheme = {
-            "http": HTTPConnectionPool,
+            "http": _HTTPPool,
             "https": _UnverifiedHTTPSPool,
         }
 
@@ -104,6 +158,13 @@ class HttpTransport:
 
     def __call__(self, url: str, body: bytes | None, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
+        _FETCH.deadline = deadline
+        try:
+            return self._fetch(url, body, deadline)
+        finally:
+            _FETCH.deadline = None
+
+    def _fetch(self, url: str, body: bytes | None, deadline: float) -> bytes:
         method = "POST" if body is not None else "GET"
         for _hop in range(self.max_redirects + 1):
             response = self._request(url, method, body, deadline)
@@ -195,16 +256,9 @@ class HttpTransport:
                 )
             chunks: list[bytes] = []
             size = 0
-            sock = getattr(response.connection, "sock", None)
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                if time.monotonic() > deadline:
                     raise FetchTimeout("timed out")
-                # One recv at a time, each given only what is left of the deadline: read(n)
-                # would wait for n bytes, so a server dripping a byte per read timeout could
-                # hold the fetch for n timeouts.
-                if sock is not None:
-                    sock.settimeout(left)
                 chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - size))
                 if not chunk:
                     break

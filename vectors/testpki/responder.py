@@ -300,13 +300,17 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             status, content_type, body = make()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if status == HTTPStatus.SERVICE_UNAVAILABLE:
-            self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (a test of its deadline): not the responder's error.
+            self.close_connection = True
 
     def do_GET(self) -> None:
         route, rest = self._route()
