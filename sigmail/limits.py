@@ -64,6 +64,15 @@ class Limits:
     max_xml_signatures: int = 16
     """ds:Signature elements in one XML document or package."""
 
+    # -- network: what one verification may ask of the revocation/AIA fetching layer -------
+    # (sigmail.revocation.allowance; cached answers cost nothing; once spent, further lookups
+    # fail as unreachable, so the verdict is indeterminate, never official)
+    max_network_fetches: int = 16
+    """OCSP, CRL and caIssuers fetches made for one verification (a redirect is the same one)."""
+    max_network_seconds: float = 20.0
+    """Time one verification may wait on the network: its own fetches, and another thread's
+    fetch of the same URL."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             if getattr(self, f.name) <= 0:

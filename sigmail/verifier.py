@@ -28,6 +28,7 @@ from sigmail.policy.apply import apply_policy, role_of_carried_document
 from sigmail.policy.model import DEFAULT_POLICY, Policy, load_policy
 from sigmail.policy.verdict_table import decide, reason_codes, retry_after
 from sigmail.problems import InputProblem
+from sigmail.revocation.allowance import fetch_allowance
 from sigmail.revocation.evidence import RevocationSource
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.trust.store import AnchorClass, TrustStore
@@ -116,15 +117,16 @@ class Verifier:
             chain_cache=self.chain_cache,
             tz_quirk=self.policy.tz_quirk,
         )
-        return self._verify(
-            data,
-            ctx=ctx,
-            name=name,
-            content=content,
-            depth=0,
-            document_role="document",
-            carried=_Carried(on_document, ""),
-        )
+        with fetch_allowance(self.limits):  # the network this message may use, in all
+            return self._verify(
+                data,
+                ctx=ctx,
+                name=name,
+                content=content,
+                depth=0,
+                document_role="document",
+                carried=_Carried(on_document, ""),
+            )
 
     def _verify(
         self,

@@ -371,6 +371,7 @@ def base_config(directory: str, **changes):
         trust_official=(str(CERTS / "root-official.pem"),),
         trust_public=(str(CERTS / "root-national.pem"),),
         at=AT,
+        fetch_allow=("127.0.0.1/32",),  # the test PKI's responder
         workers=2,
         log_level="info",
     )

@@ -19,7 +19,8 @@ TRUST = [
     "--trust-public",
     str(VECTORS / "pki/certs/root-national.pem"),
 ]
-AT = ["--at", "2026-06-01T00:00:00Z", "--policy", "basic"]
+# The test PKI responder is on the loopback, which fetching refuses unless allowed.
+AT = ["--at", "2026-06-01T00:00:00Z", "--policy", "basic", "--fetch-allow", "127.0.0.1/32"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

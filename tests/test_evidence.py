@@ -45,7 +45,9 @@ def _verifier(vector) -> Verifier:
         public=[VECTORS / p for p in vector["trust"]["public"]],
     )
     revocation = (
-        OnlineRevocation(timeout=2.0) if vector["mode"] == "online" else OfflineRevocation()
+        OnlineRevocation(timeout=2.0, allow_networks=["127.0.0.1/32"])
+        if vector["mode"] == "online"
+        else OfflineRevocation()
     )
     return Verifier(trust=trust, policy=vector["policy"], revocation=revocation, strict=True)
 
@@ -84,6 +86,7 @@ def test_cli_replay_of_an_online_verification_gives_the_identical_verdict_json(
     bundle = tmp_path / "qd.evidence.zip"
     pdf = VECTORS / "pdf/pdf-person-then-agency.pdf"
     args = ["verify", "--json", *TRUST, "--at", "2026-06-01T00:00:00+07:00", "--policy", "basic"]
+    args += ["--fetch-allow", "127.0.0.1/32"]  # the test PKI responder
     rc = main([*args, "--evidence", str(bundle), str(pdf)])
     original, _ = capsys.readouterr()
     assert rc == 0 and json.loads(original)["verdict"] == "official"

@@ -17,16 +17,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "sigmail"
 FRONT_ENDS = {"cli", "milter", "audit", "notebook", "evidence", "service", "__main__"}
 NETWORK_MODULES = {
+    "sigmail.revocation.addresses",  # resolves host names
+    "sigmail.revocation.factory",
     "sigmail.revocation.sources",
     "sigmail.revocation.online",
     "sigmail.revocation.transport",
 }
 
 # (importer, imported): why it is still here and where it goes.
-KNOWN = {
-    # ca_issuer_urls moves to a network-free module (issue 12, the network layer).
-    ("sigmail.trust.chain", "sigmail.revocation.sources"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

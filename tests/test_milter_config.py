@@ -85,6 +85,8 @@ def test_relative_paths_are_taken_from_the_config_file(tmp_path):
         ("[domains.'bad domain']\n", 1, "not a domain name"),
         ("[verify]\nat = 2026-06-01T00:00:00\n", 2, "UTC offset"),
         ("[verify]\noffline = 'yes'\n", 2, "offline must be true or false"),
+        ("[verify]\nfetch_allow = '10.0.0.0/8'\n", 2, "fetch_allow must be a list of networks"),
+        ("[verify]\nfetch_allow = ['intranet']\n", 2, "'intranet' is not an IP network"),
         ("[trust]\nofficial = [1]\n", 2, "list of paths"),
         ("[milter]\nsocket = \n", 2, "Invalid value"),
     ],
@@ -97,6 +99,18 @@ def test_errors_name_the_line(text, line, message):
     assert error.line == line, str(error)
     assert str(error).startswith(f"milter.toml:{line}: ")
     assert message in str(error)
+
+
+def test_fetch_allow_reaches_the_online_source():
+    config = parse_config("[verify]\nfetch_allow = ['10.20.0.0/16', '::1']\n")
+    assert config.fetch_allow == ("10.20.0.0/16", "::1")
+    config = config.with_(trust_official=(str(CERTS / "root-official.pem"),))
+    network = Runtime.load(config).verifier.revocation.transport.network
+    assert network.denial("10.20.1.1") is None and network.denial("::1") is None
+    assert network.denial("10.21.0.1") == "10.21.0.1 is private (10.0.0.0/8)"
+    assert config_from_args(parse("--fetch-allow", "192.168.7.0/24")).fetch_allow == (
+        "192.168.7.0/24",
+    )
 
 
 def test_a_missing_file_is_a_config_error(tmp_path):

@@ -96,7 +96,9 @@ def verifier():
     trust = sigmail.TrustStore.load(
         official=[str(CERTS / "root-official.pem")], public=[str(CERTS / "root-national.pem")]
     )
-    return sigmail.Verifier(trust=trust, revocation=OnlineRevocation())
+    return sigmail.Verifier(
+        trust=trust, revocation=OnlineRevocation(allow_networks=["127.0.0.1/32"])
+    )
 
 
 def _parse(value: str):
@@ -250,6 +252,8 @@ def test_verify_headers_prints_what_the_milter_adds(responder, tmp_path):
             "--headers",
             "--authserv-id",
             "mx.sigmail.test",
+            "--fetch-allow",
+            "127.0.0.1/32",
             "--trust",
             str(CERTS / "root-official.pem"),
             "--at",

@@ -56,6 +56,7 @@ shutdown_timeout = 5.0
 
 [verify]
 at = 2026-06-01T00:00:00Z
+fetch_allow = ["127.0.0.1/32"]  # the test PKI's responder
 
 [trust]
 official = ["{certs}/root-official.pem"]
@@ -193,7 +194,9 @@ def library_verifier():
     trust = sigmail.TrustStore.load(
         official=[str(CERTS / "root-official.pem")], public=[str(CERTS / "root-national.pem")]
     )
-    return sigmail.Verifier(trust=trust, revocation=OnlineRevocation())
+    return sigmail.Verifier(
+        trust=trust, revocation=OnlineRevocation(allow_networks=["127.0.0.1/32"])
+    )
 
 
 def ours(header, name: str) -> list[str]:

@@ -107,7 +107,7 @@ def test_every_call_works_inside_a_running_event_loop(responder, tmp_path):
         verifier = Verifier(
             trust=TrustStore.load(official=[TRUST]),
             policy="vn-gov",
-            revocation=OnlineRevocation(timeout=2.0),
+            revocation=OnlineRevocation(timeout=2.0, allow_networks=["127.0.0.1/32"]),
             strict=True,
         )
         verdict = verifier.verify(data, at=at, name="vn-person-then-agency.p7m")

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from sigmail import OfflineRevocation, OnlineRevocation, TrustStore, Verifier
+from sigmail.revocation.evidence import EvidenceKind
 from sigmail.trust.chain_cache import ChainCache
 from sigmail.verdict.model import VerdictKind
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent / "vectors"
+# The test PKI's responder listens on the loopback, which fetching refuses unless allowed.
+TEST_PKI = ["127.0.0.1/32"]
 
 
 class _NoChainCache(ChainCache):
@@ -47,7 +50,10 @@ def _verify(verifier: Verifier, name: str, content: str | None = None):
 
 def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
     verifier = Verifier(
-        policy="basic", trust=_trust(), revocation=OnlineRevocation(clock=lambda: AT), strict=True
+        policy="basic",
+        trust=_trust(),
+        revocation=OnlineRevocation(clock=lambda: AT, allow_networks=TEST_PKI),
+        strict=True,
     )
     first = _verify(verifier, "person-official.p7m")
     assert first.verdict is VerdictKind.OFFICIAL
@@ -59,7 +65,7 @@ def test_second_document_from_the_same_signer_makes_no_request(fresh_responder):
 
 
 def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
-    source = OnlineRevocation(clock=lambda: AT)
+    source = OnlineRevocation(clock=lambda: AT, allow_networks=TEST_PKI)
     verifier = Verifier(
         policy="basic", trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True
     )
@@ -72,7 +78,7 @@ def test_fetch_cache_alone_also_avoids_requests(fresh_responder):
 
 def test_cache_expires_at_next_update(fresh_responder):
     now = [AT]
-    source = OnlineRevocation(clock=lambda: now[0])
+    source = OnlineRevocation(clock=lambda: now[0], allow_networks=TEST_PKI)
     verifier = Verifier(
         policy="basic", trust=_trust(), revocation=source, chain_cache=_NoChainCache(), strict=True
     )
@@ -87,7 +93,7 @@ def test_disk_cache_serves_offline_mode(fresh_responder, tmp_path):
     online = Verifier(
         policy="basic",
         trust=_trust(),
-        revocation=OnlineRevocation(cache_dir=tmp_path, clock=lambda: AT),
+        revocation=OnlineRevocation(cache_dir=tmp_path, clock=lambda: AT, allow_networks=TEST_PKI),
         strict=True,
     )
     assert _verify(online, "person-official.p7m").verdict is VerdictKind.OFFICIAL
@@ -118,7 +124,12 @@ def test_responder_failure_is_indeterminate_with_retry_time_and_not_retried_at_o
         fresh_responder.delay_seconds = 2.0
     else:
         fresh_responder.unavailable.update({"/ocsp", "/crl"})
-    source = OnlineRevocation(clock=lambda: AT, timeout=0.3, retry_delay=timedelta(minutes=10))
+    source = OnlineRevocation(
+        clock=lambda: AT,
+        timeout=0.3,
+        retry_delay=timedelta(minutes=10),
+        allow_networks=TEST_PKI,
+    )
     verifier = Verifier(policy="basic", trust=_trust(), revocation=source, strict=True)
     verdict = _verify(verifier, "person-official.p7m")
     assert verdict.verdict is VerdictKind.INDETERMINATE
@@ -134,7 +145,7 @@ def test_responder_failure_is_indeterminate_with_retry_time_and_not_retried_at_o
 def test_missing_intermediate_is_fetched_from_aia_once(fresh_responder, tmp_path):
     """Only the signer's certificate is carried: the sub-CA comes from its caIssuers URL, is
     cached (memory and disk), and offline mode can then use the disk copy."""
-    source = OnlineRevocation(clock=lambda: AT, cache_dir=tmp_path)
+    source = OnlineRevocation(clock=lambda: AT, cache_dir=tmp_path, allow_networks=TEST_PKI)
     verifier = Verifier(
         trust=_trust(), policy="basic", revocation=source, chain_cache=_NoChainCache(), strict=True
     )
@@ -153,9 +164,22 @@ def test_missing_intermediate_is_fetched_from_aia_once(fresh_responder, tmp_path
 def test_unreachable_aia_is_indeterminate_not_untrusted(fresh_responder):
     fresh_responder.unavailable.add("/cert")
     verifier = Verifier(
-        trust=_trust(), policy="basic", revocation=OnlineRevocation(clock=lambda: AT), strict=True
+        trust=_trust(),
+        policy="basic",
+        revocation=OnlineRevocation(clock=lambda: AT, allow_networks=TEST_PKI),
+        strict=True,
     )
     verdict = _verify(verifier, "aia-missing-intermediate.p7m")
     assert verdict.verdict is VerdictKind.INDETERMINATE
     assert verdict.reasons == ("issuer_unreachable",)
     assert verdict.retry_after is not None
+
+
+def test_an_aia_failure_is_recorded_as_issuer_evidence_not_crl(fresh_responder):
+    """Issue 12 bug: a failed caIssuers fetch was recorded as ``EvidenceKind.CRL``."""
+    fresh_responder.unavailable.add("/cert")
+    url = f"{fresh_responder.url}/cert/ca-official.crt"
+    failure = OnlineRevocation(clock=lambda: AT, allow_networks=TEST_PKI).fetch_issuers(url).failure
+    assert failure is not None and failure.url == url
+    assert failure.kind is EvidenceKind.ISSUER
+    assert "503" in failure.error

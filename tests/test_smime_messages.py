@@ -63,7 +63,7 @@ def verifier(responder):
             public=[VECTORS / "pki/certs/root-national.pem"],
         ),
         policy="basic",
-        revocation=OnlineRevocation(clock=lambda: AT, timeout=2.0),
+        revocation=OnlineRevocation(clock=lambda: AT, timeout=2.0, allow_networks=["127.0.0.1/32"]),
         strict=True,
     )
 
@@ -178,6 +178,8 @@ def test_cli_json_lists_parts_with_coverage_and_documents_with_verdicts(capsys, 
             str(VECTORS / "pki/certs/root-official.pem"),
             "--at",
             "2026-06-01T00:00:00Z",
+            "--fetch-allow",
+            "127.0.0.1/32",
             str(VECTORS / "smime" / "p7m-attachment.eml"),
         ]
     )
@@ -207,6 +209,8 @@ def test_cli_text_shows_parts_when_verbose(capsys, responder):
             str(VECTORS / "pki/certs/root-official.pem"),
             "--at",
             "2026-06-01T00:00:00Z",
+            "--fetch-allow",
+            "127.0.0.1/32",
             str(VECTORS / "smime" / "wrapped-text-before.eml"),
         ]
     )

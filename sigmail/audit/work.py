@@ -46,6 +46,7 @@ class Settings:
     offline: bool = False
     revocation_cache: str | None = None
     timeout: float = 5.0
+    fetch_allow: tuple[str, ...] = ()  # networks fetching may reach despite the deny-list
     own_mta: tuple[str, ...] = ()
     strict: bool = False
     limits: Limits | None = None
@@ -69,15 +70,15 @@ def verifier_for(settings: Settings):
     with _LOCK:
         verifier = _VERIFIERS.get(settings.token)
         if verifier is None:
-            from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
+            from sigmail.revocation.factory import revocation_source
             from sigmail.verifier import Verifier
 
-            if settings.offline:
-                revocation = OfflineRevocation(settings.revocation_cache)
-            else:
-                revocation = OnlineRevocation(
-                    cache_dir=settings.revocation_cache, timeout=settings.timeout
-                )
+            revocation = revocation_source(
+                offline=settings.offline,
+                cache_dir=settings.revocation_cache,
+                timeout=settings.timeout,
+                fetch_allow=settings.fetch_allow,
+            )
             verifier = Verifier(
                 trust=settings.trust,
                 policy=settings.policy,

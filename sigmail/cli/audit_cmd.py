@@ -125,6 +125,7 @@ def _settings(args: argparse.Namespace, own_mta: tuple[str, ...]):
         offline=args.offline,
         revocation_cache=args.revocation_cache,
         timeout=args.timeout,
+        fetch_allow=tuple(args.fetch_allow),
         own_mta=own_mta,
         strict=args.strict,
         token=uuid.uuid4().hex,

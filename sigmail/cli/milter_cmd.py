@@ -77,6 +77,8 @@ def config_from_args(args: argparse.Namespace):
         changes["offline"] = True
     if args.revocation_cache is not None:
         changes["revocation_cache"] = args.revocation_cache
+    if args.fetch_allow:
+        changes["fetch_allow"] = tuple(args.fetch_allow)
     if args.authserv_id is not None:
         changes["authserv_id"] = args.authserv_id
     if args.workers is not None:

@@ -93,6 +93,14 @@ def add_revocation_options(p: argparse.ArgumentParser, *, timeout: bool = True) 
         default=None,
         help="directory of cached CRL/OCSP responses (read offline, filled online)",
     )
+    p.add_argument(
+        "--fetch-allow",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="let CRL/OCSP/AIA fetching connect to this network, which it refuses by default "
+        "(loopback, private, link-local, …; see docs/chain-validation.md); repeatable",
+    )
     if timeout:
         p.add_argument(
             "--timeout",
@@ -137,8 +145,11 @@ def trust_store_from(args: argparse.Namespace, policy, *, lang: str = "vi"):
 
 
 def revocation_from(args: argparse.Namespace):
-    from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
+    from sigmail.revocation.factory import revocation_source
 
-    if args.offline:
-        return OfflineRevocation(args.revocation_cache)
-    return OnlineRevocation(cache_dir=args.revocation_cache, timeout=args.timeout)
+    return revocation_source(
+        offline=args.offline,
+        cache_dir=args.revocation_cache,
+        timeout=args.timeout,
+        fetch_allow=args.fetch_allow,
+    )

@@ -9,6 +9,7 @@ docs/milter.md is the reference, deploy/sigmail-milter.toml the annotated sample
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket as _socket
@@ -88,6 +89,9 @@ class MilterConfig:
     offline: bool = False
     revocation_cache: str | None = None
     fetch_timeout: float = 5.0
+    fetch_allow: tuple[str, ...] = ()
+    """Networks (CIDR) fetching may connect to although the SSRF deny-list refuses them
+    (loopback, private, link-local…), e.g. an internal CRL mirror."""
     receipt_time: bool = True
     """Pass the time of receipt as a proven signing time bound (the agency vouches for it)."""
     at: datetime | None = None
@@ -334,7 +338,15 @@ def _milter_section(src: _Source, table: Any) -> dict:
 
 def _verify_section(src: _Source, table: Any, base: Path | None) -> dict:
     where = ("verify",)
-    allowed = {"policy", "offline", "revocation_cache", "fetch_timeout", "receipt_time", "at"}
+    allowed = {
+        "policy",
+        "offline",
+        "revocation_cache",
+        "fetch_timeout",
+        "fetch_allow",
+        "receipt_time",
+        "at",
+    }
     table = _table(src, table, where, allowed)
     out: dict[str, Any] = {}
     if "policy" in table:
@@ -353,6 +365,20 @@ def _verify_section(src: _Source, table: Any, base: Path | None) -> dict:
             base, _string(src, table, where, "revocation_cache")["revocation_cache"]
         )
     out |= _positive(src, table, where, "fetch_timeout", float)
+    if "fetch_allow" in table:
+        value = table["fetch_allow"]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            src.fail(
+                'fetch_allow must be a list of networks, e.g. ["10.20.0.0/16"]',
+                where,
+                "fetch_allow",
+            )
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                src.fail(f"fetch_allow: {network!r} is not an IP network", where, "fetch_allow")
+        out["fetch_allow"] = tuple(value)
     if "at" in table:
         at = table["at"]
         if isinstance(at, str):

@@ -18,7 +18,7 @@ from sigmail.errors import ConfigError
 from sigmail.limits import Limits
 from sigmail.milter.config import MilterConfig
 from sigmail.policy.model import load_policy
-from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
+from sigmail.revocation.factory import revocation_source
 from sigmail.trust.store import TrustStore
 from sigmail.verdict.model import Verdict
 from sigmail.verifier import Verifier
@@ -63,12 +63,12 @@ class Runtime:
     def load(cls, config: MilterConfig) -> Runtime:
         policy = load_policy(config.policy)
         trust = load_trust(config)
-        if config.offline:
-            revocation = OfflineRevocation(config.revocation_cache)
-        else:
-            revocation = OnlineRevocation(
-                cache_dir=config.revocation_cache, timeout=config.fetch_timeout
-            )
+        revocation = revocation_source(
+            offline=config.offline,
+            cache_dir=config.revocation_cache,
+            timeout=config.fetch_timeout,
+            fetch_allow=config.fetch_allow,
+        )
         # The time budget is also the core's own wall-clock limit, so a verification that
         # overruns stops by itself instead of running on after the fail-safe answered.
         limits = Limits(

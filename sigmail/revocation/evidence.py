@@ -2,8 +2,8 @@
 
 The core never fetches anything. Evidence reaches it in two ways: embedded in the signed object
 (CMS ``crls``/RFC 5940 OCSP, PDF DSS) and from a :class:`RevocationSource` the caller injects —
-:class:`sigmail.revocation.sources.OfflineRevocation` (a local CRL cache directory, no network)
-or :class:`sigmail.revocation.sources.OnlineRevocation` (HTTP, cached by ``nextUpdate``).
+:class:`sigmail.revocation.offline.OfflineRevocation` (a local CRL cache directory, no network)
+or :class:`sigmail.revocation.online.OnlineRevocation` (HTTP, cached by ``nextUpdate``).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from sigmail.revocation.evidence import (
     RevocationItem,
     RevocationSource,
 )
-from sigmail.revocation.sources import ca_issuer_urls
+from sigmail.revocation.urls import ca_issuer_urls
 from sigmail.trust.certificates import name_to_text, stable_certificate
 from sigmail.trust.chain_types import (
     ChainFailure,

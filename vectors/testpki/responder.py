@@ -5,8 +5,10 @@ It listens on 127.0.0.1:47831 (the address the test certificates name) in a back
     with PKIResponder(vectors_dir) as responder:
         responder.clock = datetime(2026, 3, 2, tzinfo=UTC)   # OCSP and TSA answer as of then
         responder.unavailable.add("/ocsp")                   # ... or answer 503
+        responder.redirects["/crl/ca-official.crl"] = "ftp://…"  # ... or redirect (302)
         ...
         assert responder.requests["/ocsp/ca-official"] == 1
+        assert responder.connections == 1                   # HTTP/1.1: kept alive
 
 Routes (the keys of :attr:`PKIResponder.requests`):
 
@@ -80,7 +82,9 @@ class PKIResponder:
         self.verbose = verbose
         self.clock: dt.datetime = self.default_clock
         self.requests: Counter[str] = Counter()
+        self.connections = 0  # TCP connections accepted (requests per connection: keep-alive)
         self.unavailable: set[str] = set()  # path prefixes answered with 503
+        self.redirects: dict[str, str] = {}  # route -> Location, answered 302 instead
         self.delay_seconds: float = 0.0  # added before every answer
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -135,13 +139,19 @@ class PKIResponder:
         """Forget counted requests and undo clock changes and injected faults."""
         with self._lock:
             self.requests.clear()
+            self.connections = 0
         self.unavailable.clear()
+        self.redirects.clear()
         self.delay_seconds = 0.0
         self.clock = self.default_clock
 
     def _record(self, route: str) -> None:
         with self._lock:
             self.requests[route] += 1
+
+    def _record_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     # -- answers ---------------------------------------------------------------------------------
 
@@ -242,6 +252,17 @@ def _decode_get_request(encoded: str) -> bytes | None:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "sigmail-test-pki/1"
+    # HTTP/1.1 keeps connections alive, as deployed CRL/OCSP servers do (every answer has a
+    # Content-Length); an idle one is closed after `timeout` seconds.
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    # Headers and body are two writes: without TCP_NODELAY, Nagle holds the body until the
+    # client's delayed ACK of the headers (40 ms per kept-alive answer).
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.responder._record_connection()
 
     @property
     def responder(self) -> PKIResponder:
@@ -264,6 +285,13 @@ class _Handler(BaseHTTPRequestHandler):
         responder._record(route)
         if responder.delay_seconds:
             time.sleep(responder.delay_seconds)
+        location = responder.redirects.get(route)
+        if location is not None:
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if any(route.startswith(prefix) for prefix in responder.unavailable):
             status, content_type, body = (
                 HTTPStatus.SERVICE_UNAVAILABLE,
@@ -272,13 +300,17 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             status, content_type, body = make()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if status == HTTPStatus.SERVICE_UNAVAILABLE:
-            self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (a test of its deadline): not the responder's error.
+            self.close_connection = True
 
     def do_GET(self) -> None:
         route, rest = self._route()
