@@ -249,7 +249,10 @@ class Campaign:
             (folder / "input").write_bytes(data)
             summary = {**record, "count": 0, "indices": [], "folder": str(folder)}
             self.totals.findings[sig] = summary
-            print(f"[{self.fmt}] new finding {record['kind']} at input {record['index']}: {sig}")
+            print(
+                f"[{self.fmt}] new finding {record['kind']} at input {record['index']}: {sig}",
+                flush=True,
+            )
         summary["count"] += 1
         if len(summary["indices"]) < 20:
             summary["indices"].append(record["index"])
@@ -288,6 +291,9 @@ class Campaign:
                     self.totals.add_batch(payload)
                     self._feed(wid)
                 self._watch()
+                if a.seconds and time.monotonic() - started > a.seconds and self.pending:
+                    print(f"[{self.fmt}] --seconds {a.seconds} spent: no new batches", flush=True)
+                    self.pending.clear()
                 if time.monotonic() - last_report > a.progress_every:
                     last_report = time.monotonic()
                     self._progress(started)
@@ -330,6 +336,7 @@ class Campaign:
             "inputs_requested": a.inputs,
             "inputs_run": t.count,
             "finished": final,
+            "complete": t.count >= a.inputs,
             "workers": a.workers,
             "seconds": round(elapsed, 1),
             "inputs_per_second": round(t.count / max(elapsed, 1e-9), 1),
@@ -373,6 +380,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--start", type=int, default=0, help="number of the first input")
     p.add_argument("--batch", type=int, default=1000)
+    p.add_argument(
+        "--seconds", type=float, default=0, help="stop starting batches after this (0: never)"
+    )
     p.add_argument("--findings", default="fuzz-findings")
     p.add_argument("--time-limit", type=float, default=1.0, help="seconds per input")
     p.add_argument("--hang-after", type=float, default=20.0, help="kill a worker after this")
