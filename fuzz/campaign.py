@@ -110,6 +110,13 @@ def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimi
             if rss > stats["rss_kb"]:
                 stats["rss_kb"], stats["rss_index"] = rss, index
             kind = classify(exc, elapsed, time_limit)
+            if kind == "over_time":
+                # Once more: on a loaded machine one slow run may be the machine's, not ours;
+                # the finding stands if the second run is over the limit too.
+                t0 = time.perf_counter()
+                run(fmt, data, name)
+                elapsed = min(elapsed, time.perf_counter() - t0)
+                kind = classify(None, elapsed, time_limit)
             if kind is None:
                 continue
             sig = signature_of(kind, exc) + (f":{name}" if kind == "over_time" else "")
@@ -177,6 +184,7 @@ class Campaign:
         self.pending: list[tuple[int, int]] = []
         self.assigned: dict[int, tuple[int, int]] = {}
         self.next_wid = 0
+        self.commit = _commit()  # the code the workers import now, not at the end
 
     # workers
 
@@ -350,7 +358,7 @@ class Campaign:
             "findings_by_kind": t.by_kind,
             "distinct_findings": sorted(t.findings),
             "internal_errors": t.by_kind.get("exception", 0),
-            "sigmail_commit": _commit(),
+            "sigmail_commit": self.commit,
         }
         path = self.out / f"campaign-{a.seed}-{a.start}.json"
         path.write_text(json.dumps(report, indent=2) + "\n")
@@ -358,16 +366,20 @@ class Campaign:
 
 
 def _commit() -> str | None:
+    """HEAD, with "+changes" when sigmail/ or fuzz/ differ from it."""
+    where = ["git", "-C", str(Path(__file__).parent)]
     try:
-        out = subprocess.run(
-            ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+        head = subprocess.run([*where, "rev-parse", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(
+            [*where, "status", "--porcelain", "--", "../sigmail", "../fuzz"],
             capture_output=True,
             text=True,
-            check=True,
         )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+    except OSError:
         return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
