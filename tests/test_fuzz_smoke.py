@@ -16,7 +16,7 @@ from fuzz.mutators import ASN1_MUTATORS, generate
 from fuzz.seeds import seeds
 
 SMOKE_SEED = 20260601
-INPUTS = {"mime": 300, "cms": 300, "pdf": 200, "verify": 300}
+INPUTS = {"mime": 300, "cms": 300, "pdf": 150, "verify": 200}
 
 
 @pytest.mark.parametrize("fmt", sorted(INPUTS))
