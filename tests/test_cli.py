@@ -81,6 +81,7 @@ def test_several_files_give_a_list_and_the_most_severe_exit_code(capsys, respond
     rc, out, _ = run(capsys, "verify", "--json", *TRUST, *AT, *files)
     docs = json.loads(out)
     assert [d["verdict"] for d in docs] == ["official", "invalid", "indeterminate"]
+    assert "signature_invalid" in docs[1]["reasons"] and "revoked_no_poe" in docs[2]["reasons"]
     assert rc == 3  # invalid outranks indeterminate
 
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdf_support import AT, PDF_VECTORS, offline_verifier, vector_bytes
 
+from fuzz.invariants import assert_invariants
 from sigmail.limits import Budget, Limits
 from sigmail.pdf.document import PdfDocument
 from sigmail.pdf.hashing import HashJob, hash_in_one_pass
@@ -48,7 +49,7 @@ def test_baseline_is_official():
 def test_any_bytes_named_pdf_get_a_verdict(data, header):
     blob = (b"%PDF-1.7\n" + data) if header else data
     verdict = VERIFIER.verify(blob, at=AT, name="random.pdf")
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
     assert verdict.verdict not in PASSING
 
 
@@ -66,7 +67,7 @@ def test_any_mutation_of_a_signed_pdf_gets_a_verdict(data):
         else:
             blob[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="mutated.pdf")
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
     assert "internal_error" not in verdict.reasons
 
 
@@ -78,6 +79,7 @@ def test_flipping_a_signed_byte_never_passes(index, data):
     blob = bytearray(BASELINE)
     blob[pos] ^= data.draw(st.integers(1, 255))
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="tampered.pdf")
+    assert_invariants(verdict)
     assert verdict.verdict not in PASSING, (pos, verdict.reasons)
     # Whatever still parses, no signature whose range holds the byte verifies.
     for sig in verdict.signatures:

@@ -1,4 +1,6 @@
-"""Properties: any bytes get a verdict; tampering with what was signed never passes.
+"""Properties: any bytes get a verdict that keeps the verdict invariants (fuzz/invariants.py:
+known reason codes, a locator and a basis on every finding, severity, JSON round-trip);
+tampering with what was signed never passes.
 
 The verifier runs strict, so a bug surfaces as InternalError instead of hiding in an
 ``internal_error`` verdict.
@@ -9,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from asn1crypto import cms
+from asn1crypto import cms, ocsp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from fuzz.invariants import assert_invariants
 from sigmail import OfflineRevocation, TrustStore, Verifier
 from sigmail.verdict.model import SignatureStatus, VerdictKind
 
@@ -42,7 +45,7 @@ def test_baseline_is_official():
 )
 def test_any_bytes_get_a_verdict(data, name):
     verdict = VERIFIER.verify(data, at=AT, name=name)
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL
 
 
@@ -62,7 +65,7 @@ def test_any_mutation_of_a_valid_file_gets_a_verdict(data):
         if not blob:
             blob = bytearray(b"\x30")
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="mutated.p7m")
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
 
 
 def _signed_regions(der: bytes) -> list[tuple[int, int]]:
@@ -92,6 +95,7 @@ def test_tampering_with_signed_bytes_never_passes(region, data):
     blob = bytearray(BASELINE)
     blob[pos] ^= mask
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="tampered.p7m")
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL
     assert not any(s.status is SignatureStatus.PASSED for s in verdict.signatures)
 
@@ -108,14 +112,32 @@ def test_tampering_with_detached_content_never_passes(data):
     verdict = VERIFIER.verify(DETACHED, at=AT, content=content, name="person-detached.p7s")
     assert verdict.verdict is VerdictKind.INVALID
     assert "digest_mismatch" in verdict.reasons
+    assert not any(s.status is SignatureStatus.PASSED for s in verdict.signatures)
+
+
+def _ocsp_responder_key_oid_length_offset(der: bytes) -> int:
+    """Where, in ``der``, the length octet of the embedded OCSP responder certificate's
+    public-key algorithm OID is (found from the structure, not hard-coded)."""
+    signed_data = cms.ContentInfo.load(der)["content"]
+    (response,) = [c.chosen["other_rev_info"] for c in signed_data["crls"] if c.name == "other"]
+    assert isinstance(response, ocsp.OCSPResponse)
+    (cert,) = response["response_bytes"]["response"].parsed["certs"]
+    cert_der = cert.dump()
+    oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]["algorithm"].dump()
+    start = der.index(cert_der)
+    assert der.count(cert_der) == 1 and cert_der.count(oid) == 1
+    return start + cert_der.index(oid) + 1  # after the OID's tag octet
 
 
 def test_regression_certificate_with_an_unknown_key_algorithm():
-    """Found by hypothesis: a flipped bit in a key OID (of the embedded OCSP responder's
-    certificate) escaped as an exception. That evidence is now unusable, the CRL still proves
-    the status, and the signature, which nobody touched, stands."""
+    """Found by hypothesis: a flipped bit in the length of a key OID (of the embedded OCSP
+    responder's certificate) escaped as an exception. That evidence is now unusable, the CRL
+    still proves the status, and the signature, which nobody touched, stands."""
     blob = bytearray(BASELINE)
-    blob[5766] ^= 2
+    offset = _ocsp_responder_key_oid_length_offset(BASELINE)
+    assert blob[offset] == 9  # rsaEncryption, 1.2.840.113549.1.1.1: nine octets
+    blob[offset] ^= 2
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="mutated.p7m")
+    assert_invariants(verdict)
     assert verdict.verdict is VerdictKind.OFFICIAL
     assert verdict.signatures[0].chain[0].revocation.source == "crl"

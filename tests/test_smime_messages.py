@@ -158,6 +158,7 @@ def test_every_signer_of_a_message_must_pass(verifier):
     verdict = verify(verifier, "foreign-signer-appended")
     statuses = [s.status.value for s in verdict.signatures]
     assert sorted(statuses) == ["failed", "passed"] and verdict.verdict.value == "invalid"
+    assert verdict.reasons == ("digest_mismatch",)
 
 
 def test_encrypted_part_is_reported_not_guessed(verifier):
@@ -285,4 +286,5 @@ def test_the_signer_is_found_by_issuer_serial_and_key(verifier):
     assert verdict.verdict.value == "official"
     assert verdict.signatures[0].signer.sha256 == real_sha.upper()
     only_fake = _resigned(lambda pki: [_look_alike(pki), pki.certificates["ca-official"]])
-    assert verifier.verify(only_fake, at=AT, name="fake.eml").verdict.value == "invalid"
+    fake = verifier.verify(only_fake, at=AT, name="fake.eml")
+    assert fake.verdict.value == "invalid" and "signer_certificate_mismatch" in fake.reasons

@@ -12,10 +12,11 @@ from asn1crypto import cms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzz.invariants import assert_invariants
 from sigmail import OfflineRevocation, OnlineRevocation, TrustStore, Verifier
 from sigmail.limits import Budget, Limits
 from sigmail.smime.mime import MimeParser
-from sigmail.verdict.model import VerdictKind
+from sigmail.verdict.model import SignatureStatus, VerdictKind
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -47,7 +48,7 @@ def online(responder):
 @given(data=st.binary(max_size=4096))
 def test_any_bytes_as_eml_get_a_verdict(data):
     verdict = OFFLINE.verify(data, at=AT, name="x.eml")
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL
 
 
@@ -75,6 +76,7 @@ _line = st.one_of(
 def test_mime_shaped_inputs_get_a_verdict(lines, crlf):
     data = (b"\r\n" if crlf else b"\n").join([b"From: a@b.cd", *lines])
     verdict = OFFLINE.verify(data, at=AT, name="x.eml")
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL
 
 
@@ -94,7 +96,7 @@ def test_any_mutation_of_a_signed_message_gets_a_verdict(data):
         if not blob:
             blob = bytearray(b"From: a@b.cd\r\n")
     verdict = OFFLINE.verify(bytes(blob), at=AT, name="mutated.eml")
-    assert isinstance(verdict.verdict, VerdictKind)
+    assert_invariants(verdict)
 
 
 def _signed_entity(message: bytes) -> tuple[int, int]:
@@ -117,7 +119,9 @@ def test_a_flipped_byte_in_the_signed_entity_never_passes(online, data):
     pos = data.draw(st.integers(start, end - 1))
     message[pos] ^= data.draw(st.integers(1, 255))
     verdict = online.verify(bytes(message), at=AT, name=f"{name}.eml")
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL, (name, pos, verdict.reasons)
+    assert not any(s.status is SignatureStatus.PASSED for s in verdict.signatures), pos
 
 
 @SETTINGS
@@ -133,4 +137,6 @@ def test_a_flipped_byte_in_opaque_signed_content_never_passes(online, data):
     der[pos] ^= data.draw(st.integers(1, 255))
     encoded = base64.encodebytes(bytes(der)).replace(b"\n", b"\r\n")
     verdict = online.verify(head + sep + encoded, at=AT, name="opaque.eml")
+    assert_invariants(verdict)
     assert verdict.verdict is not VerdictKind.OFFICIAL, (pos, verdict.reasons)
+    assert not any(s.status is SignatureStatus.PASSED for s in verdict.signatures), pos

@@ -1,0 +1,118 @@
+"""A short, deterministic fuzz smoke: a few hundred structure-aware mutations of the vectors
+per format through the MIME walker, the CMS parser, the PDF reader and ``Verifier.verify``
+(strict), none of which may raise anything but sigmail's own input signals or give a verdict
+that breaks an invariant. The long campaigns are ``python -m fuzz.campaign`` (docs/fuzzing.md);
+this keeps the targets, the mutators and the campaign runner themselves working."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fuzz import asn1, campaign, targets
+from fuzz.minimise import asn1_min, ddmin
+from fuzz.mutators import ASN1_MUTATORS, generate
+from fuzz.seeds import seeds
+
+SMOKE_SEED = 20260601
+INPUTS = {"mime": 300, "cms": 300, "pdf": 150, "verify": 200}
+
+
+@pytest.mark.parametrize("fmt", sorted(INPUTS))
+def test_fuzz_smoke(fmt):
+    failures = []
+    for index in range(INPUTS[fmt]):
+        data, name = generate(fmt, SMOKE_SEED, index)
+        exc = targets.run(fmt, data, name)
+        if exc is not None:
+            failures.append((index, name, campaign.signature_of("exception", exc), repr(exc)))
+    assert not failures, failures[:5]
+
+
+@pytest.mark.parametrize("fmt", sorted(INPUTS))
+def test_inputs_are_a_function_of_their_number_and_they_vary(fmt):
+    first = [generate(fmt, SMOKE_SEED, i) for i in range(50)]
+    assert first == [generate(fmt, SMOKE_SEED, i) for i in range(50)]
+    originals = {s.data for s in seeds(fmt)}
+    mutated = {data for data, _name in first if data not in originals}
+    assert len(mutated) >= 45
+
+
+def test_asn1_tree_round_trips_every_cms_seed():
+    for seed in seeds("cms"):
+        if seed.data[:1] == b"\x30":
+            assert asn1.encode(asn1.parse(seed.data)) == seed.data, seed.name
+
+
+def test_asn1_mutations_keep_the_enclosing_lengths_right():
+    """Structure-aware: the damage stays inside the node it was aimed at, so the outer
+    SEQUENCE still spans the whole input (byte flips would not keep that)."""
+    import random
+
+    der = next(s.data for s in seeds("cms") if s.name == "person-official.p7m")
+    for i, mutate in enumerate(ASN1_MUTATORS):
+        if mutate.__name__ == "asn1_length":
+            continue  # its point is a wrong length
+        out = mutate(random.Random(i), der, seeds("cms"))
+        top = asn1.parse(out)
+        assert len(top) == 1 and top[0].ident, mutate.__name__
+
+
+def test_ddmin_finds_the_bytes_that_matter():
+    data = bytes(range(200)) + b"BUG" + bytes(range(100))
+    assert ddmin(data, lambda d: b"BUG" in d) == b"BUG"
+
+
+def test_asn1_min_removes_whole_nodes():
+    der = next(s.data for s in seeds("cms") if s.name == "person-official.p7m")
+    oid = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"  # id-data, the eContentType
+    small = asn1_min(der, lambda d: oid in d)
+    assert oid in small and len(small) < 40
+
+
+def _raising(data, name):
+    if data[:1] == b"\x30" and len(data) % 3 == 0:
+        raise KeyError("planted")
+
+
+def _slow(data, name):
+    time.sleep(0.3)
+
+
+def _hanging(data, name):
+    time.sleep(60)
+
+
+def _hungry(data, name):
+    return bytearray(1024 * 1024 * 1024)
+
+
+def _run_campaign(tmp_path, monkeypatch, target, **options):
+    monkeypatch.setitem(targets.TARGETS, "cms", target)
+    monkeypatch.setattr(campaign, "warm_up", lambda fmt: None)
+    argv = ["--format", "cms", "--findings", str(tmp_path), "--workers", "1", "--batch", "5"]
+    for key, value in options.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    return campaign.Campaign(campaign.parse_args(argv)).run()
+
+
+def test_campaign_records_and_minimises_an_exception(tmp_path, monkeypatch):
+    report = _run_campaign(tmp_path, monkeypatch, _raising, inputs=30)
+    assert report["inputs_run"] == 30
+    assert report["findings_by_kind"]["exception"] >= 1
+    (sig,) = report["distinct_findings"]
+    assert sig.startswith("exception:KeyError:")
+    folder = next(p for p in (tmp_path / "cms").iterdir() if p.is_dir())
+    assert (folder / "input").is_file() and (folder / "finding.json").is_file()
+
+
+def test_campaign_records_inputs_over_time_hangs_and_memory(tmp_path, monkeypatch):
+    slow = _run_campaign(tmp_path / "slow", monkeypatch, _slow, inputs=2, time_limit=0.1)
+    assert slow["findings_by_kind"] == {"over_time": 2}
+    hang = _run_campaign(
+        tmp_path / "hang", monkeypatch, _hanging, inputs=2, hang_after=1, minimise_tests=0
+    )
+    assert hang["findings_by_kind"] == {"hang": 2} and hang["inputs_run"] == 2
+    hungry = _run_campaign(tmp_path / "mem", monkeypatch, _hungry, inputs=2, memory_mb=512)
+    assert hungry["findings_by_kind"] == {"over_memory": 2}
