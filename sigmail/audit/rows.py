@@ -101,6 +101,8 @@ def _signers(verdict: Verdict) -> str:
                 "role": sig.role,
                 "role_source": sig.role_source,
                 "status": str(sig.status),
+                "integrity": str(sig.integrity),
+                "trust": str(sig.trust),
                 "anchor_class": sig.anchor_class,
                 "proven_signing_time": iso(sig.proven_signing_time),
                 "proven_by": str(sig.proven_by) if sig.proven_by else None,
