@@ -3,13 +3,20 @@
 Exit codes: 0 official, 1 not_official, 2 unsigned, 3 invalid, 4 indeterminate (for several
 files: the most severe verdict, in the order invalid > indeterminate > unsigned >
 not_official > official), 64 usage error, 70 internal error.
+
+An internal error (a bug) is one line on stderr; the traceback only with ``--verbose`` or
+``SIGMAIL_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sigmail.errors import ConfigError, SigmailError, UsageError
 
@@ -47,11 +54,83 @@ def _version() -> str:
     return f"sigmail {__version__}"
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to the current ``sys.stderr`` (not the one at import: tests capture it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+class _OneLine(logging.Formatter):
+    """A logged exception as one line: what failed, the exception's type and message. A
+    RecursionError's traceback is 3,000 lines; a clerk needs the first one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"sigmail: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            line += f": {type(exc).__name__}: {str(exc)[:200]}"
+            line += " (--verbose or SIGMAIL_DEBUG=1 prints the traceback)"
+        return line
+
+
+def _debug_env() -> bool:
+    return os.environ.get("SIGMAIL_DEBUG", "") not in ("", "0")
+
+
+def _debug(args: argparse.Namespace) -> bool:
+    """Tracebacks wanted: ``--verbose`` (the commands that have it) or ``SIGMAIL_DEBUG=1``."""
+    return bool(getattr(args, "verbose", False)) or _debug_env()
+
+
+@contextmanager
+def _logging_to_stderr(args: argparse.Namespace) -> Iterator[None]:
+    """Where the core's log lines go during a one-shot command (the milter configures its
+    own). Without this, Python's last-resort handler prints every logged traceback in full.
+    The logger is restored afterwards: main() is also called in-process (tests, scripts)."""
+    if args.command == "milter":
+        yield
+        return
+    logger = logging.getLogger("sigmail")
+    saved = (logger.level, logger.propagate)
+    handler = _StderrHandler()
+    debug = _debug(args)
+    handler.setFormatter(logging.Formatter("sigmail: %(message)s") if debug else _OneLine())
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if _debug_env() else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The (sub)command parser the arguments chose: ``sigmail verify --bogus`` is answered
+    with ``verify``'s usage, not the top level's."""
+    while True:
+        action = next(
+            (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
+        )
+        chosen = getattr(args, action.dest, None) if action is not None else None
+        if action is None or chosen not in action.choices:
+            return parser
+        parser = action.choices[chosen]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return args.run(args)
+        with _logging_to_stderr(args):
+            return args.run(args)
     except (UsageError, ConfigError) as exc:
         print(f"sigmail: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the CLI's one boundary: a bug is exit 70, never a traceback dump
-        print(f"sigmail: internal error: {exc!r}", file=sys.stderr)
+        if _debug(args):
+            traceback.print_exc(file=sys.stderr)
+        print(f"sigmail: internal error: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
         return EXIT_INTERNAL
 
 
