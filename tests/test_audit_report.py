@@ -134,8 +134,20 @@ def test_report_command_writes_csv_and_a_self_contained_page(register, tmp_path)
     assert not re.search(r"\b(?:src|href)\s*=", html, re.I)
     assert "http://" not in html and "https://" not in html
     assert html.count("<svg") == 4 and "Báo cáo sử dụng thư điện tử năm 2026" in html
-    assert main(["report", str(register), "--year", "2026", "--tz", "bad"]) == 64
-    assert main(["report", str(tmp_path / "none.sqlite"), "--year", "2026"]) == 64
+    out = ["--csv", str(tmp_path / "t.csv")]
+    assert main(["report", str(register), "--year", "2026", "--tz", "bad", *out]) == 64
+    assert main(["report", str(tmp_path / "none.sqlite"), "--year", "2026", *out]) == 64
+
+
+def test_report_without_an_output_or_with_a_short_year_is_a_usage_error(register, tmp_path, capsys):
+    assert main(["report", str(register), "--year", "2026"]) == 64
+    assert "--html OUT, --csv OUT" in capsys.readouterr().err
+    assert main(["report", str(register), "--year", "26", "--csv", str(tmp_path / "t.csv")]) == 64
+    assert "--year 26: give the full year" in capsys.readouterr().err
+    assert not (tmp_path / "t.csv").exists()
+    # --csv - is the table on standard output.
+    assert main(["report", str(register), "--year", "2026", "--csv", "-"]) == 0
+    assert capsys.readouterr().out == csv_text(build_report(register, 2026))
 
 
 # -- headless Chromium ---------------------------------------------------------------------------
