@@ -104,10 +104,13 @@ def test_report_counts_per_agency_and_month(register):
     assert report.outside == len(rows) - len(in_year) > 0
     for kind in ("message", "document"):
         assert report.cell(kind).total == sum(1 for r in in_year if r["kind"] == kind)
-    # Messages of the sender domain, by month (Hà Nội time).
-    stttt = report.cell("message", "stttt.tphcm.gov.vn", 2)
-    assert stttt.total == 2 and stttt.verdicts["official"] == 1
+    # Messages by month (Hà Nội time), under one agency: the seal's name, and the sender
+    # domain its signed mail comes from (issue 11, item 8).
+    stttt = report.cell("message", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", 2)
+    assert stttt.total == 3 and stttt.verdicts["official"] == 2
     assert stttt.verdicts["invalid"] == 1 and stttt.reasons["digest_mismatch"] == 1
+    assert "stttt.tphcm.gov.vn" not in report.agencies("message")
+    assert "example.com.vn" in report.agencies("message")  # no signature names it: itself
     # The agency sealing the documents, whatever the spelling of its name.
     agencies = report.agencies("document")
     assert "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in agencies
@@ -118,8 +121,13 @@ def test_report_counts_per_agency_and_month(register):
     assert table[0].keys() >= {"kind", "agency", "month", "total", "official", "official_share"}
     totals = [r for r in table if r["month"] == "total"]
     assert sum(int(r["total"]) for r in totals) == len(in_year)
-    feb = next(r for r in table if r["agency"] == "stttt.tphcm.gov.vn" and r["month"] == "2026-02")
-    assert (feb["official"], feb["invalid"], feb["official_share"]) == ("1", "1", "0.5000")
+    feb = next(
+        r
+        for r in table
+        if (r["kind"], r["agency"], r["month"])
+        == ("message", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "2026-02")
+    )
+    assert (feb["official"], feb["invalid"], feb["official_share"]) == ("2", "1", "0.6667")
     assert "digest_mismatch:1" in feb["top_reasons"]
 
 
@@ -233,4 +241,4 @@ def test_report_page_renders_in_headless_chromium(register, tmp_path, chromium):
     assert 'data-chart="months-message"' in dom and 'data-chart="share-document"' in dom
     assert len(re.findall(r"<rect[^>]*class=\"bar\"", dom)) >= 15
     assert '<table class="summary" data-kind="message">' in dom
-    assert "stttt.tphcm.gov.vn" in dom and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in dom
+    assert "example.com.vn" in dom and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in dom
