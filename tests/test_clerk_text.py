@@ -162,3 +162,16 @@ def test_halves_are_derived_from_the_findings(intact, valid, codes, integrity, t
     # They are not given: JSON that carries other values is read back to the derived ones.
     data = {**json.loads(json.dumps(to_dict(sig))), "trust": "passed"}
     assert from_dict(SignatureReport, data).trust.value == trust
+
+
+def test_the_notebook_display_keeps_the_halves_and_both_times():
+    vector = VECTORS / "cms/vn-official-offline.p7m"
+    at = datetime.fromisoformat(AT.replace("Z", "+00:00"))
+    untrusted = Verifier(trust=TrustStore.load(), revocation=OfflineRevocation())
+    page = untrusted.verify(vector.read_bytes(), at=at)._repr_html_()
+    assert page.count("(integrity passed, trust failed)") >= 2
+    trusted = Verifier(trust=TrustStore.load(official=[OFFICIAL]), revocation=OfflineRevocation())
+    receipt = datetime.fromisoformat("2026-05-21T00:00:00+00:00")
+    page = trusted.verify(vector.read_bytes(), at=at, receipt_time=receipt)._repr_html_()
+    assert "claimed</span>" in page and "proven by receipt" in page
+    assert "claimed, not proven" not in page
