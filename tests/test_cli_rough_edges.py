@@ -234,3 +234,31 @@ def test_dask_engine_without_a_scheduler_starts_a_local_cluster(tmp_path, capsys
             ).fetchall()
 
     assert verdicts(tmp_path / "dask.sqlite") == verdicts(tmp_path / "local.sqlite")
+
+
+def test_audit_workers_log_an_internal_error_in_one_line(tmp_path):
+    """Worker processes (a fork server, not forks of the command) log as the command does."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sigmail.verifier as v\n"
+        "def handler_for(kind):\n"
+        "    def h(data, **kw):\n"
+        "        raise RuntimeError('injected fault')\n"
+        "    return h\n"
+        "v.handler_for = handler_for\n",
+        encoding="utf-8",
+    )
+    folder = _folder(tmp_path)
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    args = ["audit", str(folder), "--register", str(tmp_path / "r.sqlite"), "--offline"]
+    args += [*OFFICIAL, *AT, "--no-progress", "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "sigmail", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    assert len([line for line in lines if "RuntimeError: injected fault" in line]) == 3, lines

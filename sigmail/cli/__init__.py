@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -54,53 +53,28 @@ def _version() -> str:
     return f"sigmail {__version__}"
 
 
-class _StderrHandler(logging.Handler):
-    """Writes to the current ``sys.stderr`` (not the one at import: tests capture it)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(self.format(record) + "\n")
-        except Exception:
-            self.handleError(record)
-
-
-class _OneLine(logging.Formatter):
-    """A logged exception as one line: what failed, the exception's type and message. A
-    RecursionError's traceback is 3,000 lines; a clerk needs the first one."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = f"sigmail: {record.getMessage()}"
-        if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            line += f": {type(exc).__name__}: {str(exc)[:200]}"
-            line += " (--verbose or SIGMAIL_DEBUG=1 prints the traceback)"
-        return line
-
-
-def _debug_env() -> bool:
-    return os.environ.get("SIGMAIL_DEBUG", "") not in ("", "0")
-
-
 def _debug(args: argparse.Namespace) -> bool:
     """Tracebacks wanted: ``--verbose`` (the commands that have it) or ``SIGMAIL_DEBUG=1``."""
-    return bool(getattr(args, "verbose", False)) or _debug_env()
+    from sigmail.cli.stderr_log import debug_env
+
+    return bool(getattr(args, "verbose", False)) or debug_env()
 
 
 @contextmanager
 def _logging_to_stderr(args: argparse.Namespace) -> Iterator[None]:
-    """Where the core's log lines go during a one-shot command (the milter configures its
-    own). Without this, Python's last-resort handler prints every logged traceback in full.
-    The logger is restored afterwards: main() is also called in-process (tests, scripts)."""
+    """The core's log lines on stderr during a one-shot command (sigmail.cli.stderr_log; the
+    milter configures its own). The logger is restored afterwards: main() is also called
+    in-process (tests, scripts)."""
     if args.command == "milter":
         yield
         return
+    from sigmail.cli.stderr_log import debug_env, stderr_handler
+
     logger = logging.getLogger("sigmail")
     saved = (logger.level, logger.propagate)
-    handler = _StderrHandler()
-    debug = _debug(args)
-    handler.setFormatter(logging.Formatter("sigmail: %(message)s") if debug else _OneLine())
+    handler = stderr_handler(tracebacks=_debug(args))
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if _debug_env() else logging.WARNING)
+    logger.setLevel(logging.DEBUG if debug_env() else logging.WARNING)
     logger.propagate = False
     try:
         yield
