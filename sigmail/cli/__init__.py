@@ -17,12 +17,10 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from sigmail.cli.exit_codes import EXIT_INTERNAL, EXIT_USAGE
 from sigmail.errors import ConfigError, SigmailError, UsageError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USAGE", "main"]
-
-EXIT_USAGE = 64
-EXIT_INTERNAL = 70
 
 
 class _Parser(argparse.ArgumentParser):

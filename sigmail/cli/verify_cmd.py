@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sigmail.cli import EXIT_USAGE
+from sigmail.cli.exit_codes import EXIT_USAGE
 from sigmail.cli.options import (
     add_revocation_options,
     add_time_option,
