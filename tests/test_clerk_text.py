@@ -52,6 +52,21 @@ def test_no_anchors_intact_pair_is_untrusted_not_failed(tmp_path):
     assert "KHÔNG ĐẠT" not in vi.stdout
     assert vi.stdout.count("chữ ký nguyên vẹn, nhưng chứng thư số KHÔNG được tin cậy") == 2
 
+    # With no anchor installed at all, "untrusted" says nothing about the sender.
+    assert "Return it to the sender" not in run.stdout
+    assert "install them (sigmail trust add) and check again" in run.stdout
+    broken = sigmail(
+        tmp_path,
+        "verify",
+        "--offline",
+        "--at",
+        AT,
+        "--lang",
+        "en",
+        str(VECTORS / "cms/tampered-econtent.p7m"),
+    )
+    assert "Return it to the sender" in broken.stdout  # broken whatever the anchors
+
     js = sigmail(tmp_path, "verify", "--offline", "--at", AT, "--json", vector)
     doc = json.loads(js.stdout)
     assert doc["reasons"] == ["untrusted_chain"]
@@ -169,6 +184,7 @@ def test_the_notebook_display_keeps_the_halves_and_both_times():
     at = datetime.fromisoformat(AT.replace("Z", "+00:00"))
     untrusted = Verifier(trust=TrustStore.load(), revocation=OfflineRevocation())
     page = untrusted.verify(vector.read_bytes(), at=at)._repr_html_()
+    assert page.count("intact, untrusted</span>") >= 2
     assert page.count("(integrity passed, trust failed)") >= 2
     trusted = Verifier(trust=TrustStore.load(official=[OFFICIAL]), revocation=OfflineRevocation())
     receipt = datetime.fromisoformat("2026-05-21T00:00:00+00:00")

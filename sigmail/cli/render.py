@@ -44,6 +44,8 @@ _WORDS = {
         "reasons": "Lý do",
         "todo": "Việc cần làm",
         "retry": "Kiểm tra lại sau {t}.",
+        "no_anchors": "Chưa cài đặt chứng thư số gốc nên chưa thể tin cậy chữ ký nào: cài "
+        "đặt (sigmail trust add) rồi kiểm tra lại; chưa trả lại nơi gửi.",
         "none": "không có",
         "basis": "căn cứ",
         "documents": "Tài liệu đính kèm",
@@ -79,6 +81,8 @@ _WORDS = {
         "reasons": "Reasons",
         "todo": "What to do",
         "retry": "Check again after {t}.",
+        "no_anchors": "No trust anchor is installed, so no signature can be trusted yet: "
+        "install them (sigmail trust add) and check again; do not return it yet.",
         "none": "none",
         "basis": "basis",
         "documents": "Attached documents",
@@ -177,9 +181,25 @@ def _state(sig: SignatureReport) -> str | None:
     return sig.status.value  # both halves passed: cannot happen (status is their sum)
 
 
+def _only_untrusted(verdict: Verdict) -> bool:
+    """Nothing but an untrusted chain stands between this verdict and the next one down."""
+    blocking = [
+        f for f in verdict.all_findings() if f.effect in (Effect.INVALID, Effect.INDETERMINATE)
+    ]
+    return bool(blocking) and all(f.code == "untrusted_chain" for f in blocking)
+
+
 def render_text(
-    verdict: Verdict, *, path: str, lang: str = "vi", verbose: bool = False, indent: str = ""
+    verdict: Verdict,
+    *,
+    path: str,
+    lang: str = "vi",
+    verbose: bool = False,
+    indent: str = "",
+    anchors_missing: bool = False,
 ) -> str:
+    """``anchors_missing``: no trust anchor was configured, so "untrusted" says nothing about
+    the sender; the clerk is told to install the roots, not to return the document."""
     w = _WORDS[lang]
     pick = 0 if lang == "vi" else 1
     out = (
@@ -217,11 +237,18 @@ def render_text(
     action = VERDICT_ACTIONS[verdict.verdict.value][pick]
     if verdict.verdict.value == "indeterminate" and verdict.retry_after is not None:
         action = w["retry"].format(t=_time(verdict.retry_after, lang))
+    if anchors_missing and _only_untrusted(verdict):
+        action = w["no_anchors"]
     out += f"{inner}{w['todo']}: {action}\n"
     if verdict.documents:
         out += f"{inner}{w['documents']}:\n"
         for doc in verdict.documents:
             out += render_text(
-                doc, path=doc.name or "?", lang=lang, verbose=verbose, indent=inner + "  "
+                doc,
+                path=doc.name or "?",
+                lang=lang,
+                verbose=verbose,
+                indent=inner + "  ",
+                anchors_missing=anchors_missing,
             )
     return out

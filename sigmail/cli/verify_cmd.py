@@ -146,10 +146,11 @@ def run(args: argparse.Namespace) -> int:
     from sigmail.cli.render import render_text
 
     unreadable: list[str] = []
+    anchors_missing = False
     if args.replay:
         paths, verdicts = args.files, _replay(args)
     else:
-        paths, verdicts = _verify(args, unreadable)
+        paths, verdicts, anchors_missing = _verify(args, unreadable)
     for problem in unreadable:
         sys.stderr.write(f"sigmail: {problem}\n")
     if not verdicts:
@@ -170,15 +171,23 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
         for path, verdict in zip(paths, verdicts, strict=True):
-            sys.stdout.write(render_text(verdict, path=path, lang=args.lang, verbose=args.verbose))
+            text = render_text(
+                verdict,
+                path=path,
+                lang=args.lang,
+                verbose=args.verbose,
+                anchors_missing=anchors_missing,
+            )
+            sys.stdout.write(text)
     if unreadable:
         return EXIT_USAGE
     worst = min(verdicts, key=lambda v: _SEVERITY.index(v.verdict.value))
     return worst.verdict.exit_code
 
 
-def _verify(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str], list]:
-    """(paths, verdicts) of the files that could be read; the others go to ``unreadable``."""
+def _verify(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str], list, bool]:
+    """(paths, verdicts) of the files that could be read (the others go to ``unreadable``),
+    and whether no trust anchor at all was configured."""
     from sigmail.verifier import Verifier
 
     if args.evidence is not None and len(args.files) != 1:
@@ -190,7 +199,7 @@ def _verify(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str],
     )
     at = args.at or datetime.now(UTC)
     if args.evidence is not None:
-        return list(args.files), [_verify_with_evidence(args, verifier, at)]
+        return list(args.files), [_verify_with_evidence(args, verifier, at)], not trust.anchors
 
     paths, verdicts = [], []
     for path in args.files:
@@ -210,7 +219,7 @@ def _verify(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str],
                 receipt_time=args.receipt_time,
             )
         )
-    return paths, verdicts
+    return paths, verdicts, not trust.anchors
 
 
 def _verify_with_evidence(args: argparse.Namespace, verifier, at: datetime):

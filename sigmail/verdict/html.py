@@ -124,11 +124,15 @@ def _status(value: str) -> str:
 def _signature_status(sig: SignatureReport) -> str:
     """The bottom line, and for one that did not pass which half failed: an intact
     signature on an untrusted chain is not a broken signature."""
-    out = _status(sig.status.value)
-    if sig.status.value != "passed":
-        halves = f"integrity {sig.integrity.value}, trust {sig.trust.value}"
-        out += f' <span style="{_MUTED}">({esc(halves)})</span>'
-    return out
+    if sig.status.value == "passed":
+        return _status("passed")
+    word = sig.status.value
+    if sig.integrity.value == "passed":
+        word = "intact, untrusted" if sig.trust.value == "failed" else "intact, trust undecided"
+    out = f'<span style="color:{_STATUS_COLOURS[sig.status.value]};font-weight:600">'
+    out += f"{esc(word)}</span>"
+    halves = f"integrity {sig.integrity.value}, trust {sig.trust.value}"
+    return out + f' <span style="{_MUTED}">({esc(halves)})</span>'
 
 
 def _findings(findings: tuple[Finding, ...]) -> str:
