@@ -487,7 +487,8 @@ def test_dask_engine_writes_the_same_register(corpus, local_register, tmp_path, 
 def test_usage_errors(tmp_path):
     register = tmp_path / "r.sqlite"
     assert main(["audit", str(tmp_path / "missing"), "--register", str(register)]) == 64
-    assert main(["audit", str(tmp_path), "--register", str(register), "--engine", "dask"]) == 64
+    dask = ["--engine", "dask", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]
+    assert main(["audit", str(tmp_path), "--register", str(register), *dask]) == 64
     assert main(["audit", str(tmp_path), "--register", str(register), "--own-mta", "a b"]) == 64
     bad = tmp_path / "bad.toml"
     bad.write_text("[audit]\nown_mtas = []\n", encoding="utf-8")

@@ -104,10 +104,13 @@ def test_report_counts_per_agency_and_month(register):
     assert report.outside == len(rows) - len(in_year) > 0
     for kind in ("message", "document"):
         assert report.cell(kind).total == sum(1 for r in in_year if r["kind"] == kind)
-    # Messages of the sender domain, by month (Hà Nội time).
-    stttt = report.cell("message", "stttt.tphcm.gov.vn", 2)
-    assert stttt.total == 2 and stttt.verdicts["official"] == 1
+    # Messages by month (Hà Nội time), under one agency: the seal's name, and the sender
+    # domain its signed mail comes from (issue 11, item 8).
+    stttt = report.cell("message", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", 2)
+    assert stttt.total == 3 and stttt.verdicts["official"] == 2
     assert stttt.verdicts["invalid"] == 1 and stttt.reasons["digest_mismatch"] == 1
+    assert "stttt.tphcm.gov.vn" not in report.agencies("message")
+    assert "example.com.vn" in report.agencies("message")  # no signature names it: itself
     # The agency sealing the documents, whatever the spelling of its name.
     agencies = report.agencies("document")
     assert "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in agencies
@@ -118,8 +121,13 @@ def test_report_counts_per_agency_and_month(register):
     assert table[0].keys() >= {"kind", "agency", "month", "total", "official", "official_share"}
     totals = [r for r in table if r["month"] == "total"]
     assert sum(int(r["total"]) for r in totals) == len(in_year)
-    feb = next(r for r in table if r["agency"] == "stttt.tphcm.gov.vn" and r["month"] == "2026-02")
-    assert (feb["official"], feb["invalid"], feb["official_share"]) == ("1", "1", "0.5000")
+    feb = next(
+        r
+        for r in table
+        if (r["kind"], r["agency"], r["month"])
+        == ("message", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "2026-02")
+    )
+    assert (feb["official"], feb["invalid"], feb["official_share"]) == ("2", "1", "0.6667")
     assert "digest_mismatch:1" in feb["top_reasons"]
 
 
@@ -134,8 +142,20 @@ def test_report_command_writes_csv_and_a_self_contained_page(register, tmp_path)
     assert not re.search(r"\b(?:src|href)\s*=", html, re.I)
     assert "http://" not in html and "https://" not in html
     assert html.count("<svg") == 4 and "Báo cáo sử dụng thư điện tử năm 2026" in html
-    assert main(["report", str(register), "--year", "2026", "--tz", "bad"]) == 64
-    assert main(["report", str(tmp_path / "none.sqlite"), "--year", "2026"]) == 64
+    out = ["--csv", str(tmp_path / "t.csv")]
+    assert main(["report", str(register), "--year", "2026", "--tz", "bad", *out]) == 64
+    assert main(["report", str(tmp_path / "none.sqlite"), "--year", "2026", *out]) == 64
+
+
+def test_report_without_an_output_or_with_a_short_year_is_a_usage_error(register, tmp_path, capsys):
+    assert main(["report", str(register), "--year", "2026"]) == 64
+    assert "--html OUT, --csv OUT" in capsys.readouterr().err
+    assert main(["report", str(register), "--year", "26", "--csv", str(tmp_path / "t.csv")]) == 64
+    assert "--year 26: give the full year" in capsys.readouterr().err
+    assert not (tmp_path / "t.csv").exists()
+    # --csv - is the table on standard output.
+    assert main(["report", str(register), "--year", "2026", "--csv", "-"]) == 0
+    assert capsys.readouterr().out == csv_text(build_report(register, 2026))
 
 
 # -- headless Chromium ---------------------------------------------------------------------------
@@ -221,4 +241,4 @@ def test_report_page_renders_in_headless_chromium(register, tmp_path, chromium):
     assert 'data-chart="months-message"' in dom and 'data-chart="share-document"' in dom
     assert len(re.findall(r"<rect[^>]*class=\"bar\"", dom)) >= 15
     assert '<table class="summary" data-kind="message">' in dom
-    assert "stttt.tphcm.gov.vn" in dom and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in dom
+    assert "example.com.vn" in dom and "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in dom

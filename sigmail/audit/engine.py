@@ -6,9 +6,11 @@ Two engines run the same unit of work (:func:`sigmail.audit.work.audit_item`):
 * ``local``: a pool of worker processes on this machine (``workers``, default the number of
   CPUs; with 1, everything runs in this process). Workers start from a fork server that has
   already imported sigmail, and each keeps one Verifier for the whole run.
-* ``dask``: the tasks of an existing Dask distributed cluster (``scheduler`` is its address).
-  The workers read the items from the same paths, so the sources must be on storage every
-  worker mounts at the same place; the register is written here, by the client.
+* ``dask``: the tasks of a Dask distributed cluster: an existing one (``scheduler`` is its
+  address), or without one a ``LocalCluster`` of ``workers`` processes (default the number
+  of CPUs) started for the run and stopped after it. The workers read the items from the
+  same paths, so the sources must be on storage every worker mounts at the same place; the
+  register is written here, by the client.
 
 Items go to the workers in batches (8 locally, 16 to Dask: a task's round trip and, with
 Dask, the scheduler's decision are paid once per batch). Memory is bounded the same way in
@@ -25,6 +27,7 @@ here, reading each item once in chunks (about 1 GB/s), before deciding.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -144,18 +147,31 @@ class _Processes(_Pool):
 
 
 class _Dask(_Pool):
-    def __init__(self, settings: Settings, scheduler: str) -> None:
+    def __init__(self, settings: Settings, scheduler: str | None, workers: int | None) -> None:
         try:
-            from distributed import Client, as_completed
+            from distributed import Client, LocalCluster, as_completed
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise UsageError(
                 "--engine dask needs Dask distributed: pip install 'sigmail[audit]'"
             ) from exc
         from sigmail.audit.work import audit_task
 
+        self.cluster = None
+        if scheduler is None:
+            # No cluster given: one on this machine for this run, one process per worker
+            # (verification holds the GIL), no dashboard.
+            self.cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            scheduler = self.cluster.scheduler_address
         try:
             self.client = Client(scheduler, timeout="20s", set_as_default=False)
         except OSError as exc:
+            self._stop_cluster()
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         self.task = audit_task
         self.workers = max(1, sum(self.client.nthreads().values()))
@@ -175,6 +191,12 @@ class _Dask(_Pool):
 
     def close(self) -> None:
         self.client.close()
+        self._stop_cluster()
+
+    def _stop_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
 
 
 def _plan(
@@ -217,8 +239,8 @@ def run_audit(
     sources = list(sources)
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r} ({', '.join(ENGINES)})")
-    if engine == "dask" and not scheduler:
-        raise UsageError("--engine dask needs --scheduler ADDRESS")
+    if engine == "dask" and scheduler and workers is not None:
+        raise UsageError("--workers sizes a local cluster; with --scheduler, the cluster's count")
     if workers is not None and workers < 1:
         raise UsageError("--workers must be at least 1")
     check_sources(sources)  # a missing source is a usage error before anything starts
@@ -229,7 +251,7 @@ def run_audit(
     pool: _Pool | None = None
     try:
         if engine == "dask":
-            pool = _Dask(settings, scheduler)
+            pool = _Dask(settings, scheduler or None, workers)
         else:
             count = workers or os.cpu_count() or 1
             pool = _Inline(settings) if count == 1 else _Processes(settings, count)

@@ -7,8 +7,15 @@ e-mail traffic) and for documents (what the traffic carried) separately.
 
 * Months are counted in the agency's time zone (``tz``, default +07:00): a message received
   at 20:00 UTC on 31 May is a June message in Hà Nội.
-* An entry counts under its ``agency`` column (rules in :mod:`sigmail.audit.rows`); entries
-  without one are under "(unknown)".
+* An agency is one identity: its registry name or its signers' organisation (the ``agency``
+  column, rules in :mod:`sigmail.audit.rows`), and a sender domain is counted under the
+  agency whose signatures arrive from it (the From domain of its signed mail and the e-mail
+  domains of its signers' certificates) when exactly one agency's do. A domain no signature
+  names stays itself. Entries with neither are counted apart, never as an agency.
+* An entry's date: a document's from its text (``ngày … tháng … năm …``), else a signing
+  time (proven, else claimed), else the arrival of the message that carried it; a message's
+  from its arrival. The file's modification time only as a last resort, and counted as such
+  (``dated_by_file_time``).
 * The page needs nothing but itself: CSS in a ``<style>`` element, charts as inline SVG drawn
   here (no JavaScript, no fonts, images or scripts fetched), so it opens offline, in a
   browser or an e-mail client, and prints.
@@ -20,19 +27,25 @@ import csv
 import html
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from sigmail.audit.register import read_rows
+from sigmail.audit.rows import sender_domain
 from sigmail.errors import UsageError
 
 __all__ = ["VERDICTS", "YearReport", "build_report", "parse_offset", "render_html", "write_csv"]
 
 VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
 KINDS = ("message", "document")
-UNKNOWN = "(unknown)"
+UNKNOWN = ""  # the agency key of entries no rule could name: counted, never an agency
+# agency_source values whose agency is a name taken from a signature (rows.py's rules)
+NAMED_SOURCES = frozenset({"signer", "document", "signer_organization"})
+DATE_SOURCES = ("text", "signing_time", "message", "file_time")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\.?")
 COLORS = {
     "official": "#2e7d32",
     "not_official": "#f9a825",
@@ -60,6 +73,7 @@ def parse_offset(text: str) -> timezone:
 class Cell:
     verdicts: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
+    dated_by_file_time: int = 0
 
     @property
     def total(self) -> int:
@@ -72,6 +86,7 @@ class Cell:
     def add(self, other: Cell) -> None:
         self.verdicts.update(other.verdicts)
         self.reasons.update(other.reasons)
+        self.dated_by_file_time += other.dated_by_file_time
 
 
 @dataclass
@@ -81,19 +96,35 @@ class YearReport:
     source: str
     cells: dict[tuple[str, str, int], Cell] = field(default_factory=dict)
     policies: Counter = field(default_factory=Counter)
-    outside: int = 0  # entries of other years
+    outside: int = 0  # entries of other years, or with no date at all
+    dated: Counter = field(default_factory=Counter)  # DATE_SOURCES → entries counted
 
-    def add(self, kind: str, agency: str, month: int, verdict: str, reasons: Iterable[str]):
+    def add(
+        self,
+        kind: str,
+        agency: str,
+        month: int,
+        verdict: str,
+        reasons: Iterable[str],
+        *,
+        file_time: bool = False,
+    ):
         cell = self.cells.setdefault((kind, agency, month), Cell())
         cell.verdicts[verdict] += 1
         cell.reasons.update(reasons)
+        cell.dated_by_file_time += file_time
 
     def agencies(self, kind: str) -> list[str]:
+        """The agencies with entries of ``kind``, busiest first (not the unnamed entries)."""
         totals: Counter = Counter()
         for (k, agency, _m), cell in self.cells.items():
-            if k == kind:
+            if k == kind and agency != UNKNOWN:
                 totals[agency] += cell.total
         return sorted(totals, key=lambda a: (-totals[a], a))
+
+    def unnamed(self, kind: str) -> Cell:
+        """The entries of ``kind`` that no rule could count under an agency."""
+        return self.cell(kind, UNKNOWN)
 
     def cell(self, kind: str, agency: str | None = None, month: int | None = None) -> Cell:
         """The sum over the agencies and/or months left as None."""
@@ -104,8 +135,100 @@ class YearReport:
         return out
 
 
+def _json(text: str | None) -> list:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def _signers(row: dict) -> list[dict]:
+    return [s for s in _json(row.get("signers")) if isinstance(s, dict)]
+
+
+def _email_domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].rstrip(".").lower() or None
+
+
+def _named(row: dict) -> str | None:
+    """The agency name a row's signatures gave, if any. A row of an older register counted
+    under a document timestamp's certificate (the TSA) has none."""
+    if row["agency_source"] not in NAMED_SOURCES or not row["agency"]:
+        return None
+    if row["agency_source"] == "signer_organization" and not any(
+        s.get("kind") != "doc_timestamp" and s.get("status") == "passed" for s in _signers(row)
+    ):
+        return None
+    return row["agency"]
+
+
+def domain_agencies(path) -> dict[str, str]:
+    """Sender and signer e-mail domain → the (folded) agency whose signatures come from it,
+    for the domains exactly one agency's signatures come from."""
+    from sigmail.policy.roles import fold
+
+    claims: dict[str, set[str]] = {}
+    for row in read_rows(path, ("agency", "agency_source", "sender", "signers")):
+        name = _named(row)
+        if name is None:
+            continue
+        domains = {sender_domain(row["sender"])}
+        domains.update(
+            _email_domain(s.get("email"))
+            for s in _signers(row)
+            if s.get("kind") != "doc_timestamp" and s.get("status") == "passed"
+        )
+        for domain in domains - {None}:
+            claims.setdefault(domain, set()).add(fold(name))
+    return {domain: next(iter(keys)) for domain, keys in claims.items() if len(keys) == 1}
+
+
+def _instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def entry_date(row: dict, tz: timezone) -> tuple[tuple[int, int] | None, str | None]:
+    """(year, month) of an entry in ``tz`` and what dated it (one of DATE_SOURCES)."""
+    if row["kind"] != "message":
+        if row.get("doc_date"):
+            try:
+                when = date.fromisoformat(row["doc_date"])
+                return (when.year, when.month), "text"
+            except ValueError:
+                pass
+        signers = _signers(row)
+        people = [s for s in signers if s.get("kind") != "doc_timestamp"]
+        stamps = [s for s in signers if s.get("kind") == "doc_timestamp"]
+        for key, group in (
+            ("proven_signing_time", people),
+            ("claimed_signing_time", people),
+            ("proven_signing_time", stamps),
+        ):
+            for signer in group:
+                when = _instant(signer.get(key))
+                if when is not None:
+                    local = when.astimezone(tz)
+                    return (local.year, local.month), "signing_time"
+    when = _instant(row["received_at"])
+    if when is None:
+        return None, None
+    local = when.astimezone(tz)
+    return (local.year, local.month), (
+        "file_time" if row.get("received_source") == "file" else "message"
+    )
+
+
 def build_report(path, year: int, *, tz: timezone | None = None) -> YearReport:
-    """Read the register at ``path`` and count the entries received in ``year``.
+    """Read the register at ``path`` (twice: the agencies' domains, then the counts) and
+    count the entries of ``year``.
 
     Agency names that differ only in case and diacritics ("SỞ THÔNG TIN …" on a seal, "Sở
     Thông tin …" in a certificate's OU) are one agency, shown in its most frequent spelling.
@@ -114,28 +237,54 @@ def build_report(path, year: int, *, tz: timezone | None = None) -> YearReport:
 
     tz = tz or timezone(timedelta(hours=7))
     report = YearReport(year=year, tz=tz, source=str(path))
+    domains = domain_agencies(path)
     spellings: dict[str, Counter] = {}
-    columns = ("kind", "agency", "received_at", "verdict", "reasons", "policy")
+    columns = (
+        "kind",
+        "agency",
+        "agency_source",
+        "sender",
+        "received_at",
+        "received_source",
+        "doc_date",
+        "signers",
+        "verdict",
+        "reasons",
+        "policy",
+    )
     for row in read_rows(path, columns):
-        when = row["received_at"]
-        if not when:
+        month, dated_by = entry_date(row, tz)
+        if month is None or month[0] != year:
             report.outside += 1
             continue
-        local = datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(tz)
-        if local.year != year:
-            report.outside += 1
-            continue
-        try:
-            reasons = json.loads(row["reasons"] or "[]")
-        except ValueError:
-            reasons = []
         kind = row["kind"] if row["kind"] in KINDS else "document"
-        agency = row["agency"] or UNKNOWN
-        key = fold(agency)
-        spellings.setdefault(key, Counter())[agency] += 1
-        report.add(kind, key, local.month, row["verdict"], reasons)
+        name, domain = _named(row), None
+        if name is None and row["agency"] and row["agency_source"] in ("sender_domain", "message"):
+            # A message's agency, copied onto its documents, is a name or a sender domain.
+            if _DOMAIN.fullmatch(row["agency"]):
+                domain = row["agency"].lower()
+            else:
+                name = row["agency"]
+        if name is not None:
+            key = fold(name)
+            spellings.setdefault(key, Counter())[name] += 1
+        elif domain is not None:
+            key = domains.get(domain, domain)
+            spellings.setdefault(key, Counter())
+        else:
+            key = UNKNOWN
+        report.add(
+            kind,
+            key,
+            month[1],
+            row["verdict"],
+            [str(r) for r in _json(row["reasons"])],
+            file_time=dated_by == "file_time",
+        )
+        report.dated[dated_by] += 1
         report.policies[row["policy"]] += 1
-    shown = {key: min(c, key=lambda s: (-c[s], s)) for key, c in spellings.items()}
+    shown = {key: min(c, key=lambda s: (-c[s], s)) if c else key for key, c in spellings.items()}
+    shown[UNKNOWN] = UNKNOWN
     report.cells = {(k, shown[a], m): cell for (k, a, m), cell in report.cells.items()}
     return report
 
@@ -144,14 +293,31 @@ def _top(reasons: Counter, n: int) -> list[tuple[str, int]]:
     return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
+def _rows_of(report: YearReport, kind: str) -> list[str]:
+    """The agencies, then the unnamed entries (agency "") if there are any."""
+    return [*report.agencies(kind), *([UNKNOWN] if report.unnamed(kind).total else [])]
+
+
 def write_csv(report: YearReport, out, *, top: int = 3) -> None:
-    """One row per kind × agency × month with entries, and a ``total`` row per kind × agency."""
+    """One row per kind × agency × month with entries, and a ``total`` row per kind × agency.
+    Entries no rule could count under an agency have an empty ``agency``;
+    ``dated_by_file_time`` counts the entries dated only by a file's modification time."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["year", "kind", "agency", "month", "total", *VERDICTS, "official_share", "top_reasons"]
+        [
+            "year",
+            "kind",
+            "agency",
+            "month",
+            "total",
+            *VERDICTS,
+            "official_share",
+            "top_reasons",
+            "dated_by_file_time",
+        ]
     )
     for kind in KINDS:
-        for agency in report.agencies(kind):
+        for agency in _rows_of(report, kind):
             months = [m for m in range(1, 13) if report.cell(kind, agency, m).total]
             for month in [*months, None]:
                 cell = report.cell(kind, agency, month)
@@ -166,6 +332,7 @@ def write_csv(report: YearReport, out, *, top: int = 3) -> None:
                         *(cell.verdicts[v] for v in VERDICTS),
                         f"{share:.4f}" if share is not None else "",
                         "; ".join(f"{code}:{n}" for code, n in _top(cell.reasons, top)),
+                        cell.dated_by_file_time,
                     ]
                 )
 
@@ -189,6 +356,14 @@ _WORDS = {
         "none": "Không có mục nào trong năm {year}.",
         "policies": "Chính sách",
         "outside": "{n} mục thuộc năm khác không được tính.",
+        "unnamed": "Chưa xác định được cơ quan",
+        "dated": "Ngày của mục lấy từ: {parts}.",
+        "dated_by": {
+            "text": "ngày ghi trong văn bản {n}",
+            "signing_time": "thời điểm ký {n}",
+            "message": "thời điểm nhận thư {n}",
+            "file_time": "chỉ có thời điểm sửa tệp {n} (không chắc chắn)",
+        },
         "m": "T{m}",
         "verdicts": {
             "official": "hợp lệ chính thức",
@@ -214,6 +389,14 @@ _WORDS = {
         "none": "No entries in {year}.",
         "policies": "Policies",
         "outside": "{n} entries of other years are not counted.",
+        "unnamed": "Agency not identified",
+        "dated": "Entries dated by: {parts}.",
+        "dated_by": {
+            "text": "the date in the document {n}",
+            "signing_time": "the signing time {n}",
+            "message": "the message's arrival {n}",
+            "file_time": "only the file's modification time {n} (uncertain)",
+        },
         "m": "{m:02d}",
         "verdicts": {
             "official": "official",
@@ -257,6 +440,24 @@ def _nice_step(peak: int) -> int:
     return step
 
 
+_EMPTY_MONTH = 0.3  # an empty month's width, in full slots, at most
+_EMPTY_SHARE = 1 / 3  # and all empty months together take at most this share of the chart
+
+
+def _month_slots(cells: list[Cell]) -> list[tuple[int, float]]:
+    """(month, relative width) for the months drawn: from the first month with entries to
+    the last; an empty month in between is a narrow slot (it is still a month with nothing),
+    and together they never take more than a third of the chart."""
+    busy = [m for m, cell in enumerate(cells, 1) if cell.total]
+    if not busy:
+        return [(m, 1.0) for m in range(1, 13)]
+    months = range(busy[0], busy[-1] + 1)
+    empty = len(months) - len(busy)
+    # empty · w ≤ share · (busy + empty · w)  ⇔  w ≤ share · busy / (empty · (1 − share))
+    narrow = min(_EMPTY_MONTH, _EMPTY_SHARE * len(busy) / (max(empty, 1) * (1 - _EMPTY_SHARE)))
+    return [(m, 1.0 if cells[m - 1].total else narrow) for m in months]
+
+
 def _month_chart(report: YearReport, kind: str, words: dict) -> str:
     """Stacked bars: entries per month, coloured by verdict."""
     width, height = 560, 260
@@ -265,7 +466,8 @@ def _month_chart(report: YearReport, kind: str, words: dict) -> str:
     cells = [report.cell(kind, None, m) for m in range(1, 13)]
     step = _nice_step(max((c.total for c in cells), default=0))
     peak = step * 4
-    slot = plot_w / 12
+    slots = _month_slots(cells)
+    unit = plot_w / sum(w for _m, w in slots)
     out = [
         f'<svg class="chart" data-chart="months-{kind}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img">'
@@ -278,9 +480,13 @@ def _month_chart(report: YearReport, kind: str, words: dict) -> str:
             f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
             f"{value}</text>"
         )
-    for m, cell in enumerate(cells, 1):
-        x = left + slot * (m - 1) + slot * 0.15
+    start = float(left)
+    for m, weight in slots:
+        cell = cells[m - 1]
+        slot = unit * weight
+        x = start + slot * 0.15
         w = slot * 0.7
+        start += slot
         y = top_pad + plot_h
         for verdict in VERDICTS:
             n = cell.verdicts[verdict]
@@ -299,8 +505,8 @@ def _month_chart(report: YearReport, kind: str, words: dict) -> str:
                 f'text-anchor="middle">{cell.total}</text>'
             )
         out.append(
-            f'<text x="{x + w / 2:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">'
-            f"{_esc(words['m'].format(m=m))}</text>"
+            f'<text class="month" x="{x + w / 2:.1f}" y="{height - 10}" font-size="11" '
+            f'text-anchor="middle">{_esc(words["m"].format(m=m)) if cell.total else "·"}</text>'
         )
     out.append(
         f'<line x1="{left}" x2="{width - 10}" y1="{top_pad + plot_h}" y2="{top_pad + plot_h}" '
@@ -344,7 +550,8 @@ def _reason_list(reasons: Counter, top: int, lang: str) -> str:
     for code, n in _top(reasons, top):
         row = REASONS.get(code)
         label = (row.vi if lang == "vi" else row.en) if row is not None else code
-        items.append(f'<span title="{_esc(label)}"><code>{_esc(code)}</code> {n}</span>')
+        # The reader's words; the stable code (the CSV's) on hover.
+        items.append(f'<span title="{_esc(code)}">{_esc(label)}: {n}</span>')
     return "<br>".join(items)
 
 
@@ -352,10 +559,15 @@ def _table(report: YearReport, kind: str, words: dict, lang: str, top: int) -> s
     v = words["verdicts"]
     head = "".join(f"<th>{_esc(v[x])}</th>" for x in VERDICTS)
     rows = []
-    for agency in [*report.agencies(kind), None]:
+    for agency in [*_rows_of(report, kind), None]:
         cell = report.cell(kind, agency)
         share = cell.official_share
-        name = _esc(agency) if agency is not None else f"<b>{_esc(words['total'])}</b>"
+        if agency is None:
+            name = f"<b>{_esc(words['total'])}</b>"
+        elif agency == UNKNOWN:
+            name = f"<i>{_esc(words['unnamed'])}</i>"
+        else:
+            name = _esc(agency)
         rows.append(
             f'<tr><td class="l">{name}</td><td>{cell.total}</td>'
             + "".join(f"<td>{cell.verdicts[x]}</td>" for x in VERDICTS)
@@ -374,14 +586,15 @@ def _month_table(report: YearReport, kind: str, words: dict, lang: str, top: int
     v = words["verdicts"]
     head = "".join(f"<th>{_esc(v[x])}</th>" for x in VERDICTS)
     rows = []
-    for agency in report.agencies(kind):
+    for agency in _rows_of(report, kind):
+        label = f"<i>{_esc(words['unnamed'])}</i>" if agency == UNKNOWN else _esc(agency)
         for m in range(1, 13):
             cell = report.cell(kind, agency, m)
             if not cell.total:
                 continue
             share = cell.official_share
             rows.append(
-                f'<tr><td class="l">{_esc(agency)}</td><td>{report.year}-{m:02d}</td>'
+                f'<tr><td class="l">{label}</td><td>{report.year}-{m:02d}</td>'
                 f"<td>{cell.total}</td>"
                 + "".join(f"<td>{cell.verdicts[x]}</td>" for x in VERDICTS)
                 + f"<td>{share:.1%}</td>"
@@ -429,6 +642,13 @@ def render_html(
         )
     if report.outside:
         body.append(f"<p>{_esc(words['outside'].format(n=report.outside))}</p>")
+    if report.dated:
+        parts = [
+            words["dated_by"][how].format(n=report.dated[how])
+            for how in DATE_SOURCES
+            if report.dated[how]
+        ]
+        body.append(f'<p class="dated">{_esc(words["dated"].format(parts="; ".join(parts)))}</p>')
     for kind in KINDS:
         body.append(f'<section data-kind="{kind}"><h2>{_esc(words[kind])}</h2>')
         if not report.agencies(kind):

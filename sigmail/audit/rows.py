@@ -17,9 +17,12 @@ reference. Times are ISO 8601 text in UTC (``2026-05-20T03:00:00Z``), dates ``YY
    name the person's agency, "OU=Sở Thông tin và Truyền thông"), else its O;
 6. otherwise none (the report shows "unknown").
 
-Only passed signatures name an agency: a forged seal does not put a forgery on a real
-agency's account (a forged *From* does, under rule 4 — the report counts what arrived
-claiming to come from there, and its verdict says what it was).
+Only passed signatures name an agency, and never a document timestamp's (the TSA is no
+agency). The yearly report then makes one identity of an agency's names: a sender domain
+is counted under the agency whose signatures arrive from it (:mod:`sigmail.audit.report`).
+A forged seal does not put a forgery on a real agency's account (a forged *From* does, under
+rule 4 — the report counts what arrived claiming to come from there, and its verdict says
+what it was).
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ def _signers(verdict: Verdict) -> str:
                 "role": sig.role,
                 "role_source": sig.role_source,
                 "status": str(sig.status),
+                "integrity": str(sig.integrity),
+                "trust": str(sig.trust),
                 "anchor_class": sig.anchor_class,
                 "proven_signing_time": iso(sig.proven_signing_time),
                 "proven_by": str(sig.proven_by) if sig.proven_by else None,
@@ -112,7 +117,13 @@ def _signers(verdict: Verdict) -> str:
 
 
 def _passed(verdict: Verdict):
-    return [s for s in verdict.signatures if s.status == SignatureStatus.PASSED and s.signer]
+    """Passed signatures of signers: a document timestamp's certificate is the TSA's, which
+    is never the agency an entry is counted under."""
+    return [
+        s
+        for s in verdict.signatures
+        if s.status == SignatureStatus.PASSED and s.signer and s.kind != "doc_timestamp"
+    ]
 
 
 def _agency_signer(verdict: Verdict, policy: Policy) -> str | None:

@@ -223,7 +223,13 @@ _SETTINGS: Settings | None = None
 def init_worker(settings: Settings) -> None:
     global _SETTINGS
     _SETTINGS = settings
-    logging.basicConfig(level=logging.WARNING)
+    # A worker's log lines as the command's own: a logged exception is one line on stderr.
+    from sigmail.cli.stderr_log import debug_env, stderr_handler
+
+    logger = logging.getLogger("sigmail")
+    logger.addHandler(stderr_handler(tracebacks=debug_env()))
+    logger.setLevel(logging.DEBUG if debug_env() else logging.WARNING)
+    logger.propagate = False
 
 
 def audit_in_worker(batch: Batch) -> list[ItemResult]:

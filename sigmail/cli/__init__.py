@@ -3,20 +3,24 @@
 Exit codes: 0 official, 1 not_official, 2 unsigned, 3 invalid, 4 indeterminate (for several
 files: the most severe verdict, in the order invalid > indeterminate > unsigned >
 not_official > official), 64 usage error, 70 internal error.
+
+An internal error (a bug) is one line on stderr; the traceback only with ``--verbose`` or
+``SIGMAIL_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+from sigmail.cli.exit_codes import EXIT_INTERNAL, EXIT_USAGE
 from sigmail.errors import ConfigError, SigmailError, UsageError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USAGE", "main"]
-
-EXIT_USAGE = 64
-EXIT_INTERNAL = 70
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,11 +51,58 @@ def _version() -> str:
     return f"sigmail {__version__}"
 
 
+def _debug(args: argparse.Namespace) -> bool:
+    """Tracebacks wanted: ``--verbose`` (the commands that have it) or ``SIGMAIL_DEBUG=1``."""
+    from sigmail.cli.stderr_log import debug_env
+
+    return bool(getattr(args, "verbose", False)) or debug_env()
+
+
+@contextmanager
+def _logging_to_stderr(args: argparse.Namespace) -> Iterator[None]:
+    """The core's log lines on stderr during a one-shot command (sigmail.cli.stderr_log; the
+    milter configures its own). The logger is restored afterwards: main() is also called
+    in-process (tests, scripts)."""
+    if args.command == "milter":
+        yield
+        return
+    from sigmail.cli.stderr_log import debug_env, stderr_handler
+
+    logger = logging.getLogger("sigmail")
+    saved = (logger.level, logger.propagate)
+    handler = stderr_handler(tracebacks=_debug(args))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug_env() else logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The (sub)command parser the arguments chose: ``sigmail verify --bogus`` is answered
+    with ``verify``'s usage, not the top level's."""
+    while True:
+        action = next(
+            (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
+        )
+        chosen = getattr(args, action.dest, None) if action is not None else None
+        if action is None or chosen not in action.choices:
+            return parser
+        parser = action.choices[chosen]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return args.run(args)
+        with _logging_to_stderr(args):
+            return args.run(args)
     except (UsageError, ConfigError) as exc:
         print(f"sigmail: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the CLI's one boundary: a bug is exit 70, never a traceback dump
-        print(f"sigmail: internal error: {exc!r}", file=sys.stderr)
+        if _debug(args):
+            traceback.print_exc(file=sys.stderr)
+        print(f"sigmail: internal error: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -25,6 +25,9 @@ from sigmail.errors import UsageError
 
 __all__ = ["add_parser", "run_audit_cmd", "run_report_cmd"]
 
+# A register's year: electronic correspondence is dated after 1990 and before 2200; "26" is
+# a two-digit year someone meant as 2026, not year 26.
+MIN_YEAR, MAX_YEAR = 1990, 2199
 EXIT_TEMPFAIL = 75  # some items could not be read: they are not registered, run again later
 
 
@@ -64,14 +67,19 @@ def add_parser(sub) -> None:
         help="local worker processes (default) or a Dask distributed cluster",
     )
     audit.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler (--engine dask)"
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler (--engine dask; without it, a local cluster of --workers "
+        "processes is started for the run)",
     )
     audit.add_argument(
         "--workers",
         type=int,
         default=None,
         metavar="N",
-        help="local worker processes (default: the number of CPUs; 1: in this process)",
+        help="worker processes on this machine (default: the number of CPUs; 1: in this "
+        "process, except with --engine dask)",
     )
     audit.add_argument(
         "--progress",
@@ -100,7 +108,9 @@ def add_parser(sub) -> None:
     report.add_argument("register", type=Path, metavar="FILE")
     report.add_argument("--year", type=int, required=True, metavar="YYYY")
     report.add_argument("--html", type=Path, default=None, metavar="OUT", help="write the page")
-    report.add_argument("--csv", type=Path, default=None, metavar="OUT", help="write the table")
+    report.add_argument(
+        "--csv", type=Path, default=None, metavar="OUT", help="write the table (- for stdout)"
+    )
     report.add_argument(
         "--tz", default="+07:00", metavar="OFFSET", help="months in this UTC offset (+07:00)"
     )
@@ -142,8 +152,6 @@ def run_audit_cmd(args: argparse.Namespace) -> int:
         if not valid_host(host):
             raise UsageError(f"--own-mta {host!r}: not a host name")
     own_mta = tuple(dict.fromkeys((*config.own_mta, *args.own_mta)))
-    if args.engine == "dask" and args.workers is not None:
-        raise UsageError("--workers is for the local engine; Dask uses its cluster's workers")
     settings = _settings(args, own_mta)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     summary = run_audit(
@@ -152,7 +160,7 @@ def run_audit_cmd(args: argparse.Namespace) -> int:
         settings=settings,
         fmt=args.format,
         engine=args.engine,
-        workers=args.workers or config.workers,
+        workers=args.workers or (None if args.scheduler else config.workers),
         scheduler=args.scheduler,
         progress=progress,
     )
@@ -177,12 +185,27 @@ def run_report_cmd(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UsageError("--top must be at least 1")
+    if args.html is None and args.csv is None:
+        raise UsageError(
+            "report: give --html OUT, --csv OUT (--csv - for standard output), or both"
+        )
+    if not MIN_YEAR <= args.year <= MAX_YEAR:
+        raise UsageError(
+            f"--year {args.year}: give the full year ({MIN_YEAR}–{MAX_YEAR}), e.g. 2026"
+        )
     report = build_report(args.register, args.year, tz=parse_offset(args.tz))
     if args.html is not None:
-        args.html.write_text(render_html(report, lang=args.lang, top=args.top), encoding="utf-8")
-    text = csv_text(report, top=args.top)
+        _write(args.html, render_html(report, lang=args.lang, top=args.top))
     if args.csv is not None:
-        args.csv.write_text(text, encoding="utf-8")
-    if args.html is None and args.csv is None:
-        sys.stdout.write(text)
+        _write(args.csv, csv_text(report, top=args.top))
     return 0
+
+
+def _write(path: Path, text: str) -> None:
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from exc

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sigmail.cli.exit_codes import EXIT_USAGE
 from sigmail.cli.options import (
     add_revocation_options,
     add_time_option,
@@ -140,9 +141,20 @@ def _replay(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Verdicts of every FILE that could be read; a FILE that cannot be read is reported on
+    stderr, the others are still verified, and the exit code is then 64 (usage error)."""
     from sigmail.cli.render import render_text
 
-    verdicts = _replay(args) if args.replay else _verify(args)
+    unreadable: list[str] = []
+    anchors_missing = False
+    if args.replay:
+        paths, verdicts = args.files, _replay(args)
+    else:
+        paths, verdicts, anchors_missing = _verify(args, unreadable)
+    for problem in unreadable:
+        sys.stderr.write(f"sigmail: {problem}\n")
+    if not verdicts:
+        return EXIT_USAGE
     if args.headers:
         import socket
 
@@ -158,13 +170,24 @@ def run(args: argparse.Namespace) -> int:
         out = docs[0] if len(docs) == 1 else docs
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     else:
-        for path, verdict in zip(args.files, verdicts, strict=True):
-            sys.stdout.write(render_text(verdict, path=path, lang=args.lang, verbose=args.verbose))
+        for path, verdict in zip(paths, verdicts, strict=True):
+            text = render_text(
+                verdict,
+                path=path,
+                lang=args.lang,
+                verbose=args.verbose,
+                anchors_missing=anchors_missing,
+            )
+            sys.stdout.write(text)
+    if unreadable:
+        return EXIT_USAGE
     worst = min(verdicts, key=lambda v: _SEVERITY.index(v.verdict.value))
     return worst.verdict.exit_code
 
 
-def _verify(args: argparse.Namespace) -> list:
+def _verify(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str], list, bool]:
+    """(paths, verdicts) of the files that could be read (the others go to ``unreadable``),
+    and whether no trust anchor at all was configured."""
     from sigmail.verifier import Verifier
 
     if args.evidence is not None and len(args.files) != 1:
@@ -176,12 +199,17 @@ def _verify(args: argparse.Namespace) -> list:
     )
     at = args.at or datetime.now(UTC)
     if args.evidence is not None:
-        return [_verify_with_evidence(args, verifier, at)]
+        return list(args.files), [_verify_with_evidence(args, verifier, at)], not trust.anchors
 
-    verdicts = []
+    paths, verdicts = [], []
     for path in args.files:
-        data = _read(path)
+        try:
+            data = _read(path)
+        except UsageError as exc:
+            unreadable.append(str(exc))
+            continue
         content = _detached_content(path, args.content)
+        paths.append(path)
         verdicts.append(
             verifier.verify(
                 data,
@@ -191,7 +219,7 @@ def _verify(args: argparse.Namespace) -> list:
                 receipt_time=args.receipt_time,
             )
         )
-    return verdicts
+    return paths, verdicts, not trust.anchors
 
 
 def _verify_with_evidence(args: argparse.Namespace, verifier, at: datetime):

@@ -1,6 +1,7 @@
 """The arrival register (``sigmail audit --register``) as a pandas DataFrame.
 
-Reads the SQLite register's ``entries`` table read-only and decodes what is stored as text:
+Reads the register's ``entries`` table read-only — SQLite, or Parquet (``--format parquet``,
+which needs pyarrow) — and decodes what is stored as text:
 ``signers`` (JSON) becomes a list of dicts, ``reasons`` a list of reason codes, the times
 (``received_at``, ``validation_time`` …) UTC timestamps, ``doc_date`` a date, and ``verdict``
 an ordered categorical (official … indeterminate), so that ``df.groupby("verdict")`` and plots
@@ -23,6 +24,7 @@ from sigmail.errors import UsageError
 __all__ = ["VERDICT_ORDER", "register_frame"]
 
 VERDICT_ORDER = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+_PARQUET_MAGIC = b"PAR1"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -55,23 +57,53 @@ def register_frame(path: str | os.PathLike[str], *, table: str = "entries"):
     """The register at ``path`` as a :class:`pandas.DataFrame`, one row per register entry
     (a message or a document). Raises :class:`~sigmail.errors.UsageError` if the file is not
     a register."""
-    import pandas as pd
 
     if not _IDENTIFIER.match(table):
         raise UsageError(f"not a table name: {table!r}")
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"{file}: no such register file")
+    with file.open("rb") as fh:
+        parquet = fh.read(4) == _PARQUET_MAGIC
+    frame = _read_parquet(file, table) if parquet else _read_sqlite(file, table)
+    return _decoded(frame)
+
+
+def _read_sqlite(file: Path, table: str):
+    import pandas as pd
+
     try:
         con = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise UsageError(f"{file}: cannot open the register: {exc}") from exc
     try:
-        frame = pd.read_sql_query(f"SELECT * FROM {table}", con)  # table: checked above
+        return pd.read_sql_query(f"SELECT * FROM {table}", con)  # table: checked above
     except (sqlite3.Error, pd.errors.DatabaseError) as exc:
         raise UsageError(f"{file}: not a sigmail register ({exc})") from exc
     finally:
         con.close()
+
+
+def _read_parquet(file: Path, table: str):
+    """A Parquet register is one table, ``entries``; its values are stored as in SQLite (text),
+    so the same decoding applies."""
+    if table != "entries":
+        raise UsageError(f"{file}: a Parquet register holds only the table entries")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise UsageError(
+            "reading a Parquet register needs pyarrow: pip install 'sigmail[audit]'"
+        ) from exc
+    try:
+        return pq.read_table(file).to_pandas()
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        raise UsageError(f"{file}: not a sigmail register ({exc})") from exc
+
+
+def _decoded(frame):
+    import pandas as pd
+
     if "signers" in frame:
         frame["signers"] = frame["signers"].map(_json_list)
     if "reasons" in frame:

@@ -36,12 +36,20 @@ class Case:
 
 
 def counted_signatures(case: Case) -> list[SignatureReport]:
-    """Signatures of people or agencies that verified (document timestamps are not signers)."""
-    return [
-        s
-        for s in case.signatures
-        if s.kind != "doc_timestamp" and s.status is SignatureStatus.PASSED and s.role
-    ]
+    """Signatures of people or agencies whose integrity holds (document timestamps are not
+    signers). Whether their signers are trusted is C3/C4's finding, not C7–C10's: counting
+    only trusted signatures made an untrusted, intact pair read "lacks the person's
+    signature" and "lacks the agency's signature (only the person signed)" at once, next to
+    the chain finding that already decides the verdict."""
+    return [s for s in case.signatures if _counted(s)]
+
+
+def _counted(sig: SignatureReport) -> bool:
+    return (
+        sig.kind != "doc_timestamp"
+        and sig.integrity is SignatureStatus.PASSED
+        and sig.role is not None
+    )
 
 
 def _label(sig: SignatureReport) -> str:
@@ -86,13 +94,18 @@ def c7_required_signers(policy: Policy, case: Case) -> list[Finding]:
         return []
     required = policy.required(case.document_role)
     present = {s.role for s in counted_signatures(case) if s.role is not None}
+    if not present:
+        # Every signature is broken or undecided, and says so with a finding that already
+        # decides the verdict; "lacks the person's" and "lacks the agency's signature (only
+        # the person signed)" together would contradict each other.
+        return []
     out = []
     if "person" in required and "person" not in present:
         out.append(
             Finding.of(
                 "missing_person_signature",
                 "document",
-                f"signed by: {', '.join(sorted(present)) or 'nobody verified'}",
+                f"signed by: {', '.join(sorted(present))}",
             )
         )
     if "agency" in required and "agency" not in present:
@@ -100,7 +113,7 @@ def c7_required_signers(policy: Policy, case: Case) -> list[Finding]:
             Finding.of(
                 "missing_agency_signature",
                 "document",
-                f"signed by: {', '.join(sorted(present)) or 'nobody verified'}",
+                f"signed by: {', '.join(sorted(present))}",
             )
         )
     return out
@@ -206,10 +219,8 @@ def attachment_positions(documents: tuple[Verdict, ...]) -> list[int]:
 
 
 def _agency_signed(verdict: Verdict) -> bool:
-    return any(
-        s.role == "agency" and s.status is SignatureStatus.PASSED and s.kind != "doc_timestamp"
-        for s in verdict.signatures
-    )
+    """An intact agency signature (whether it is trusted is the attachment's own verdict)."""
+    return any(s.role == "agency" and _counted(s) for s in verdict.signatures)
 
 
 def c10_attachments_agency_signed(policy: Policy, case: Case) -> list[Finding]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,9 +58,19 @@ class Installed:
     pin: AnchorPin | None
 
 
+_SLUG_CHARS = 48
+
+
 def _slug(text: str) -> str:
-    folded = re.sub(r"[^A-Za-z0-9]+", "-", text.encode("ascii", "ignore").decode()).strip("-")
-    return folded[:40].lower() or "ca"
+    """A readable file name: Vietnamese transliterated, not dropped ("Ban Cơ yếu Chính phủ"
+    → "Ban-Co-yeu-Chinh-phu"; đ has no decomposition, so it is mapped by hand)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", bare).strip("-")
+    if len(slug) > _SLUG_CHARS:
+        cut = slug[:_SLUG_CHARS]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut  # at a word boundary
+    return slug or "ca"
 
 
 def install(
@@ -100,7 +111,12 @@ def install(
     target_dir = trust_dir / CLASS_DIRS[use]
     target_dir.mkdir(parents=True, exist_ok=True)
     subject = name_to_text(cert.subject)
-    target = target_dir / f"{sha[:16].lower()}-{_slug(pin.name if pin else subject)}.pem"
+    # The pinned name, else the certificate's own (CN, then O): what a person looks for in
+    # the directory listing.
+    fields = cert.subject.native
+    own = fields.get("common_name") or fields.get("organization_name") or subject
+    own = own if isinstance(own, str) else subject  # a multi-valued CN is a list
+    target = target_dir / f"{sha[:16].lower()}-{_slug(pin.name if pin else own)}.pem"
     target.write_bytes(pem.armor("CERTIFICATE", cert.dump()))
     return Installed(
         target, sha, subject, use, cert["tbs_certificate"]["validity"]["not_after"].native, pin

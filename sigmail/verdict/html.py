@@ -102,20 +102,37 @@ def _who(cert: CertificateSummary | None) -> str:
 
 
 def _when(sig: SignatureReport) -> str:
-    if sig.proven_signing_time is not None:
+    """Both times when both are known: what proves a time does not replace the claim."""
+    claimed, proven = sig.claimed_signing_time, sig.proven_signing_time
+    lines = []
+    if claimed is not None:
+        note = "claimed" if proven is not None else "claimed, not proven"
+        lines.append(f'{esc(_time(claimed))} <span style="{_MUTED}">{note}</span>')
+    if proven is not None:
         how = sig.proven_by.value if sig.proven_by is not None else "?"
-        return f"{esc(_time(sig.proven_signing_time))}<br>proven by {esc(how)}"
-    if sig.claimed_signing_time is not None:
-        return (
-            f"{esc(_time(sig.claimed_signing_time))}<br>"
-            f'<span style="{_MUTED}">claimed, not proven</span>'
-        )
-    return f'<span style="{_MUTED}">no signing time</span>'
+        lines.append(f"{esc(_time(proven))} proven by {esc(how)}")
+    if not lines:
+        return f'<span style="{_MUTED}">no signing time</span>'
+    return "<br>".join(lines)
 
 
 def _status(value: str) -> str:
     colour = _STATUS_COLOURS.get(value, "#57606a")
     return f'<span style="color:{colour};font-weight:600">{esc(value)}</span>'
+
+
+def _signature_status(sig: SignatureReport) -> str:
+    """The bottom line, and for one that did not pass which half failed: an intact
+    signature on an untrusted chain is not a broken signature."""
+    if sig.status.value == "passed":
+        return _status("passed")
+    word = sig.status.value
+    if sig.integrity.value == "passed":
+        word = "intact, untrusted" if sig.trust.value == "failed" else "intact, trust undecided"
+    out = f'<span style="color:{_STATUS_COLOURS[sig.status.value]};font-weight:600">'
+    out += f"{esc(word)}</span>"
+    halves = f"integrity {sig.integrity.value}, trust {sig.trust.value}"
+    return out + f' <span style="{_MUTED}">({esc(halves)})</span>'
 
 
 def _findings(findings: tuple[Finding, ...]) -> str:
@@ -175,7 +192,7 @@ def signature_html(
 ) -> str:
     """One signature: signer, role, status, signing time, chain, timeline (and, given the
     file ``size``, its byte-range coverage)."""
-    title = f"{esc(sig.locator)} — {_who(sig.signer)} — {_status(sig.status.value)}"
+    title = f"{esc(sig.locator)} — {_who(sig.signer)} — {_signature_status(sig)}"
     facts = []
     if sig.role:
         facts.append(f"role: {esc(_ROLES.get(sig.role, sig.role))} (by {esc(sig.role_source)})")
@@ -190,6 +207,7 @@ def signature_html(
     if sig.covers:
         facts.append("covers: " + esc(", ".join(sig.covers)))
     facts.append(f"intact: {esc(sig.intact)}, valid: {esc(sig.valid)}")
+    facts.append(f"integrity: {esc(sig.integrity.value)}, trust: {esc(sig.trust.value)}")
     out = [
         f'<div class="sigmail-signature" style="{_BOX}margin:6px 0 10px 0">',
         f"<div>{title}</div>",
@@ -215,7 +233,7 @@ def _signers(verdict: Verdict) -> str:
                 _who(sig.signer),
                 esc(_ROLES.get(sig.role or "", sig.role or "—")),
                 esc(_CLASSES.get(sig.anchor_class or "", sig.anchor_class or "untrusted")),
-                _status(sig.status.value),
+                _signature_status(sig),
                 _when(sig),
                 esc(sig.kind),
             ]

@@ -6,6 +6,7 @@ datetimes in UTC. ``None`` always means "not known / not applicable", never "fal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -173,12 +174,62 @@ class SignatureReport:
     # decided ("registry" | "uid" | "common_name" | "default").
     role: SignerRole | None = None
     role_source: str | None = None
+    # (dataclasses.field: the attribute ``field`` above shadows the name in this body.)
+    # The two halves of ``status``, kept apart as pyHanko's status keeps intact/valid apart
+    # from trusted. Derived from the fields above on every construction (never given, so
+    # they cannot disagree with the findings): ``integrity`` — the digest and the signature
+    # value verify and nothing broke what was signed (everything but C3/C4); ``trust`` — the
+    # chain reaches an allowed anchor and holds at ``checked_at`` (C3, C4). An intact
+    # signature on an untrusted chain is integrity passed, trust failed, status failed.
+    integrity: SignatureStatus = dataclasses.field(
+        default=SignatureStatus.INDETERMINATE, init=False
+    )
+    trust: SignatureStatus = dataclasses.field(default=SignatureStatus.INDETERMINATE, init=False)
+
+    def __post_init__(self) -> None:
+        integrity, trust = _halves(self)
+        object.__setattr__(self, "integrity", integrity)
+        object.__setattr__(self, "trust", trust)
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display (sigmail/verdict/html.py); not part of the JSON."""
         from sigmail.verdict.html import signature_html
 
         return signature_html(self)
+
+
+# The checks whose findings say whether the signer is trusted; every other blocking finding
+# of a signature is about its integrity (C2 what was signed, C5 the algorithm, "-" the input).
+TRUST_CHECKS = frozenset({"C3", "C4"})
+_BLOCKING = (Effect.INVALID, Effect.INDETERMINATE)
+
+
+def _worst(findings: list[Finding]) -> SignatureStatus | None:
+    effects = {f.effect for f in findings}
+    if Effect.INVALID in effects:
+        return SignatureStatus.FAILED
+    if Effect.INDETERMINATE in effects:
+        return SignatureStatus.INDETERMINATE
+    return None
+
+
+def _halves(sig: SignatureReport) -> tuple[SignatureStatus, SignatureStatus]:
+    findings = list(sig.findings)
+    if sig.kind == "doc_timestamp" and sig.timestamp is not None:
+        findings.extend(sig.timestamp.findings)  # the token is the signature
+    blocking = [f for f in findings if f.effect in _BLOCKING]
+    trust = _worst([f for f in blocking if f.check in TRUST_CHECKS])
+    integrity = _worst([f for f in blocking if f.check not in TRUST_CHECKS])
+    if sig.intact is False or sig.valid is False:
+        integrity = SignatureStatus.FAILED
+    if integrity is None:
+        held = sig.intact is True and sig.valid is True
+        integrity = SignatureStatus.PASSED if held else SignatureStatus.INDETERMINATE
+    if trust is None:
+        # No trust finding: trusted if a chain was judged, otherwise not known.
+        judged = bool(sig.chain) or sig.status is SignatureStatus.PASSED
+        trust = SignatureStatus.PASSED if judged else SignatureStatus.INDETERMINATE
+    return integrity, trust
 
 
 @dataclass(frozen=True, slots=True)

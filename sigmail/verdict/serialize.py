@@ -63,6 +63,6 @@ def from_dict(cls: type, data: dict) -> Any:
     hints = _hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
-        if f.name in data:
+        if f.init and f.name in data:  # derived fields (init=False) are computed again
             kwargs[f.name] = _decode(hints[f.name], data[f.name])
     return cls(**kwargs)
