@@ -17,11 +17,15 @@ from sigmail.service.config import ServiceConfig
 __all__ = ["document"]
 
 
-def _verdict_schema() -> dict[str, Any]:
+def _verdict_schemas() -> dict[str, Any]:
+    """The verdict schema's definitions as components (its "#/$defs/X" become
+    "#/components/schemas/X"): every OpenAPI tool resolves those, not all follow an embedded
+    $id."""
     text = (
         resources.files("sigmail.verdict").joinpath("schema", "verdict-1.json").read_text("utf-8")
     )
-    return json.loads(text)
+    text = text.replace('"#/$defs/', '"#/components/schemas/')
+    return json.loads(text)["$defs"]
 
 
 def _problem(description: str, *, retry: bool = False) -> dict[str, Any]:
@@ -280,7 +284,7 @@ def document(config: ServiceConfig) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Verdict": _verdict_schema(),
+                **_verdict_schemas(),  # Verdict, SignatureReport, Finding, …
                 "VerdictKind": {
                     "type": "string",
                     "enum": ["official", "not_official", "unsigned", "invalid", "indeterminate"],
@@ -325,7 +329,7 @@ def document(config: ServiceConfig) -> dict[str, Any]:
                                 "properties": {
                                     "subject": {"type": "string"},
                                     "class": {"type": "string", "enum": ["official", "public"]},
-                                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                    "sha256": {"type": "string", "pattern": "^[0-9A-F]{64}$"},
                                     "not_before": {"type": "string", "format": "date-time"},
                                     "not_after": {"type": "string", "format": "date-time"},
                                 },
