@@ -146,3 +146,55 @@ def problem(response: httpx.Response) -> dict:
     body = json.loads(response.content)
     assert body["status"] == response.status_code
     return body
+
+
+EVIL_CN = "<img src=x onerror=alert(1)>"
+EVIL_ORG = '<script>alert("org")</script> & "Sở"'
+EVIL_FILE_NAME = "<img src=x onerror=alert(1)>.pdf"
+
+
+def _rfc4514_value(text: str) -> str:
+    return "".join("\\" + c if c in '\\,+"<>;=#' else c for c in text)
+
+
+def pdf_signed_by_html_name() -> bytes:
+    """vectors/pdf/document.pdf signed with pyHanko by a person certificate of the test PKI
+    whose CN and O are HTML (the same key, issuer and extensions as person-an, new subject)."""
+    import dataclasses
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from vectors.testpki.pdf_vectors import _asn1_cert, _asn1_key
+    from vectors.testpki.pki import _build_certificate, load_pki
+
+    pki = load_pki(VECTORS)
+    base = pki.spec.certificates["person-an"]
+    spec = dataclasses.replace(
+        base,
+        name="person-html",
+        subject=f"CN={_rfc4514_value(EVIL_CN)},O={_rfc4514_value(EVIL_ORG)},C=VN",
+    )
+    issuer = pki.certificates[base.issuer]
+    cert = _build_certificate(spec, pki.keys["person-an"], issuer.subject, pki.keys[base.issuer])
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1_cert(cert),
+        signing_key=_asn1_key(pki.keys["person-an"]),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(issuer)]),
+    )
+    writer = IncrementalPdfFileWriter(BytesIO((VECTORS / "pdf/document.pdf").read_bytes()))
+    meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm="sha256")
+    return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+
+
+def common_name(cert_name: str) -> str:
+    """The CN of a test-PKI certificate, from the manifest."""
+    manifest = json.loads((VECTORS / "manifest.json").read_text("utf-8"))
+    (entry,) = [c for c in manifest["pki"] if c["name"] == cert_name]
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.Name.from_rfc4514_string(entry["subject"])
+    return subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value

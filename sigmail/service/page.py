@@ -30,6 +30,8 @@ TEXT = {
         "file_help": "Chọn tệp, hoặc kéo và thả tệp vào khung này.",
         "content": "Tệp gốc đã được ký (chỉ khi kiểm tra chữ ký tách rời .p7s)",
         "submit": "Kiểm tra",
+        "advanced": "Tùy chọn nâng cao",
+        "at": "Thời điểm kiểm tra (ISO 8601, ví dụ 2026-06-01T09:00:00+07:00; để trống là bây giờ)",
         "result": "Kết quả kiểm tra",
         "todo": "Việc cần làm",
         "signers": "Người ký và cơ quan ký",
@@ -68,6 +70,8 @@ TEXT = {
         "file_help": "Choose a file, or drag and drop it onto this box.",
         "content": "The signed file (only for a detached .p7s signature)",
         "submit": "Verify",
+        "advanced": "Advanced options",
+        "at": "Validation time (ISO 8601, e.g. 2026-06-01T09:00:00+07:00; empty means now)",
         "result": "Result",
         "todo": "What to do",
         "signers": "Signers and signing agencies",
@@ -210,7 +214,6 @@ def _error(lang: str, problem: dict) -> str:
 def render(lang: str, doc: dict | None, *, error: dict | None = None) -> str:
     """The whole page: the form, and the verdict ``doc`` (verdict JSON) or an ``error``."""
     t = TEXT[lang]
-    other = "en" if lang == "vi" else "vi"
     body = ""
     if doc is not None:
         body = _result(lang, doc)
@@ -226,7 +229,6 @@ def render(lang: str, doc: dict | None, *, error: dict | None = None) -> str:
         )
         + "</nav>"
     )
-    del other
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -256,6 +258,13 @@ def render(lang: str, doc: dict | None, *, error: dict | None = None) -> str:
 <label for="content">{t["content"]}</label>
 <input type="file" id="content" name="content">
 </div>
+<details class="advanced">
+<summary>{t["advanced"]}</summary>
+<div class="field">
+<label for="at">{t["at"]}</label>
+<input type="text" id="at" name="at" autocomplete="off" spellcheck="false">
+</div>
+</details>
 <button type="submit" id="submit">{t["submit"]}</button>
 </form>
 {body}
