@@ -511,3 +511,20 @@ def test_real_answers_match_the_openapi_document(online, guarded):
         "/static/{file}",
     }
     assert set(doc["paths"]) == routes
+
+
+def test_the_time_budget_ends_a_verification_with_a_verdict(tmp_path):
+    server = ServeProcess(
+        tmp_path, *TRUST, "--offline", "--workers", "1", config="time_budget_seconds = 1e-6\n"
+    )
+    try:
+        answer = httpx.post(
+            server.url + "/v1/verify",
+            files={"file": (OFFICIAL.name, OFFICIAL.read_bytes())},
+            data={"at": AT},
+            timeout=60,
+        )
+    finally:
+        server.terminate()
+    assert answer.status_code == 200
+    assert "limit_exceeded" in json.loads(answer.content)["reasons"]
