@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sigmail.cli import audit_cmd, milter_cmd, reasons_cmd, trust_cmd, verify_cmd
+    from sigmail.cli import audit_cmd, milter_cmd, reasons_cmd, serve_cmd, trust_cmd, verify_cmd
 
     parser = _Parser(prog="sigmail", description=__doc__.split("\n")[0].strip("`"))
     parser.add_argument("--version", action="version", version=_version())
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     reasons_cmd.add_parser(sub)
     milter_cmd.add_parser(sub)
     audit_cmd.add_parser(sub)  # audit and report (docs/audit.md)
+    serve_cmd.add_parser(sub)  # the HTTP service and the clerk's page (docs/service.md)
     return parser
 
 

@@ -1,0 +1,156 @@
+"""What runs inside a verification process: one Verifier per policy, kept for the process's life.
+
+The event loop never verifies: it hands a :class:`Job` to a worker process (through
+:mod:`sigmail.service.pool`) and gets a :class:`JobResult` back. Each worker builds its
+verifiers from the same options as ``sigmail verify`` (``sigmail.cli.options``), so the JSON
+it returns is byte for byte what ``sigmail verify --json`` prints for the same input.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import dataclass
+from datetime import datetime
+
+from sigmail.cli.options import policy_from, revocation_from, trust_store_from
+from sigmail.limits import Limits
+from sigmail.service.config import ServiceConfig
+
+__all__ = ["Job", "JobResult", "build_verifiers", "init_worker", "run_job", "verdict_json"]
+
+
+def verdict_json(verdict) -> bytes:
+    """Exactly what ``sigmail verify --json`` prints for one file."""
+    return (json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    data: bytes
+    name: str | None
+    content: bytes | None
+    content_name: str | None
+    at: datetime
+    receipt_time: datetime | None
+    policy: str
+    evidence: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    body: bytes
+    """The verdict JSON, or the evidence bundle (zip) when the job asked for it."""
+    verdict: str
+    reasons: tuple[str, ...]
+    verdict_json: bytes
+    revocation_fetches: int
+    revocation_cache_hits: int
+
+
+class _CountingRevocation:
+    """The configured revocation source, counting lookups answered without a fetch."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.cache_hits = 0
+
+    @property
+    def fetches(self) -> int:
+        return getattr(self.inner, "fetches", 0)
+
+    def lookup(self, cert, issuer, *, at):
+        before = self.fetches
+        answer = self.inner.lookup(cert, issuer, at=at)
+        if answer is not None and answer.items and self.fetches == before:
+            self.cache_hits += 1
+        return answer
+
+    def fetch_issuers(self, url: str):
+        return self.inner.fetch_issuers(url)
+
+
+class _Verifiers:
+    def __init__(self, config: ServiceConfig) -> None:
+        from sigmail.verifier import Verifier
+
+        self.config = config
+        self.revocation = _CountingRevocation(revocation_from(config.options()))
+        self.trust = trust_store_from(config.options(), policy_from(config.options()))
+        self.limits = Limits(max_seconds=config.time_budget_seconds)
+        self._make = Verifier
+        self._by_policy: dict[str, object] = {}
+
+    def get(self, policy: str):
+        verifier = self._by_policy.get(policy)
+        if verifier is None:
+            verifier = self._make(
+                trust=self.trust,
+                policy=policy_from(self.config.options(policy)),
+                revocation=self.revocation,
+                limits=self.limits,
+            )
+            self._by_policy[policy] = verifier
+        return verifier
+
+
+_STATE: _Verifiers | None = None
+
+
+def build_verifiers(config: ServiceConfig) -> _Verifiers:
+    """Load trust and every policy now: a bad configuration fails at start, not per request."""
+    verifiers = _Verifiers(config)
+    for name in config.policy_names:
+        verifiers.get(name)
+    return verifiers
+
+
+def init_worker(config: ServiceConfig) -> None:
+    """Process-pool initializer. SIGINT/SIGTERM belong to the server process, which drains
+    requests in flight and then shuts the pool down; a worker must not die under them."""
+    global _STATE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _STATE = build_verifiers(config)
+
+
+def warm() -> bool:
+    """Called once per worker at start: the worker exists and its verifiers are loaded."""
+    return _STATE is not None
+
+
+def run_job(job: Job) -> JobResult:
+    assert _STATE is not None, "init_worker was not run"
+    verifier = _STATE.get(job.policy)
+    fetches, hits = _STATE.revocation.fetches, _STATE.revocation.cache_hits
+    if job.evidence:
+        from sigmail.evidence import verify_with_evidence
+
+        verdict, bundle = verify_with_evidence(
+            verifier,
+            job.data,
+            at=job.at,
+            name=job.name,
+            content=job.content,
+            content_name=job.content_name,
+            receipt_time=job.receipt_time,
+        )
+        body = bundle.to_bytes()
+        as_json = verdict_json(verdict)
+    else:
+        verdict = verifier.verify(
+            job.data,
+            at=job.at,
+            name=job.name,
+            content=job.content,
+            receipt_time=job.receipt_time,
+        )
+        body = as_json = verdict_json(verdict)
+    return JobResult(
+        body=body,
+        verdict=verdict.verdict.value,
+        reasons=tuple(verdict.reasons),
+        verdict_json=as_json,
+        revocation_fetches=_STATE.revocation.fetches - fetches,
+        revocation_cache_hits=_STATE.revocation.cache_hits - hits,
+    )
