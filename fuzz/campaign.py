@@ -177,7 +177,9 @@ class Campaign:
         self.fmt = args.format
         self.out = Path(args.findings) / self.fmt
         self.out.mkdir(parents=True, exist_ok=True)
-        self.ctx = mp.get_context("fork")
+        # forkserver, not fork: a worker forked from a process with threads (a test suite's
+        # responders and pools) can inherit a held lock and hang on its first Queue.put.
+        self.ctx = mp.get_context("forkserver")
         self.results = self.ctx.Queue()
         self.totals = Totals()
         self.workers: dict[int, tuple] = {}
