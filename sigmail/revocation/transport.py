@@ -197,7 +197,8 @@ class HttpTransport:
             raise FetchError(f"bad URL {url!r}: no host")
         port = parsed.port or _DEFAULT_PORTS[scheme]
         host = parsed.host
-        addresses = self.network.resolve(host, port)  # FetchDenied unless all are allowed
+        # FetchDenied unless every address is allowed; FetchTimeout past the deadline.
+        addresses = self.network.resolve(host, port, timeout=deadline - time.monotonic())
         headers = {
             "Host": host if parsed.port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}",
             "User-Agent": self.user_agent,
