@@ -5,6 +5,7 @@ to play a DNS answer."""
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 import pytest
 from hypothesis import given
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from sigmail.errors import ConfigError
 from sigmail.revocation.addresses import DEFAULT_DENIED, METADATA_ADDRESSES, NetworkPolicy
-from sigmail.revocation.failures import FetchDenied, FetchError
+from sigmail.revocation.failures import FetchDenied, FetchError, FetchTimeout
 
 DEFAULT = NetworkPolicy()
 
@@ -127,3 +128,21 @@ def test_a_name_that_does_not_resolve_is_a_fetch_error_not_a_denial():
 def test_a_bad_network_is_a_config_error(bad):
     with pytest.raises(ConfigError):
         NetworkPolicy(allow=bad)
+
+
+def test_a_name_server_that_does_not_answer_is_cut_at_the_timeout():
+    """The lookup is left to finish on its own; the fetch stops waiting for it."""
+    released = threading.Event()
+
+    def silent(host, port):
+        released.wait(30)
+        return ["93.184.216.34"]
+
+    try:
+        with pytest.raises(FetchTimeout, match=r"timed out resolving slow\.example"):
+            NetworkPolicy(resolver=silent).resolve("slow.example", 80, timeout=0.2)
+    finally:
+        released.set()
+    assert NetworkPolicy(resolver=silent).resolve("slow.example", 80, timeout=5.0) == (
+        "93.184.216.34",
+    )

@@ -322,3 +322,27 @@ def test_the_cli_flag_allows_the_network_and_refuses_a_bad_one(capsys, fresh_res
     assert json.loads(capsys.readouterr().out)["verdict"] == "official"
     assert main([*args, "--fetch-allow", "localhost"]) == 64
     assert "not an IP network" in capsys.readouterr().err
+
+
+def test_the_factory_makes_the_source_every_front_end_uses(fresh_responder):
+    from sigmail.audit.work import Settings, verifier_for
+    from sigmail.errors import ConfigError
+    from sigmail.policy.model import load_policy
+    from sigmail.revocation.factory import revocation_source
+    from sigmail.revocation.offline import OfflineRevocation
+
+    online = revocation_source(offline=False, timeout=2.0, fetch_allow=["10.20.0.0/16"])
+    assert isinstance(online, OnlineRevocation) and online.timeout == 2.0
+    assert online.transport.network.denial("10.20.0.1") is None
+    assert isinstance(revocation_source(offline=True), OfflineRevocation)
+    with pytest.raises(ConfigError):  # refused offline too, not at the first online run
+        revocation_source(offline=True, fetch_allow=["intranet"])
+    settings = Settings(
+        trust=TrustStore.load(official=[VECTORS / "pki/certs/root-official.pem"]),
+        policy=load_policy("basic"),
+        at=AT,
+        fetch_allow=tuple(TEST_PKI),
+        token="factory-test",
+    )
+    network = verifier_for(settings).revocation.transport.network
+    assert network.denial("127.0.0.1") is None and network.denial("127.0.0.2") is not None

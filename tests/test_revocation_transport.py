@@ -357,3 +357,38 @@ def test_https_sends_the_name_as_sni_and_does_not_judge_the_server_certificate(h
     transport.close()
     assert data == (VECTORS / "pki/crl/ca-official.crl").read_bytes()
     assert names == ["localhost"]
+
+
+def test_a_dripping_tls_handshake_is_cut_at_the_deadline():
+    """A server that answers the ClientHello with a TLS record header announcing 16 KiB and
+    then a byte at a time: each byte within a read timeout, the record never complete. (Python's
+    ssl bounds the whole handshake by the socket timeout, the deadline's remainder.)"""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    sent = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)  # the ClientHello
+            try:
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # handshake record, 16384 bytes
+                for _ in range(DRIP):
+                    conn.sendall(b"\x02")
+                    sent.append(1)
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client hung up: what we want
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = HttpTransport(network=TEST_PKI)
+    try:
+        with pytest.raises(FetchTimeout):
+            transport(f"https://127.0.0.1:{port}/crl", None, 1.0)
+        assert len(sent) < DRIP
+    finally:
+        transport.close()
+        listener.close()

@@ -18,13 +18,16 @@ one (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible, SIIT, NAT64 ``64:ff9b::/96
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
+import os
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sigmail.errors import ConfigError
-from sigmail.revocation.failures import FetchDenied, FetchError
+from sigmail.revocation.failures import FetchDenied, FetchError, FetchTimeout
 
 __all__ = [
     "DEFAULT_DENIED",
@@ -99,6 +102,30 @@ def system_resolver(host: str, port: int) -> list[str]:
     return out
 
 
+_RESOLVERS: concurrent.futures.ThreadPoolExecutor | None = None
+_RESOLVERS_LOCK = threading.Lock()
+
+
+def _resolvers() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads name lookups run in, so a caller can stop waiting for one. A lookup that
+    hangs keeps its thread until the system resolver gives up; a few threads bound that."""
+    global _RESOLVERS
+    with _RESOLVERS_LOCK:
+        if _RESOLVERS is None:
+            _RESOLVERS = concurrent.futures.ThreadPoolExecutor(8, "sigmail-resolver")
+        return _RESOLVERS
+
+
+def _forget_resolvers_after_fork() -> None:
+    # A forked child (an audit worker process) has none of the parent's threads: a pool
+    # inherited from the parent would accept lookups and never run them.
+    global _RESOLVERS
+    _RESOLVERS = None
+
+
+os.register_at_fork(after_in_child=_forget_resolvers_after_fork)
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     network: IPNetwork
@@ -170,15 +197,23 @@ class NetworkPolicy:
         return None
 
     # -- one host ----------------------------------------------------------------------------
-    def resolve(self, host: str, port: int) -> tuple[str, ...]:
+    def resolve(self, host: str, port: int, *, timeout: float | None = None) -> tuple[str, ...]:
         """The addresses to connect to for ``host``: all of them allowed, else FetchDenied.
 
         ``host`` is a name or an address literal (brackets allowed); the resolver turns numeric
         forms such as ``2130706433`` or ``0x7f.1`` into the address they mean, so those are
-        judged by what they connect to."""
+        judged by what they connect to. ``timeout`` bounds the wait for the resolver
+        (``getaddrinfo`` has none of its own beyond the system's, which a slow name server of
+        the sender's choosing would set): past it, FetchTimeout."""
         name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
         try:
-            addresses = tuple(self.resolver(name, port))
+            if timeout is None:
+                addresses = tuple(self.resolver(name, port))
+            else:
+                lookup = _resolvers().submit(self.resolver, name, port)
+                addresses = tuple(lookup.result(timeout=max(timeout, 0.0)))
+        except concurrent.futures.TimeoutError:
+            raise FetchTimeout(f"timed out resolving {name}") from None
         except (OSError, UnicodeError) as exc:
             raise FetchError(f"cannot resolve {name}: {exc}") from exc
         if not addresses:

@@ -100,6 +100,8 @@ class _HTTPConnection(HTTPConnection):
 
 
 class _HTTPSConnection(HTTPSConnection):
+    # The TLS handshake needs nothing more: Python's ssl takes the socket timeout (the
+    # connect timeout, what is left of the deadline) as the bound of the whole handshake.
     response_class = _DeadlineResponse
 
 
@@ -197,7 +199,8 @@ class HttpTransport:
             raise FetchError(f"bad URL {url!r}: no host")
         port = parsed.port or _DEFAULT_PORTS[scheme]
         host = parsed.host
-        addresses = self.network.resolve(host, port)  # FetchDenied unless all are allowed
+        # FetchDenied unless every address is allowed; FetchTimeout past the deadline.
+        addresses = self.network.resolve(host, port, timeout=deadline - time.monotonic())
         headers = {
             "Host": host if parsed.port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}",
             "User-Agent": self.user_agent,
@@ -238,6 +241,8 @@ class HttpTransport:
                     if attempt == 2 or remaining <= 0:
                         raise FetchError(describe(exc)) from exc
                 except (HTTPError, OSError) as exc:
+                    if time.monotonic() >= deadline:  # whatever broke, it was cut at the deadline
+                        raise FetchTimeout("timed out") from exc
                     raise _failure(exc) from exc
         if last is None:
             raise FetchTimeout("timed out")
