@@ -286,6 +286,18 @@ def test_ten_thousand_and_one_header_fields_by_default(milter):
     assert "X-Sigmail-Verdict: indeterminate (limit_exceeded)" in "\n".join(reply.golden())
 
 
+def test_ten_thousand_and_one_header_fields_inside_a_part_are_a_limit_too(milter):
+    """The same limit inside a MIME part is the core's: limit_exceeded, not malformed (which
+    `invalid = reject` turned into a refusal)."""
+    running = milter(actions=parse_config('[actions]\ninvalid = "reject"\n').actions)
+    fields = b"".join(f"X-F{i}: {i}\r\n".encode() for i in range(10_001))
+    entity = b"Content-Type: text/plain; charset=utf-8\r\n" + fields + b"\r\nVan ban.\r\n"
+    with running.client() as mta:
+        reply = mta.send_message(signed_message(entity=entity))
+    assert reply.action == "accept"
+    assert "X-Sigmail-Verdict: indeterminate (limit_exceeded)" in "\n".join(reply.golden())
+
+
 # -- 5. configuration and log lines ---------------------------------------------------------------
 
 
