@@ -374,3 +374,26 @@ def test_at_most_workers_messages_are_held_whole(milter, monkeypatch):
         client.join(PATIENCE)
     assert actions == ["accept"] * 4
     assert most[0] == 1
+
+
+def test_no_thread_to_be_had_refuses_the_connection_and_keeps_serving(milter, monkeypatch):
+    """Thread creation failing (memory, RLIMIT_NPROC) ended serve_forever with a traceback;
+    now that connection is refused and the next one served."""
+    import threading
+
+    running = milter()
+    real_start = threading.Thread.start
+    failures = [1]
+
+    def start(self):
+        if self.name == "sigmail-milter" and failures:
+            failures.pop()
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    refused = idle_peer(running.path, negotiate=False)
+    assert closed_by_server(refused)
+    with running.client() as mta:
+        assert mta.send_message(signed_message()).action == "accept"
+    assert running.thread.is_alive()
