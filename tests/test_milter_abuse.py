@@ -286,6 +286,18 @@ def test_ten_thousand_and_one_header_fields_by_default(milter):
     assert "X-Sigmail-Verdict: indeterminate (limit_exceeded)" in "\n".join(reply.golden())
 
 
+def test_ten_thousand_and_one_header_fields_inside_a_part_are_a_limit_too(milter):
+    """The same limit inside a MIME part is the core's: limit_exceeded, not malformed (which
+    `invalid = reject` turned into a refusal)."""
+    running = milter(actions=parse_config('[actions]\ninvalid = "reject"\n').actions)
+    fields = b"".join(f"X-F{i}: {i}\r\n".encode() for i in range(10_001))
+    entity = b"Content-Type: text/plain; charset=utf-8\r\n" + fields + b"\r\nVan ban.\r\n"
+    with running.client() as mta:
+        reply = mta.send_message(signed_message(entity=entity))
+    assert reply.action == "accept"
+    assert "X-Sigmail-Verdict: indeterminate (limit_exceeded)" in "\n".join(reply.golden())
+
+
 # -- 5. configuration and log lines ---------------------------------------------------------------
 
 
@@ -362,3 +374,26 @@ def test_at_most_workers_messages_are_held_whole(milter, monkeypatch):
         client.join(PATIENCE)
     assert actions == ["accept"] * 4
     assert most[0] == 1
+
+
+def test_no_thread_to_be_had_refuses_the_connection_and_keeps_serving(milter, monkeypatch):
+    """Thread creation failing (memory, RLIMIT_NPROC) ended serve_forever with a traceback;
+    now that connection is refused and the next one served."""
+    import threading
+
+    running = milter()
+    real_start = threading.Thread.start
+    failures = [1]
+
+    def start(self):
+        if self.name == "sigmail-milter" and failures:
+            failures.pop()
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    refused = idle_peer(running.path, negotiate=False)
+    assert closed_by_server(refused)
+    with running.client() as mta:
+        assert mta.send_message(signed_message()).action == "accept"
+    assert running.thread.is_alive()

@@ -258,9 +258,16 @@ class MilterServer:
             )
             with self._sessions_lock:
                 self.sessions.add(session)
-            threading.Thread(
-                target=self._run_session, args=(session,), daemon=True, name="sigmail-milter"
-            ).start()
+            try:
+                threading.Thread(
+                    target=self._run_session, args=(session,), daemon=True, name="sigmail-milter"
+                ).start()
+            except RuntimeError as exc:  # no thread to be had (memory, RLIMIT_NPROC)
+                with self._sessions_lock:
+                    self.sessions.discard(session)
+                conn.close()  # the MTA applies milter_default_action (tempfail)
+                self._log_limited("refused a connection: cannot start a thread: %s", exc)
+                return 0.05
 
     def _evict_idle(self, *, reason: str) -> bool:
         """Close a connection without a message in progress: one that never sent a message

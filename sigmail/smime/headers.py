@@ -19,6 +19,7 @@ import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 
+from sigmail.limits import LimitExceeded
 from sigmail.problems import MalformedInput
 
 __all__ = [
@@ -65,7 +66,8 @@ def parse_header_block(buf: bytes, start: int, end: int) -> tuple[list[tuple[str
             if match is None:
                 return _fields(fields), pos, False
             if len(fields) >= _MAX_FIELDS:
-                raise MalformedInput(f"more than {_MAX_FIELDS} header fields in one entity")
+                # A budget, like every other one: indeterminate (limit_exceeded), not malformed.
+                raise LimitExceeded("max_header_fields", _MAX_FIELDS, len(fields) + 1)
             fields.append((match.group(1).decode("ascii").lower(), [line[match.end() :]]))
         pos = line_end
     return _fields(fields), end, False
