@@ -19,7 +19,7 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 from signxml.verifier import SignatureConfiguration
 
-from sigmail.xmldsig.names import ds
+from sigmail.xmldsig.names import detached, ds
 
 __all__ = ["CryptoCheck", "check_signature_crypto"]
 
@@ -42,6 +42,17 @@ class _NthSignatureVerifier(XMLVerifier):
 
     def _check_cert_validity(self, cert, cert_source):
         return None  # the validity period is the chain's question, at the proven time
+
+    def _c14n(self, nodes, algorithm, inclusive_ns_prefixes=None):
+        # libxml2's C14N of an element inside a document (lxml 6.1 / libxml2 2.14 and 2.12
+        # alike) writes xmlns="" on grandchildren when the default namespace is declared on
+        # an ancestor — every SignedInfo of a signature in the default namespace, as Office
+        # writes them. A copy parsed on its own (the in-scope declarations carried to its
+        # root) canonicalises right. See canonical() in names.py.
+        if not isinstance(nodes, list):
+            nodes = [nodes]
+        nodes = [detached(n) if n.getparent() is not None else n for n in nodes]
+        return super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from sigmail.xmldsig.names import (
     DIGESTS,
     ENVELOPED,
     SIGNATURES,
+    canonical,
     ds,
 )
 from sigmail.xmldsig.references import IdIndex, Wrapping, describe
@@ -69,7 +70,7 @@ class _Stop(InputSignal):
 
 def _c14n(element: etree._Element, uri: str) -> bytes:
     exclusive, comments = C14N_METHODS[uri]
-    return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=comments)
+    return canonical(element, exclusive, comments)
 
 
 def _certificates(signature: etree._Element, budget) -> list[x509.Certificate]:
