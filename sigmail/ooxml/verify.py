@@ -69,8 +69,9 @@ def verify_package(
         raise LimitExceeded("max_xml_signatures", limit, len(parts))
     reports: list[SignatureReport] = []
     covered: set[str] = set()
+    digests: dict[tuple, bytes] = {}  # every signature hashes the same parts: once each
     for index, part in enumerate(parts):
-        report, parts_covered = _one(package, part, index, ctx)
+        report, parts_covered = _one(package, part, index, ctx, digests)
         reports.append(report)
         if report.valid:  # a changed part stays "covered": its digest_mismatch names it
             covered |= parts_covered
@@ -95,7 +96,7 @@ def verify_package(
     return reports, findings
 
 
-def _one(package: Package, part: str, index: int, ctx: VerificationContext):
+def _one(package: Package, part: str, index: int, ctx: VerificationContext, digests: dict):
     locator = f"signature {index} ({package.names.get(part.lower(), part)})"
     try:
         root = parse_xml(package.get(part) or b"", ctx.budget, locator=locator)
@@ -136,7 +137,7 @@ def _one(package: Package, part: str, index: int, ctx: VerificationContext):
             if named in package.parts:
                 covered.add(named)
             try:
-                _check_part(package, reference, ctx, where)
+                _check_part(package, reference, ctx, where, digests)
             except InputProblem as exc:
                 findings.append(Finding.of(exc.code, exc.locator, exc.detail))
                 continue
@@ -163,7 +164,9 @@ class _Transform(InputProblem):
     code = "unsupported_transform"
 
 
-def _check_part(package: Package, reference: etree._Element, ctx, where: str) -> None:
+def _check_part(
+    package: Package, reference: etree._Element, ctx, where: str, digests: dict
+) -> None:
     uri = reference.get("URI") or ""
     name, _, query = uri.partition("?")
     name = unquote(name)
@@ -186,9 +189,11 @@ def _check_part(package: Package, reference: etree._Element, ctx, where: str) ->
     limit = ctx.budget.limits.max_xml_transforms
     if len(steps) > limit:
         raise LimitExceeded("max_xml_transforms", limit, len(steps))
-    hashed = _transformed(data, steps, name, ctx, where)
+    key = (name.lower(), algorithm, b"".join(etree.tostring(s) for s in steps))
+    if key not in digests:
+        digests[key] = digest(algorithm, _transformed(data, steps, name, ctx, where))
     expected = b64(reference.find(ds("DigestValue")))
-    if expected is None or not hmac.compare_digest(digest(algorithm, hashed), expected):
+    if expected is None or not hmac.compare_digest(digests[key], expected):
         raise _Digest(f"{name} changed after signing (digest mismatch)", where)
 
 
