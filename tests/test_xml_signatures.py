@@ -201,7 +201,7 @@ def test_the_moved_element_is_named_in_the_report(vectors_dir):
     (sig,) = verdict.signatures
     assert sig.intact and sig.valid  # the signature itself holds …
     assert sig.covers == ("/HoSo/ds:Signature/ds:Object/VanBan[@Id='vanban']",)
-    (finding,) = [f for f in verdict.findings if f.code == "partially_signed"]
+    (finding,) = [f for f in verdict.findings if f.code == "content_not_covered"]
     assert "/HoSo/VanBan" in finding.detail  # … over an element no reader reads
 
 

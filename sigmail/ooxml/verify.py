@@ -7,7 +7,7 @@ then names the parts, each ``/part?ContentType=type``; sigmail hashes each itsel
 content type must be the package's, Relationships parts go through the relationship
 transform and C14N, other parts are hashed as they are. A changed covered part is
 ``digest_mismatch`` naming it (invalid); a part no signature covers — the signature parts
-and ``[Content_Types].xml`` aside — is ``partially_signed`` naming it.
+and ``[Content_Types].xml`` aside — is ``content_not_covered`` naming it.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def verify_package(
         )
         findings.append(
             Finding.of(
-                "partially_signed",
+                "content_not_covered",
                 "document",
                 f"parts no signature covers (added after signing, or never signed): {shown}",
             )

@@ -338,7 +338,7 @@ def verify_xml_signature(
     findings.extend(_claimed_time_findings(claimed, stamped, ctx.tz_quirk, loc))
     chain = None
     checked_at = proven_at or ctx.validation_time
-    if leaf is not None and valid:
+    if leaf is not None:
         chain = ctx.validate_chain(
             leaf, at=checked_at, intermediates=intermediates, revocation_items=evidence
         )
