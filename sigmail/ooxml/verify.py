@@ -78,6 +78,7 @@ def verify_package(
     if origin is None:
         return reports, findings
     exempt = {CONTENT_TYPES_PART.lower(), origin.lower(), rels_part_of(origin).lower()}
+    exempt |= _metadata_parts(package)
     exempt |= {p.lower() for p in parts} | {rels_part_of(p).lower() for p in parts}
     uncovered = sorted(
         package.names[p] for p in package.parts if p not in exempt and p not in covered
@@ -94,6 +95,30 @@ def verify_package(
             )
         )
     return reports, findings
+
+
+# Office leaves the package's metadata out of its signatures (core and extended properties,
+# the thumbnail; PowerPoint's presentation and view properties): what a reader reads as the
+# document is not in them, and every Office-signed file would be "not covered" otherwise.
+_METADATA_RELATIONSHIPS = {
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties",
+    "http://schemas.openxmlformats.org/package/2006/relationships/metadata/thumbnail",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties",
+}
+_METADATA_TYPES = {
+    "application/vnd.openxmlformats-officedocument.presentationml.presProps+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.viewProps+xml",
+}
+
+
+def _metadata_parts(package: Package) -> set[str]:
+    parts = {
+        package.target("/", r).lower()
+        for r in package.relationships("/")
+        if r.type in _METADATA_RELATIONSHIPS and not r.external
+    }
+    parts |= {p for p in package.parts if package.content_type(p) in _METADATA_TYPES}
+    return parts
 
 
 def _one(package: Package, part: str, index: int, ctx: VerificationContext, digests: dict):

@@ -128,6 +128,8 @@ class _Check:
         self.digest_algorithm: str | None = None
 
     def finding(self, code: str, detail: str, where: str | None = None) -> None:
+        if any(f.code == code and f.detail == detail for f in self.findings):
+            return  # e.g. SHA-1 on every reference: said once
         self.findings.append(Finding.of(code, where or self.loc, detail))
 
     def algorithm(self, problem: AlgorithmProblem) -> None:
