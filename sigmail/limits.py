@@ -63,6 +63,14 @@ class Limits:
     """ds:Transform elements in one reference."""
     max_xml_signatures: int = 16
     """ds:Signature elements in one XML document or package."""
+    max_zip_entries: int = 4096
+    """Entries in one ZIP package (.docx, .xlsx, .pptx)."""
+    max_zip_entry_bytes: int = 64 * 1024 * 1024
+    """Uncompressed size of one ZIP entry, as declared and as read."""
+    max_zip_total_bytes: int = 256 * 1024 * 1024
+    """Uncompressed size of all entries of one ZIP package together."""
+    max_zip_ratio: int = 200
+    """Uncompressed/compressed size of one entry larger than 1 MiB (a deflate bomb's mark)."""
 
     # -- network: what one verification may ask of the revocation/AIA fetching layer -------
     # (sigmail.revocation.allowance; cached answers cost nothing; once spent, further lookups

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,7 @@ def test_the_moved_element_is_named_in_the_report(vectors_dir):
     (sig,) = verdict.signatures
     assert sig.intact and sig.valid  # the signature itself holds …
     assert sig.covers == ("/HoSo/ds:Signature/ds:Object/VanBan[@Id='vanban']",)
-    (finding,) = [f for f in verdict.findings if f.code == "partially_signed"]
+    (finding,) = [f for f in verdict.findings if f.code == "content_not_covered"]
     assert "/HoSo/VanBan" in finding.detail  # … over an element no reader reads
 
 
@@ -276,3 +277,33 @@ def test_any_bytes_after_a_signature_start_get_a_verdict(tail):
     verdict = offline().verify(data, at=AT, name="x.xml")
     assert verdict.verdict.value in ("invalid", "indeterminate")
     assert "internal_error" not in verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("path", "verdict", "code"),
+    [
+        ("xml/xml-xades-lt.xml", "official", 0),
+        ("xml/xml-xsw-duplicate-id.xml", "invalid", None),
+        ("ooxml/ooxml-docx-tampered.docx", "invalid", None),
+    ],
+)
+def test_sigmail_verify_reads_xml_and_office_files(path, verdict, code, capsys):
+    from sigmail.cli import main
+
+    status = main(
+        [
+            "verify",
+            "--json",
+            "--offline",
+            "--trust",
+            str(VECTORS / "pki/certs/root-official.pem"),
+            "--at",
+            "2026-06-01T00:00:00Z",
+            "--policy",
+            "basic",
+            str(VECTORS / path),
+        ]
+    )
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["verdict"] == verdict
+    assert status == code if code is not None else status != 0

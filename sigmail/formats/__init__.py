@@ -30,6 +30,7 @@ HANDLERS = {
     InputKind.EML: "sigmail.formats.email:verify_email",
     InputKind.PDF: "sigmail.formats.pdf:verify_pdf",
     InputKind.XML: "sigmail.formats.xml:verify_xml",
+    InputKind.OOXML: "sigmail.formats.ooxml:verify_ooxml",
 }
 
 

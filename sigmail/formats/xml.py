@@ -6,7 +6,7 @@ speaks for. What a consumer of an XML document reads is its root element, so the
 signed only when a signature covers the root (an enveloped signature with ``URI=""``, or the
 root's Id), or — the signature beside the data — every child of the root but the signatures
 themselves; an enveloping signature (the root is ``ds:Signature``) must cover each of its
-``ds:Object`` elements that holds data. Anything else is ``partially_signed``, naming what the
+``ds:Object`` elements that holds data. Anything else is ``content_not_covered``, naming what the
 signatures do cover: a valid signature over a moved or wrapped element (XSW) never makes the
 document ``official``. So do comments inside an element signed without comments: a reader
 sees them, the signature does not.
@@ -60,7 +60,7 @@ def verify_xml(
 
 
 def uncovered_content(root: etree._Element, checked: list[XmlSignature]) -> list[Finding]:
-    """``partially_signed`` findings for what a reader of ``root`` sees and no signature
+    """``content_not_covered`` findings for what a reader of ``root`` sees and no signature
     covers."""
     covered = [e for c in checked for e in c.covered]
     out = []
@@ -69,7 +69,7 @@ def uncovered_content(root: etree._Element, checked: list[XmlSignature]) -> list
         signed = sorted({describe(e) for e in covered}) or ["nothing"]
         out.append(
             Finding.of(
-                "partially_signed",
+                "content_not_covered",
                 "document",
                 f"not covered by any signature: {', '.join(missing[:5])}"
                 + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
@@ -81,7 +81,7 @@ def uncovered_content(root: etree._Element, checked: list[XmlSignature]) -> list
         if comments:
             out.append(
                 Finding.of(
-                    "partially_signed",
+                    "content_not_covered",
                     "document",
                     f"{describe(element)} holds {len(comments)} comment(s) the signature does not "
                     "sign (canonicalised without comments): a reader may see other text",

@@ -48,7 +48,7 @@ def cms_content_type(data: bytes) -> str | None:
 
 
 def document_kind(entity: Entity) -> str | None:
-    """The kind of document a part is ("eml", "pdf" or "cms"), or None if it is not one."""
+    """The kind of document a part is ("eml", "pdf", "cms" or "ooxml"), or None."""
     ctype = entity.content_type
     name = (entity.filename or "").lower()
     if ctype in MESSAGE_TYPES or (ctype == "application/octet-stream" and name.endswith(".eml")):
@@ -57,12 +57,17 @@ def document_kind(entity: Entity) -> str | None:
         return "pdf"
     if ctype in PKCS7_MIME or ctype in PKCS7_SIGNATURE or name.endswith((".p7m", ".p7s", ".p7")):
         return "cms"
+    # An Office annex (.docx, .xlsx, .pptx), signed or not: C10 asks for the agency's signature.
+    if ctype.startswith("application/vnd.openxmlformats-officedocument.") or name.endswith(
+        (".docx", ".xlsx", ".pptx")
+    ):
+        return "ooxml"
     return None
 
 
 def document_name(entity: Entity, kind: str, taken: set[str]) -> str:
     """A unique name for the document made from ``entity`` (its file name when it has one)."""
-    extension = {"eml": ".eml", "pdf": ".pdf", "cms": ".p7m"}[kind]
+    extension = {"eml": ".eml", "pdf": ".pdf", "cms": ".p7m", "ooxml": ".docx"}[kind]
     if entity.content_type in PKCS7_SIGNATURE:
         extension = ".p7s"
     name = entity.filename or f"{entity.locator}{extension}"

@@ -623,6 +623,16 @@ _ROWS: tuple[Reason, ...] = (
         "The XML signature uses a transform sigmail does not run (only enveloped-signature, "
         "the C14N family and the OPC relationship transform are accepted)",
     ),
+    Reason(
+        "content_not_covered",
+        Effect.NOT_OFFICIAL,
+        "C2",
+        _NĐ130_9_1,
+        "Một phần văn bản (phần tử XML, phần của gói Office) nằm ngoài phạm vi chữ ký số: "
+        "được thêm sau khi ký hoặc không được ký",
+        "Part of the document (an XML element, a part of an Office package) is not covered "
+        "by any signature: added after signing, or never signed",
+    ),
 )
 
 REASONS: dict[str, Reason] = {row.code: row for row in _ROWS}

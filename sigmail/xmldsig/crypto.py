@@ -19,7 +19,7 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 from signxml.verifier import SignatureConfiguration
 
-from sigmail.xmldsig.names import ds
+from sigmail.xmldsig.names import detached, ds
 
 __all__ = ["CryptoCheck", "check_signature_crypto"]
 
@@ -43,6 +43,17 @@ class _NthSignatureVerifier(XMLVerifier):
     def _check_cert_validity(self, cert, cert_source):
         return None  # the validity period is the chain's question, at the proven time
 
+    def _c14n(self, nodes, algorithm, inclusive_ns_prefixes=None):
+        # libxml2's C14N of an element inside a document (lxml 6.1 / libxml2 2.14 and 2.12
+        # alike) writes xmlns="" on grandchildren when the default namespace is declared on
+        # an ancestor — every SignedInfo of a signature in the default namespace, as Office
+        # writes them. A copy parsed on its own (the in-scope declarations carried to its
+        # root) canonicalises right. See canonical() in names.py.
+        if not isinstance(nodes, list):
+            nodes = [nodes]
+        nodes = [detached(n) if n.getparent() is not None else n for n in nodes]
+        return super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
+
 
 @dataclass(frozen=True, slots=True)
 class CryptoCheck:
@@ -57,7 +68,11 @@ def check_signature_crypto(root: etree._Element, index: int, certificate_der: by
     ``certificate_der``."""
     cert = crypto_x509.load_der_x509_certificate(certificate_der)
     try:
-        _NthSignatureVerifier(index).verify(root, x509_cert=cert, expect_config=_CONFIG)
+        # signxml's XSD check is off: sigmail checks the structure it relies on itself, and
+        # Office 2007 writes Ids that are not xs:ID (POI's office2007prettyPrintedRels.docx).
+        _NthSignatureVerifier(index).verify(
+            root, x509_cert=cert, expect_config=_CONFIG, validate_schema=False
+        )
     except InvalidDigest as exc:
         return CryptoCheck(True, False, "digest_mismatch", str(exc))
     except InvalidSignature as exc:
@@ -66,7 +81,7 @@ def check_signature_crypto(root: etree._Element, index: int, certificate_der: by
         if "KeyValue" in str(exc) or "key value" in str(exc).lower():
             return CryptoCheck(None, None, "signer_certificate_mismatch", str(exc))
         return CryptoCheck(None, None, "malformed", str(exc))
-    except SignXMLException as exc:
+    except (SignXMLException, etree.LxmlError) as exc:
         return CryptoCheck(None, None, "malformed", str(exc))
     except (ValueError, TypeError) as exc:  # e.g. a signature value of the wrong length
         return CryptoCheck(False, None, "signature_invalid", f"{type(exc).__name__}: {exc}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 __all__ = [
     "C14N_METHODS",
     "DIGESTS",
@@ -11,6 +13,8 @@ __all__ = [
     "SIGNATURES",
     "XADES",
     "XADES141",
+    "canonical",
+    "detached",
     "ds",
     "xades",
 ]
@@ -69,6 +73,23 @@ SIGNATURES: dict[str, tuple[str, str]] = {
     _MORE + "ecdsa-sha384": ("ecdsa", "sha384"),
     _MORE + "ecdsa-sha512": ("ecdsa", "sha512"),
 }
+
+
+def detached(element: etree._Element) -> etree._Element:
+    """``element`` as the root of a document of its own, with every namespace declaration in
+    scope (lxml serialises them on the copy's root), so that C14N sees a whole document and
+    not a subset (see :func:`canonical`)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.fromstring(etree.tostring(element, with_tail=False), parser=parser)
+
+
+def canonical(element: etree._Element, exclusive: bool, with_comments: bool) -> bytes:
+    """The C14N form of ``element`` with its in-scope namespaces, computed on a detached copy:
+    libxml2's C14N of a sub-element writes a wrong ``xmlns=""`` on grandchildren when the
+    default namespace is declared above the element (every Office SignedInfo)."""
+    return etree.tostring(
+        detached(element), method="c14n", exclusive=exclusive, with_comments=with_comments
+    )
 
 
 def ds(local: str) -> str:

@@ -40,6 +40,7 @@ from sigmail.xmldsig.names import (
     DIGESTS,
     ENVELOPED,
     SIGNATURES,
+    canonical,
     ds,
 )
 from sigmail.xmldsig.references import IdIndex, Wrapping, describe
@@ -69,7 +70,7 @@ class _Stop(InputSignal):
 
 def _c14n(element: etree._Element, uri: str) -> bytes:
     exclusive, comments = C14N_METHODS[uri]
-    return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=comments)
+    return canonical(element, exclusive, comments)
 
 
 def _certificates(signature: etree._Element, budget) -> list[x509.Certificate]:
@@ -127,6 +128,8 @@ class _Check:
         self.digest_algorithm: str | None = None
 
     def finding(self, code: str, detail: str, where: str | None = None) -> None:
+        if any(f.code == code and f.detail == detail for f in self.findings):
+            return  # e.g. SHA-1 on every reference: said once
         self.findings.append(Finding.of(code, where or self.loc, detail))
 
     def algorithm(self, problem: AlgorithmProblem) -> None:
@@ -337,7 +340,7 @@ def verify_xml_signature(
     findings.extend(_claimed_time_findings(claimed, stamped, ctx.tz_quirk, loc))
     chain = None
     checked_at = proven_at or ctx.validation_time
-    if leaf is not None and valid:
+    if leaf is not None:
         chain = ctx.validate_chain(
             leaf, at=checked_at, intermediates=intermediates, revocation_items=evidence
         )
