@@ -262,3 +262,16 @@ def test_audit_workers_log_an_internal_error_in_one_line(tmp_path):
     lines = done.stderr.splitlines()
     assert "Traceback" not in done.stderr
     assert len([line for line in lines if "RuntimeError: injected fault" in line]) == 3, lines
+
+
+def test_one_bad_bundle_among_several_is_reported_and_the_others_replayed(capsys, tmp_path):
+    bundle = tmp_path / "b.zip"
+    vector = str(VECTORS / "cms/vn-official-offline.p7m")
+    args = ["verify", "--offline", *OFFICIAL, *AT, "--evidence", str(bundle), vector]
+    assert run(capsys, *args)[0] == 0
+    (tmp_path / "not-a-bundle.zip").write_bytes(b"PK\x03\x04 not a zip")
+    files = [str(tmp_path / "missing.zip"), str(bundle), str(tmp_path / "not-a-bundle.zip")]
+    rc, out, err = run(capsys, "verify", "--json", "--replay", *files)
+    assert rc == 64
+    assert json.loads(out)["verdict"] == "official"  # the one good bundle, replayed
+    assert err.count("\n") == 2 and "missing.zip" in err and "not-a-bundle.zip" in err

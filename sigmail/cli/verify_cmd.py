@@ -115,9 +115,11 @@ _FROM_BUNDLE = (
 )
 
 
-def _replay(args: argparse.Namespace) -> list:
-    """Each FILE is a bundle: its verdict again, offline. A bundle that does not match its
-    manifest raises EvidenceBundleError (a ConfigError: exit 64)."""
+def _replay(args: argparse.Namespace, unreadable: list[str]) -> tuple[list[str], list]:
+    """Each FILE is a bundle: its verdict again, offline. A bundle that cannot be read or
+    does not match its manifest (EvidenceBundleError, a ConfigError) goes to ``unreadable``
+    and the others are still replayed, as for FILEs that are not bundles."""
+    from sigmail.errors import ConfigError
     from sigmail.evidence import replay
 
     given = [
@@ -127,17 +129,22 @@ def _replay(args: argparse.Namespace) -> list:
     ]
     if given:
         raise UsageError(f"--replay takes {given[0]} from the bundle; do not give it")
-    verdicts = []
+    paths, verdicts = [], []
     for path in args.files:
-        result = replay(_read(path) if path == "-" else path, strict=args.strict)
+        try:
+            result = replay(_read(path) if path == "-" else path, strict=args.strict)
+        except (UsageError, ConfigError) as exc:
+            unreadable.append(str(exc) if str(exc).startswith(path) else f"{path}: {exc}")
+            continue
         if not result.identical:
             sys.stderr.write(
                 f"sigmail: {path}: the replayed verdict differs from the one recorded in the "
                 f"bundle ({result.recorded.verdict.value} recorded, "
                 f"{result.verdict.verdict.value} now); see docs/forensics.md\n"
             )
+        paths.append(path)
         verdicts.append(result.verdict)
-    return verdicts
+    return paths, verdicts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     unreadable: list[str] = []
     anchors_missing = False
     if args.replay:
-        paths, verdicts = args.files, _replay(args)
+        paths, verdicts = _replay(args, unreadable)
     else:
         paths, verdicts, anchors_missing = _verify(args, unreadable)
     for problem in unreadable:

@@ -213,17 +213,31 @@ def _worst(findings: list[Finding]) -> SignatureStatus | None:
     return None
 
 
+def _more(a: SignatureStatus | None, b: SignatureStatus | None) -> SignatureStatus | None:
+    order = (SignatureStatus.FAILED, SignatureStatus.INDETERMINATE)
+    return next((s for s in order if s in (a, b)), None)
+
+
 def _halves(sig: SignatureReport) -> tuple[SignatureStatus, SignatureStatus]:
-    findings = list(sig.findings)
-    if sig.kind == "doc_timestamp" and sig.timestamp is not None:
-        findings.extend(sig.timestamp.findings)  # the token is the signature
-    blocking = [f for f in findings if f.effect in _BLOCKING]
+    blocking = [f for f in sig.findings if f.effect in _BLOCKING]
     trust = _worst([f for f in blocking if f.check in TRUST_CHECKS])
     integrity = _worst([f for f in blocking if f.check not in TRUST_CHECKS])
-    if sig.intact is False or sig.valid is False:
+    document_timestamp = sig.kind == "doc_timestamp" and sig.timestamp is not None
+    if document_timestamp:
+        # The token's findings are warnings (on a signature they stamp, they only fail to
+        # prove a time); as a document timestamp they are its halves, at the token's status.
+        # Its ``valid`` is the token's status, trust included, so it is not read here.
+        token = sig.timestamp
+        half = token.status if token.status is not SignatureStatus.PASSED else None
+        for f in token.findings:
+            if f.code == "timestamp_untrusted":
+                trust = _more(trust, half)
+            elif f.effect in (*_BLOCKING, Effect.WARNING):
+                integrity = _more(integrity, half)
+    if sig.intact is False or (sig.valid is False and not document_timestamp):
         integrity = SignatureStatus.FAILED
     if integrity is None:
-        held = sig.intact is True and sig.valid is True
+        held = sig.intact is True and (sig.valid is True or document_timestamp)
         integrity = SignatureStatus.PASSED if held else SignatureStatus.INDETERMINATE
     if trust is None:
         # No trust finding: trusted if a chain was judged, otherwise not known.
