@@ -365,3 +365,16 @@ def test_entries_are_counted_over_all_sections():
     verdict = verdict_of(data, Limits(max_pdf_objects=1000))
     assert verdict.reasons == ("limit_exceeded",)
     assert "max_pdf_objects" in verdict.findings[0].detail
+
+
+@pytest.mark.parametrize("junk", [b"[" + b"0 " * 30_000 + b"]", b"(" + b"\\1" * 30_000 + b")"])
+def test_tokens_parsed_from_object_streams_are_bounded(junk):
+    # A few kB of Flate can hold 64 MB of tokens; each costs Python work to parse.
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /Junk " + junk + b" >>"
+    objects = {2: PAGE_TREE[2], 3: PAGE_TREE[3], 5: objstm([(1, catalog)])}
+    data = xref_stream_pdf(objects, {1: (2, 5, 0)})
+    assert_read_unsigned(verdict_of(data))
+    verdict = verdict_of(data, Limits(max_pdf_stream_tokens=20_000))
+    assert verdict.verdict is VerdictKind.INDETERMINATE
+    assert verdict.reasons == ("limit_exceeded",)
+    assert "max_pdf_stream_tokens" in verdict.findings[0].detail

@@ -41,12 +41,20 @@ class DecodeAllowance:
     """What one document may still decode: output bytes, and decoding steps taken one at a
     time in Python. Every decode of every stream spends from the same account."""
 
-    __slots__ = ("bytes_left", "limits", "steps_left")
+    __slots__ = ("bytes_left", "limits", "steps_left", "tokens_left")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.bytes_left = limits.max_pdf_decoded_bytes
         self.steps_left = limits.max_pdf_decode_steps
+        self.tokens_left = limits.max_pdf_stream_tokens
+
+    def spend_tokens(self, n: int) -> None:
+        """Objects parsed out of decoded data (object streams), a token at a time."""
+        self.tokens_left -= n
+        if self.tokens_left < 0:
+            ceiling = self.limits.max_pdf_stream_tokens
+            raise LimitExceeded("max_pdf_stream_tokens", ceiling, ceiling - self.tokens_left)
 
     def spend_bytes(self, n: int) -> None:
         self.bytes_left -= n
