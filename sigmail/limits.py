@@ -51,6 +51,9 @@ class Limits:
     """Work the PDF stream decoders do one step at a time in Python, for one PDF, in steps of
     about a microsecond: half an LZW input byte, a RunLength run, a PNG-predictor Average or
     Paeth byte, five per run of PNG rows of one type (real xref and object streams have one)."""
+    max_pdf_stream_tokens: int = 1_000_000
+    """Tokens (and string escapes) parsed out of object streams for one PDF, a few
+    microseconds each: a 60 kB file can inflate to 30 million of them."""
     max_seconds: float = 30.0
     """Wall-clock budget for one verification (a resource limit, not the validation time)."""
     max_xml_bytes: int = 32 * 1024 * 1024

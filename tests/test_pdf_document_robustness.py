@@ -41,8 +41,9 @@ def xref_stream_pdf(
     size: int | None = None,
     parms: bytes = b"",
     rows: bytes | None = None,
+    widths: tuple[int, int, int] = (1, 4, 2),
 ) -> bytes:
-    """A PDF whose only cross-reference section is an xref stream (/W [1 4 2]). ``entries``
+    """A PDF whose only cross-reference section is an xref stream (/W ``widths``). ``entries``
     adds or overrides entries (kind, field 2, field 3); uncompressed ``objects`` get theirs."""
     out = bytearray(b"%PDF-1.7\n")
     table: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}
@@ -95,6 +96,12 @@ PAGE_TREE = {
 
 def verdict_of(data: bytes, limits: Limits | None = None):
     return offline_verifier(limits).verify(data, at=AT, name="input.pdf")
+
+
+def assert_read_unsigned(verdict) -> None:
+    """Unsigned because the file was read and holds no signature (not because it is damaged)."""
+    assert verdict.reasons == ("no_signature",), verdict.findings
+    assert verdict.findings[0].detail is None, verdict.findings[0].detail
 
 
 # -- item 10: numbers longer than int() converts -------------------------------------------------
@@ -156,11 +163,19 @@ def test_object_streams_pointing_into_themselves_are_malformed(entries):
     assert "not an object in the file" in verdict.findings[0].detail
 
 
-def test_an_object_in_a_well_formed_object_stream_is_read():
+@pytest.mark.parametrize("widths", [(1, 4, 2), (1, 3, 1), (2, 8, 2), (1, 5, 3)])
+def test_an_object_in_a_well_formed_object_stream_is_read(widths):
     objects = {2: PAGE_TREE[2], 3: PAGE_TREE[3], 5: objstm([(1, PAGE_TREE[1])])}
-    verdict = verdict_of(xref_stream_pdf(objects, {1: (2, 5, 0)}))
+    verdict = verdict_of(xref_stream_pdf(objects, {1: (2, 5, 0)}, widths=widths))
     assert verdict.verdict is VerdictKind.UNSIGNED
-    assert verdict.reasons == ("no_signature",)
+    assert_read_unsigned(verdict)
+
+
+def test_xref_stream_fields_of_width_zero_take_their_defaults():
+    # /W [0 4 0]: every entry is type 1 (in the file), generation 0.
+    objects = dict(PAGE_TREE)
+    plain = xref_stream_pdf(objects, {}, widths=(0, 4, 0))
+    assert_read_unsigned(verdict_of(plain))
 
 
 # -- item 10: the xref stream's PNG rows have a type byte each -----------------------------------
@@ -192,8 +207,7 @@ def test_an_xref_stream_with_a_png_predictor_and_5000_entries_is_read():
         parms=b"/DecodeParms << /Predictor 12 /Columns 7 >>",
         rows=_png_up(rows, 7),
     )
-    verdict = verdict_of(data)
-    assert verdict.reasons == ("no_signature",), verdict.findings
+    assert_read_unsigned(verdict_of(data))
 
 
 # -- issue 12: a filter sigmail does not decode is unsupported, LZW is decoded -------------------
@@ -219,8 +233,7 @@ def test_an_object_stream_in_lzw_is_read():
         + b"\nendstream"
     )
     data = xref_stream_pdf({2: PAGE_TREE[2], 3: PAGE_TREE[3], 5: stm}, {1: (2, 5, 0)})
-    verdict = verdict_of(data)
-    assert verdict.reasons == ("no_signature",)
+    assert_read_unsigned(verdict_of(data))
 
 
 # -- item 12: a damaged PDF with no trace of a signature is unsigned -----------------------------
@@ -326,3 +339,42 @@ def test_nothing_but_a_little_whitespace_is_skipped(prefix):
     verdict = verdict_of(_early_object(prefix))
     assert verdict.verdict is not VerdictKind.OFFICIAL
     assert "appended_without_xref" in verdict.reasons or "malformed" in verdict.reasons
+
+
+def _xref_stream_update(data: bytes, first: int, count: int) -> bytes:
+    """``data`` plus an update that is only an xref stream listing ``count`` free entries
+    from ``first`` (a few hundred bytes once compressed)."""
+    prev = _startxref(data)
+    num = first + count
+    rows = b"\x00\x00\x00\x00\x00\x00\x00" * count + b"\x01" + (len(data)).to_bytes(4, "big")
+    rows += b"\x00\x00"
+    packed = zlib.compress(rows)
+    body = (
+        b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Index [%d %d] /Root 1 0 R /Prev %d "
+        b"/Filter /FlateDecode /Length %d >>\nstream\n"
+        % (num, num + 1, first, count + 1, prev, len(packed))
+    )
+    return data + body + packed + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % len(data)
+
+
+def test_entries_are_counted_over_all_sections():
+    data = xref_stream_pdf({**PAGE_TREE}, {})
+    for i in range(3):
+        data = _xref_stream_update(data, 100 + 1000 * i, 400)
+    assert_read_unsigned(verdict_of(data, Limits(max_pdf_objects=1500)))
+    verdict = verdict_of(data, Limits(max_pdf_objects=1000))
+    assert verdict.reasons == ("limit_exceeded",)
+    assert "max_pdf_objects" in verdict.findings[0].detail
+
+
+@pytest.mark.parametrize("junk", [b"[" + b"0 " * 30_000 + b"]", b"(" + b"\\1" * 30_000 + b")"])
+def test_tokens_parsed_from_object_streams_are_bounded(junk):
+    # A few kB of Flate can hold 64 MB of tokens; each costs Python work to parse.
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /Junk " + junk + b" >>"
+    objects = {2: PAGE_TREE[2], 3: PAGE_TREE[3], 5: objstm([(1, catalog)])}
+    data = xref_stream_pdf(objects, {1: (2, 5, 0)})
+    assert_read_unsigned(verdict_of(data))
+    verdict = verdict_of(data, Limits(max_pdf_stream_tokens=20_000))
+    assert verdict.verdict is VerdictKind.INDETERMINATE
+    assert verdict.reasons == ("limit_exceeded",)
+    assert "max_pdf_stream_tokens" in verdict.findings[0].detail

@@ -158,7 +158,7 @@ class PdfDocument:
                 0 <= n <= _MAX_OBJSTM_OBJECTS and 0 <= first <= len(data)
             ):
                 raise PdfSyntaxError(f"object stream {stm_num} has bad /N or /First")
-            header = ObjectParser(data, base=None, end=first)
+            header = ObjectParser(data, base=None, end=first, tokens=self.allowance)
             pairs: list[tuple[int, int]] = []
             pos = 0
             for _ in range(n):
@@ -180,7 +180,9 @@ class PdfDocument:
         stop = first + pairs[index + 1][1] if index + 1 < len(pairs) else len(data)
         if not first <= start <= len(data):
             raise PdfSyntaxError(f"object {num} lies outside object stream {stm_num}")
-        parser = ObjectParser(data, base=None, end=max(start, min(stop, len(data))))
+        parser = ObjectParser(
+            data, base=None, end=max(start, min(stop, len(data))), tokens=self.allowance
+        )
         value, _end = parser.value(start)
         return value
 

@@ -41,12 +41,20 @@ class DecodeAllowance:
     """What one document may still decode: output bytes, and decoding steps taken one at a
     time in Python. Every decode of every stream spends from the same account."""
 
-    __slots__ = ("bytes_left", "limits", "steps_left")
+    __slots__ = ("bytes_left", "limits", "steps_left", "tokens_left")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.bytes_left = limits.max_pdf_decoded_bytes
         self.steps_left = limits.max_pdf_decode_steps
+        self.tokens_left = limits.max_pdf_stream_tokens
+
+    def spend_tokens(self, n: int) -> None:
+        """Objects parsed out of decoded data (object streams), a token at a time."""
+        self.tokens_left -= n
+        if self.tokens_left < 0:
+            ceiling = self.limits.max_pdf_stream_tokens
+            raise LimitExceeded("max_pdf_stream_tokens", ceiling, ceiling - self.tokens_left)
 
     def spend_bytes(self, n: int) -> None:
         self.bytes_left -= n
@@ -357,17 +365,20 @@ def _predict(data: bytes, parm: dict, allowance: DecodeAllowance) -> bytes:
     stride = row + 1
     full = len(data) - len(data) % stride
     kinds = data[0:full:stride]
-    rows = bytearray(data[:full])
-    del rows[0::stride]  # the rows without their type bytes, in one C-level pass
-    payload = bytes(rows)
-    out: list[bytes] = []
-    prev = bytes(row)
+    # The rows without their type bytes (one C-level pass), then decoded in place: the
+    # peak is the inflated data, this buffer and one chunk, whatever the stream's size.
+    rows = bytearray(data)
+    del rows[full:]
+    del rows[0::stride]
+    view = memoryview(rows)
+    prev: bytes = bytes(row)
     for run in _RUNS.finditer(kinds):
         allowance.spend_steps(_STEPS_PER_RUN)
         kind = run.group(1)[0]
-        block = payload[run.start() * row : run.end() * row]
-        if kind == 0:
-            decoded = block
+        lo, hi = run.start() * row, run.end() * row
+        block = view[lo:hi]
+        if kind == 0 or (kind == 1 and row <= bpp):
+            decoded = None  # the data as it is
         elif kind == 1:
             decoded = _sub_run(block, row, bpp)
         elif kind == 2:
@@ -384,10 +395,11 @@ def _predict(data: bytes, parm: dict, allowance: DecodeAllowance) -> bytes:
             decoded = b"".join(pieces)
         else:
             raise PdfSyntaxError(f"bad PNG predictor row type {kind}")
-        if decoded:
-            prev = decoded[-row:]
-        out.append(decoded)
-    return b"".join(out)
+        if decoded is not None:
+            view[lo:hi] = decoded
+        prev = bytes(view[hi - row : hi])
+    view.release()
+    return bytes(rows)
 
 
 def _run_length(data: bytes, max_output: int, limit: str, allowance: DecodeAllowance) -> bytes:

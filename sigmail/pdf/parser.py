@@ -66,7 +66,7 @@ class ObjectParser:
     ``PdfDict.spans`` (0 for the file; ``None`` for decoded object-stream data, which has no
     file positions). ``length_of(ref)`` resolves an indirect stream /Length."""
 
-    __slots__ = ("base", "buf", "end", "length_of", "max_string")
+    __slots__ = ("base", "buf", "end", "length_of", "max_string", "tokens")
 
     def __init__(
         self,
@@ -76,12 +76,16 @@ class ObjectParser:
         end: int | None = None,
         length_of: Callable[[Ref], Any] | None = None,
         max_string: int = 1 << 26,
+        tokens: Any = None,
     ) -> None:
         self.buf = buf
         self.base = base
         self.end = len(buf) if end is None else end
         self.length_of = length_of
         self.max_string = max_string
+        # An account with ``tokens_left`` and ``spend_tokens(n)`` (the document's decode
+        # allowance) when parsing decoded data: a small file can inflate to 64 MB of tokens.
+        self.tokens = tokens
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -99,6 +103,8 @@ class ObjectParser:
         """The object starting at (or after whitespace from) ``pos``, and the end offset."""
         if depth > MAX_DEPTH:
             raise PdfSyntaxError("objects nested too deeply", pos)
+        if self.tokens is not None:
+            self.tokens.spend_tokens(1)
         pos = self.skip_ws(pos)
         c = self._char(pos)
         buf = self.buf
@@ -207,6 +213,8 @@ class ObjectParser:
             total += at - pos
             if total > self.max_string:
                 raise PdfSyntaxError("string too long", start - 1)
+            if self.tokens is not None:
+                self.tokens.spend_tokens(1)
             c = buf[at]
             if c == 0x5C:  # backslash
                 if at + 1 >= self.end:

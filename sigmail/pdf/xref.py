@@ -12,7 +12,10 @@ the file, ``(2, stream_number, index)`` inside an object stream.
 
 from __future__ import annotations
 
+import itertools
 import re
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sigmail.limits import Budget, LimitExceeded
@@ -183,23 +186,42 @@ def _stream_entries(
     data = decode_stream_data(raw, d, max_output=allowed, allowance=allowance)
     if row == 0 or len(data) < total * row:
         raise PdfSyntaxError("cross-reference stream data is shorter than /Index says")
-    w0, w1, w2 = widths
     entries: dict[int, Entry] = {}
-    pos = 0
-    frm = int.from_bytes
-    for i in range(0, len(index), 2):
-        first, count = index[i], index[i + 1]
-        for num in range(first, first + count):
-            kind = frm(data[pos : pos + w0], "big") if w0 else 1
-            a = frm(data[pos + w0 : pos + w0 + w1], "big")
-            b = frm(data[pos + w0 + w1 : pos + row], "big") if w2 else 0
-            pos += row
-            if kind == 1:
-                entries.setdefault(num, (1, _object_start(src, a), b))
-            elif kind in (0, 2):
-                entries.setdefault(num, (kind, a, b))
-            # Other types are reserved: "treat as a null object" (§7.5.8.3) — left out.
+    numbers = itertools.chain.from_iterable(
+        range(index[i], index[i] + index[i + 1]) for i in range(0, len(index), 2)
+    )
+    for num, (kind, a, b) in zip(numbers, _rows(data[: total * row], widths), strict=False):
+        if kind == 1:
+            entries.setdefault(num, (1, _object_start(src, a), b))
+        elif kind in (0, 2):
+            entries.setdefault(num, (kind, a, b))
+        # Other types are reserved: "treat as a null object" (§7.5.8.3) — left out.
     return entries
+
+
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def _rows(data: bytes, widths: list[int]) -> Iterator[tuple[int, int, int]]:
+    """The (type, field 2, field 3) of each row; a missing type is 1, a missing field 0."""
+    w0, w1, w2 = widths
+    if all(w in _STRUCT_CODES for w in widths):  # the usual widths: unpacked in C
+        yield from struct.iter_unpack(">" + "".join(_STRUCT_CODES[w] for w in widths), data)
+        return
+    if all(w == 0 or w in _STRUCT_CODES for w in widths):
+        fmt = ">" + "".join(_STRUCT_CODES[w] for w in widths if w)
+        for values in struct.iter_unpack(fmt, data):
+            it = iter(values)
+            yield (next(it) if w0 else 1, next(it) if w1 else 0, next(it) if w2 else 0)
+        return
+    frm = int.from_bytes
+    row = w0 + w1 + w2
+    for pos in range(0, len(data), row):
+        yield (
+            frm(data[pos : pos + w0], "big") if w0 else 1,
+            frm(data[pos + w0 : pos + w0 + w1], "big"),
+            frm(data[pos + w0 + w1 : pos + row], "big") if w2 else 0,
+        )
 
 
 def _near_xref(src: Source, offset: int) -> int | None:
@@ -265,12 +287,16 @@ def read_revisions(
     sections: dict[int, XrefSection] = {}
     chain: list[int] = []
     offset: int | None = _last_startxref(src)
+    read = 0  # entries in all sections so far: small xref streams can list many each
     while offset is not None:
         if offset in sections:
             raise PdfSyntaxError("the /Prev chain of cross-reference sections loops", offset)
         if len(sections) >= 2 * budget.limits.max_pdf_revisions:
             raise LimitExceeded("max_pdf_revisions", budget.limits.max_pdf_revisions)
+        budget.check_time()
         section = _read_section(src, offset, budget, allowance)
+        read += len(section.entries)
+        budget.check_size("max_pdf_objects", read)
         sections[offset] = section
         chain.append(offset)
         offset = section.prev
