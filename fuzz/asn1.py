@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Node", "encode", "encode_length", "flatten", "parse"]
+__all__ = ["Node", "encode", "encode_length", "flatten", "parse", "parse_seed"]
 
 _MAX_DEPTH = 64
 
@@ -103,11 +103,17 @@ def _parse(buf: bytes, pos: int, end: int, depth: int) -> tuple[list[Node], int]
     return out, pos
 
 
-@lru_cache(maxsize=256)
 def parse(buf: bytes) -> tuple[Node, ...]:
-    """The TLV trees in ``buf`` (cached: seeds are parsed once)."""
+    """The TLV trees in ``buf``."""
     nodes, _ = _parse(buf, 0, len(buf), 0)
     return tuple(nodes)
+
+
+@lru_cache(maxsize=128)
+def parse_seed(buf: bytes) -> tuple[Node, ...]:
+    """:func:`parse`, cached: for the seeds only (caching mutated inputs of up to 4 MB would
+    count the fuzzer's memory in the worker's RSS)."""
+    return parse(buf)
 
 
 def flatten(nodes: tuple[Node, ...]) -> list[Node]:

@@ -127,7 +127,7 @@ def _asn1_replace(rng, data, corpus, make):
 def _graft_source(rng: random.Random, corpus: Sequence[Seed]) -> list[asn1.Node]:
     for _ in range(4):
         seed = rng.choice(corpus)
-        nodes = asn1.flatten(asn1.parse(_der_of(seed.data)))
+        nodes = asn1.flatten(asn1.parse_seed(_der_of(seed.data)))
         if nodes:
             return nodes
     return []

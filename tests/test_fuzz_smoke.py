@@ -92,6 +92,7 @@ def _run_campaign(tmp_path, monkeypatch, target, **options):
     monkeypatch.setitem(targets.TARGETS, "cms", target)
     monkeypatch.setattr(campaign, "warm_up", lambda fmt: None)
     argv = ["--format", "cms", "--findings", str(tmp_path), "--workers", "1", "--batch", "5"]
+    argv += ["--retime", "0"]
     for key, value in options.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
     return campaign.Campaign(campaign.parse_args(argv)).run()

@@ -37,11 +37,19 @@ def _signed_ranges(data: bytes) -> list[tuple[int, int]]:
 
 
 RANGES = _signed_ranges(BASELINE)
+# Also official offline: a signature and a document timestamp over a certificate that has
+# expired since (the timestamp proves when). Each (file, range) pair is a place to tamper.
+OTHER_BASELINE = vector_bytes("pdf-expired-proven-by-doc-timestamp")
+PLACES = [(BASELINE, r) for r in RANGES] + [
+    (OTHER_BASELINE, r) for r in _signed_ranges(OTHER_BASELINE)
+]
 
 
-def test_baseline_is_official():
-    verdict = VERIFIER.verify(BASELINE, at=AT, name="baseline.pdf")
-    assert verdict.verdict is VerdictKind.OFFICIAL, verdict.reasons
+def test_baselines_are_official():
+    for baseline in (BASELINE, OTHER_BASELINE):
+        verdict = VERIFIER.verify(baseline, at=AT, name="baseline.pdf")
+        assert verdict.verdict is VerdictKind.OFFICIAL, verdict.reasons
+        assert [s.status for s in verdict.signatures] == [SignatureStatus.PASSED] * 2
 
 
 @SETTINGS
@@ -72,11 +80,11 @@ def test_any_mutation_of_a_signed_pdf_gets_a_verdict(data):
 
 
 @SETTINGS
-@given(index=st.integers(0, len(RANGES) - 1), data=st.data())
+@given(index=st.integers(0, len(PLACES) - 1), data=st.data())
 def test_flipping_a_signed_byte_never_passes(index, data):
-    start, end = RANGES[index]
+    baseline, (start, end) = PLACES[index]
     pos = data.draw(st.integers(start, end - 1))
-    blob = bytearray(BASELINE)
+    blob = bytearray(baseline)
     blob[pos] ^= data.draw(st.integers(1, 255))
     verdict = VERIFIER.verify(bytes(blob), at=AT, name="tampered.pdf")
     assert_invariants(verdict)
