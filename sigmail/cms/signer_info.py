@@ -232,8 +232,10 @@ def _check_signing_certificate(
     issuer_serial = first["issuer_serial"]
     if issuer_serial.native is not None:
         serial_ok = issuer_serial["serial_number"].native == cert.serial_number
+        # the issuer is the certificate issuer's directory name (RFC 5035 IssuerSerial): a
+        # GeneralNames holding only other kinds of name cannot name it
         names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
-        issuer_ok = not names or any(same_name(n, cert.issuer) for n in names)
+        issuer_ok = any(same_name(n, cert.issuer) for n in names)
         if not (serial_ok and issuer_ok):
             check.add(
                 "signer_certificate_mismatch",
@@ -249,8 +251,10 @@ def _check_algorithm_protection(si: cms.SignerInfo, check: SignerCheck, loc: str
         return
     same_digest = prot["digest_algorithm"].dump() == si["digest_algorithm"].dump()
     sig = prot["signature_algorithm"]
-    same_sig = sig.native is None or sig.dump()[1:] == si["signature_algorithm"].dump()[1:]
-    if not (same_digest and same_sig):
+    # In SignedData the signature algorithm must be there and a MAC algorithm must not
+    # (RFC 6211 section 2): a protection that leaves the mechanism out protects nothing.
+    same_sig = sig.native is not None and sig.dump()[1:] == si["signature_algorithm"].dump()[1:]
+    if not (same_digest and same_sig) or prot["mac_algorithm"].native is not None:
         check.add(
             "signed_attributes_invalid",
             loc,
