@@ -118,7 +118,10 @@ def cpu_seconds(pids: list[int]) -> float:
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker replaced meanwhile (its CPU is lost)
+            continue
         total += int(fields[11]) + int(fields[12])
     return total / tick
 
@@ -274,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    first error: {figures['first_error']}")
         finally:
             proc.terminate()
-            proc.wait(timeout=60)
+            _, errors = proc.communicate(timeout=60)
+            if errors.strip():
+                print("server stderr:\n" + errors.decode(errors="replace")[-3000:])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     small = results["documents"]["small .p7m"]

@@ -114,11 +114,6 @@ def init_worker(config: ServiceConfig) -> None:
     _STATE = build_verifiers(config)
 
 
-def warm() -> bool:
-    """Called once per worker at start: the worker exists and its verifiers are loaded."""
-    return _STATE is not None
-
-
 def run_job(job: Job) -> JobResult:
     assert _STATE is not None, "init_worker was not run"
     verifier = _STATE.get(job.policy)
