@@ -96,19 +96,42 @@ def _loop(args) -> int:
     assert verdict.verdict.value == "official", (verdict.verdict, verdict.reasons)
     while time.time() < start_at:
         time.sleep(0.001)
-    done, end = 0, time.monotonic() + seconds
+    done, end, cpu = 0, time.monotonic() + seconds, time.process_time()
     while time.monotonic() < end:
         verifier.verify(data, at=AT_DT, name=name)
         done += 1
-    return done
+    return done, time.process_time() - cpu
 
 
-def in_process(path: Path, cache: Path, processes: int, seconds: float) -> float:
+def in_process(path: Path, cache: Path, processes: int, seconds: float) -> tuple[float, float]:
+    """(verifications per second, CPU ms per verification)."""
     context = multiprocessing.get_context("forkserver")
     with context.Pool(processes) as pool:
         start_at = time.time() + 3  # every process loaded and warm before the clock starts
-        counts = pool.map(_loop, [(str(path), str(cache), seconds, start_at)] * processes)
-    return sum(counts) / seconds
+        runs = pool.map(_loop, [(str(path), str(cache), seconds, start_at)] * processes)
+    done = sum(n for n, _ in runs)
+    return done / seconds, 1000 * sum(c for _, c in runs) / done
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker replaced meanwhile (its CPU is lost)
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The server's worker processes (the forkserver's children are not the server's)."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
+    rows = [line.split(None, 2) for line in out.splitlines()[1:]]
+    forkservers = [int(p) for p, pp, args in rows if int(pp) == pid and "forkserver" in args]
+    return [int(p) for p, pp, _ in rows if int(pp) in forkservers]
 
 
 # -- over HTTP -------------------------------------------------------------------------------
@@ -164,14 +187,20 @@ async def _run(port: int, request: bytes, concurrency: int, seconds: float) -> d
     }
 
 
-def over_http(port: int, path: Path, concurrency: int, seconds: float) -> dict:
+def over_http(proc, port: int, path: Path, concurrency: int, seconds: float) -> dict:
     body, media = multipart(path)
     request = (
         f"POST /v1/verify HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {media}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))  # warm every connection
-    return asyncio.run(_run(port, request, concurrency, seconds))
+    workers = worker_pids(proc.pid)
+    server_cpu, workers_cpu = cpu_seconds([proc.pid]), cpu_seconds(workers)
+    figures = asyncio.run(_run(port, request, concurrency, seconds))
+    n = figures["requests"]
+    figures["server_cpu_ms"] = 1000 * (cpu_seconds([proc.pid]) - server_cpu) / n
+    figures["worker_cpu_ms"] = 1000 * (cpu_seconds(workers) - workers_cpu) / n
+    return figures
 
 
 def start_server(cache: Path, work: Path) -> tuple[subprocess.Popen, int]:
@@ -217,36 +246,40 @@ def main(argv: list[str] | None = None) -> int:
         files = make_files(work)
         cache = make_cache(work)
         for label, path in files.items():
-            one = in_process(path, cache, 1, args.seconds)
-            two = in_process(path, cache, 2, args.seconds)
+            one, cpu_ms = in_process(path, cache, 1, args.seconds)
+            two, _ = in_process(path, cache, 2, args.seconds)
             results["documents"][label] = {
                 "bytes": path.stat().st_size,
                 "in_process_1": one,
                 "in_process_2": two,
+                "in_process_cpu_ms": cpu_ms,
                 "http": {},
             }
             print(f"{label} ({path.stat().st_size:,} bytes): in process {one:.0f}/s (1 process), "
-                  f"{two:.0f}/s (2 processes)", flush=True)  # fmt: skip
+                  f"{two:.0f}/s (2 processes), {cpu_ms:.2f} CPU ms each", flush=True)  # fmt: skip
         proc, port = start_server(cache, work)
         try:
             for label, path in files.items():
                 doc = results["documents"][label]
                 for concurrency in (1, 8, 32):
-                    figures = over_http(port, path, concurrency, args.seconds)
+                    figures = over_http(proc, port, path, concurrency, args.seconds)
                     doc["http"][str(concurrency)] = figures
                     ratio = figures["rps"] / doc["in_process_2"]
                     print(
                         f"  {label} c={concurrency:<2}: {figures['rps']:7.1f} req/s "
                         f"({ratio:.2f}x in-process 2), p50 {figures['p50_ms']:6.1f} ms, "
                         f"p99 {figures['p99_ms']:6.1f} ms, {figures['requests']} requests, "
-                        f"{figures['errors']} errors",
+                        f"{figures['errors']} errors; CPU ms/request: worker "
+                        f"{figures['worker_cpu_ms']:.2f}, server {figures['server_cpu_ms']:.2f}",
                         flush=True,
                     )
                     if figures["errors"]:
                         print(f"    first error: {figures['first_error']}")
         finally:
             proc.terminate()
-            proc.wait(timeout=60)
+            _, errors = proc.communicate(timeout=60)
+            if errors.strip():
+                print("server stderr:\n" + errors.decode(errors="replace")[-3000:])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     small = results["documents"]["small .p7m"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import select
+import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -528,3 +530,29 @@ def test_the_time_budget_ends_a_verification_with_a_verdict(tmp_path):
         server.terminate()
     assert answer.status_code == 200
     assert "limit_exceeded" in json.loads(answer.content)["reasons"]
+
+
+def test_a_killed_worker_is_replaced(tmp_path):
+    server = ServeProcess(tmp_path, *TRUST, "--offline", "--workers", "2")
+    files = {"file": (OFFICIAL.name, OFFICIAL.read_bytes())}
+    try:
+        workers = [pid for child in server.children() for pid in _children(child)]
+        assert len(workers) == 2, workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        statuses = []
+        for _ in range(3):
+            answer = httpx.post(server.url + "/v1/verify", files=files, data={"at": AT}, timeout=60)
+            statuses.append(answer.status_code)
+            if answer.status_code != 200:
+                assert problem(answer)["type"].endswith(":unavailable")
+                assert "retry-after" in answer.headers
+        assert statuses[-1] == 200, statuses
+        assert "replaced" in server.log()
+    finally:
+        server.terminate()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []

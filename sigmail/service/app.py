@@ -152,25 +152,33 @@ class _Service:
             )
         except BadUpload as exc:
             return None, problem(400, "bad-upload", "No usable document", str(exc)), facts
-        facts.update(sha256=hashlib.sha256(upload.data).hexdigest(), size=len(upload.data))
+        facts["size"] = len(upload.data)
+
+        # The worker hashes the document it verifies; an answer refused before that
+        # hashes it here, so every log line names the document.
+        def refused() -> dict:
+            facts.setdefault("sha256", hashlib.sha256(upload.data).hexdigest())
+            return facts
+
         fields = upload.fields
         try:
             at = parse_time(fields["at"]) if "at" in fields else datetime.now(UTC)
             receipt = parse_time(fields["receipt_time"]) if "receipt_time" in fields else None
         except UsageError as exc:
-            return None, problem(400, "bad-time", "Bad time", str(exc)), facts
+            return None, problem(400, "bad-time", "Bad time", str(exc)), refused()
         if fields.get("lang", "vi") not in ("vi", "en"):
-            return None, problem(400, "bad-lang", "Bad language", "lang is vi or en"), facts
+            return None, problem(400, "bad-lang", "Bad language", "lang is vi or en"), refused()
         policy = fields.get("policy", config.policy_names[0])
         if policy not in config.policy_names:
             names = ", ".join(config.policy_names)
             return (
                 None,
                 problem(400, "bad-policy", "Unknown policy", f"policy is one of {names}"),
-                facts,
+                refused(),
             )
         name = _basename(upload.name)
-        self._archive(upload.data, facts["sha256"], name)
+        if config.archive_dir is not None:
+            self._archive(upload.data, refused()["sha256"], name)
         job = Job(
             data=upload.data,
             name=name,
@@ -188,7 +196,7 @@ class _Service:
         except PoolBusy as exc:
             self.metrics.rejected.labels("busy").inc()
             retry = str(config.retry_after_seconds)
-            return None, problem(503, "busy", "Busy", str(exc), retry_after=retry), facts
+            return None, problem(503, "busy", "Busy", str(exc), retry_after=retry), refused()
         except (PoolTimeout, PoolBroken) as exc:
             self.metrics.rejected.labels("failed").inc()
             retry = str(config.retry_after_seconds)
@@ -197,7 +205,7 @@ class _Service:
                 problem(
                     503, "unavailable", "Verification unavailable", str(exc), retry_after=retry
                 ),
-                facts,
+                refused(),
             )
         finally:
             self.metrics.in_flight.dec()
@@ -207,12 +215,11 @@ class _Service:
         self.metrics.revocation_fetches.inc(result.revocation_fetches)
         self.metrics.revocation_cache_hits.inc(result.revocation_cache_hits)
         facts.update(verdict=result.verdict, reasons=",".join(result.reasons) or "-", name=name)
+        facts["sha256"] = result.sha256 or hashlib.sha256(upload.data).hexdigest()
         facts["lang"] = fields.get("lang", "vi")
         return result, None, facts
 
     def _archive(self, data: bytes, sha256: str, name: str | None) -> None:
-        if self.config.archive_dir is None:
-            return
         ext = Path(name or "").suffix.lower()
         ext = ext if ext[1:] in _ARCHIVE_EXT else ".bin"
         target = Path(self.config.archive_dir) / f"{sha256}{ext}"

@@ -63,7 +63,8 @@ async def _limited(request: Request, limit: int, idle: float, total: float) -> A
         if wait <= 0:
             raise UploadTooSlow(f"the upload took longer than {total:g} s")
         try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), wait)
+            async with asyncio.timeout(wait):  # a timer, not a task per chunk (wait_for)
+                chunk = await chunks.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError as exc:

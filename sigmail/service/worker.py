@@ -43,6 +43,8 @@ class JobResult:
     """The verdict JSON, or the evidence bundle (zip) when the job asked for it."""
     verdict: str
     reasons: tuple[str, ...]
+    sha256: str | None
+    """The document's SHA-256 (hashed here, not in the event loop)."""
     verdict_json: bytes
     revocation_fetches: int
     revocation_cache_hits: int
@@ -114,11 +116,6 @@ def init_worker(config: ServiceConfig) -> None:
     _STATE = build_verifiers(config)
 
 
-def warm() -> bool:
-    """Called once per worker at start: the worker exists and its verifiers are loaded."""
-    return _STATE is not None
-
-
 def run_job(job: Job) -> JobResult:
     assert _STATE is not None, "init_worker was not run"
     verifier = _STATE.get(job.policy)
@@ -150,6 +147,7 @@ def run_job(job: Job) -> JobResult:
         body=body,
         verdict=verdict.verdict.value,
         reasons=tuple(verdict.reasons),
+        sha256=verdict.sha256,
         verdict_json=as_json,
         revocation_fetches=_STATE.revocation.fetches - fetches,
         revocation_cache_hits=_STATE.revocation.cache_hits - hits,
