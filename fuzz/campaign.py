@@ -77,8 +77,15 @@ def _format_exc(exc: BaseException) -> str:
 # -- the worker ------------------------------------------------------------------------------
 
 
-def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests):
-    warm_up(fmt)
+def _worker(
+    wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, target, warm
+):
+    if target is not None:  # a test's planted fault, passed by reference (forkserver)
+        from fuzz import targets
+
+        targets.TARGETS[fmt] = target
+    if warm:
+        warm_up(fmt)
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -181,8 +188,12 @@ class Totals:
 
 
 class Campaign:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, *, target=None, warm: bool = True) -> None:
+        """``target`` replaces the format's fuzz target in the workers (a module-level
+        function: workers start from a forkserver and import it); ``warm`` runs warm_up."""
         self.args = args
+        self.target = target
+        self.warm = warm
         self.fmt = args.format
         self.out = Path(args.findings) / self.fmt
         self.out.mkdir(parents=True, exist_ok=True)
@@ -207,7 +218,17 @@ class Campaign:
         a = self.args
         proc = self.ctx.Process(
             target=_worker,
-            args=(wid, self.fmt, a.seed, tasks, self.results, state, *self._limits()),
+            args=(
+                wid,
+                self.fmt,
+                a.seed,
+                tasks,
+                self.results,
+                state,
+                *self._limits(),
+                self.target,
+                self.warm,
+            ),
             daemon=True,
         )
         proc.start()

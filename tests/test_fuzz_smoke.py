@@ -89,13 +89,13 @@ def _hungry(data, name):
 
 
 def _run_campaign(tmp_path, monkeypatch, target, **options):
-    monkeypatch.setitem(targets.TARGETS, "cms", target)
+    monkeypatch.setitem(targets.TARGETS, "cms", target)  # for what runs in this process
     monkeypatch.setattr(campaign, "warm_up", lambda fmt: None)
     argv = ["--format", "cms", "--findings", str(tmp_path), "--workers", "1", "--batch", "5"]
     argv += ["--retime", "0"]
     for key, value in options.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    return campaign.Campaign(campaign.parse_args(argv)).run()
+    return campaign.Campaign(campaign.parse_args(argv), target=target, warm=False).run()
 
 
 def test_campaign_records_and_minimises_an_exception(tmp_path, monkeypatch):
