@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+from sigmail.errors import VerdictSchemaError
 from sigmail.verdict.model import Verdict, VerdictKind
 from sigmail.verdict.reasons import REASONS, Effect
 
@@ -62,8 +63,11 @@ def verdict_problems(verdict: Verdict, *, where: str = "verdict") -> list[str]:
     if verdict.verdict is not expected:
         problems.append(f"{where}: verdict {verdict.verdict} but its findings give {expected}")
     as_json = json.loads(json.dumps(verdict.to_dict()))
-    if Verdict.from_dict(as_json).to_dict() != as_json:
-        problems.append(f"{where}: the JSON form does not round-trip")
+    try:
+        if Verdict.from_dict(as_json).to_dict() != as_json:
+            problems.append(f"{where}: the JSON form does not round-trip")
+    except VerdictSchemaError as exc:
+        problems.append(f"{where}: the JSON form does not read back: {exc}")
     for n, doc in enumerate(verdict.documents):
         problems += verdict_problems(doc, where=f"{where}.documents[{n}]")
     return problems

@@ -76,10 +76,16 @@ MALFORMED = {
 
 
 # what each is, if not (invalid, malformed): the bomb is an incremental update over a signed
-# file that rewrites the page; cut before its signature field, the file is merely unsigned
+# file that rewrites the page; cut before its signature field, the file is merely unsigned;
+# damaged bytes with no trace of a signature (no /ByteRange, /Sig, /ObjStm) are unsigned too
+# (issue 10, item 12)
 NOT_MALFORMED = {
     "inflation bomb": (VerdictKind.INVALID, "page_content_modified"),
     "truncated": (VerdictKind.UNSIGNED, "no_signature"),
+    "empty": (VerdictKind.UNSIGNED, "no_signature"),
+    "header only": (VerdictKind.UNSIGNED, "no_signature"),
+    "garbage after header": (VerdictKind.UNSIGNED, "no_signature"),
+    "deep nesting": (VerdictKind.UNSIGNED, "no_signature"),
 }
 
 
