@@ -29,6 +29,8 @@ TRUST = (
     str(VECTORS / "pki/certs/root-official.pem"),
     "--trust-public",
     str(VECTORS / "pki/certs/root-national.pem"),
+    "--fetch-allow",
+    "127.0.0.1/32",  # the test PKI's responder (fetching denies loopback by default)
 )
 
 

@@ -60,6 +60,8 @@ def config_from_args(args: argparse.Namespace):
         changes["revocation_cache"] = args.revocation_cache
     if args.timeout != 5.0:
         changes["timeout"] = args.timeout
+    if args.fetch_allow:
+        changes["fetch_allow"] = tuple(args.fetch_allow)
     if args.log_level is not None:
         changes["log_level"] = args.log_level
     try:

@@ -57,6 +57,9 @@ class ServiceConfig:
     revocation_cache: str | None = None
     timeout: float = 5.0
     """Per-request timeout for CRL/OCSP fetching."""
+    fetch_allow: tuple[str, ...] = ()
+    """Networks (CIDR) fetching may reach although the SSRF deny-list covers them
+    (docs/chain-validation.md); ``--fetch-allow``."""
 
     def __post_init__(self) -> None:
         parse_listen(self.listen)
@@ -103,6 +106,7 @@ class ServiceConfig:
             offline=self.offline,
             revocation_cache=self.revocation_cache,
             timeout=self.timeout,
+            fetch_allow=list(self.fetch_allow),
         )
 
     def tokens(self) -> frozenset[str]:
@@ -129,7 +133,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-_TUPLES = ("trust", "trust_public", "intermediates", "cors_origins")
+_TUPLES = ("trust", "trust_public", "intermediates", "cors_origins", "fetch_allow")
 
 
 def load_service_config(path: str | Path) -> ServiceConfig:
