@@ -117,3 +117,12 @@ def test_campaign_records_inputs_over_time_hangs_and_memory(tmp_path, monkeypatc
     assert hang["findings_by_kind"] == {"hang": 2} and hang["inputs_run"] == 2
     hungry = _run_campaign(tmp_path / "mem", monkeypatch, _hungry, inputs=2, memory_mb=512)
     assert hungry["findings_by_kind"] == {"over_memory": 2}
+
+
+def test_generation_of_inputs_that_once_broke_the_mutators():
+    """pdf inputs 6299, 7249 and 34014 of campaign seed 1: a number token of hundreds of
+    digits made the PDF token mutator raise (float infinity); the campaign recorded them as
+    fuzzer_error and went on."""
+    for index in (6299, 7249, 34014):
+        data, name = generate("pdf", 1, index)
+        assert data and name.endswith(".pdf")
