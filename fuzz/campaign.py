@@ -77,8 +77,9 @@ def _format_exc(exc: BaseException) -> str:
 # -- the worker ------------------------------------------------------------------------------
 
 
-def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests):
-    warm_up(fmt)
+def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, warm):
+    if warm:
+        warm_up(fmt)
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -213,7 +214,8 @@ class Campaign:
         return wid
 
     def _limits(self) -> tuple:
-        return self.args.time_limit, self.args.memory_mb, self.args.minimise_tests
+        a = self.args
+        return a.time_limit, a.memory_mb, a.minimise_tests, not a.no_warm_up
 
     def _feed(self, wid: int) -> None:
         if self.pending:
@@ -435,13 +437,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--memory-mb", type=int, default=512, help="address-space limit per worker")
     p.add_argument("--minimise-tests", type=int, default=1500)
     p.add_argument("--retime", type=int, default=SLOWEST, help="slowest inputs timed again")
+    p.add_argument("--target", help="module:function instead of the format's target (tests)")
+    p.add_argument("--no-warm-up", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--progress-every", type=float, default=30.0)
     p.add_argument("--show", type=int, metavar="I", help="write input I to stdout and exit")
     return p.parse_args(argv)
 
 
+def _plant(spec: str, fmt: str) -> None:
+    """``--target module:function`` replaces the format's target (to test the runner)."""
+    import importlib
+
+    from fuzz import targets
+
+    module, _, function = spec.partition(":")
+    targets.TARGETS[fmt] = getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    if a.target:
+        _plant(a.target, a.format)
     if a.show is not None:
         data, name = generate(a.format, a.seed, a.show)
         print(f"input {a.show}: {name}, {len(data)} bytes", file=sys.stderr)
