@@ -77,13 +77,7 @@ def _format_exc(exc: BaseException) -> str:
 # -- the worker ------------------------------------------------------------------------------
 
 
-def _worker(
-    wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, target, warm
-):
-    if target is not None:  # a test's planted fault, passed by reference (forkserver)
-        from fuzz import targets
-
-        targets.TARGETS[fmt] = target
+def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, warm):
     if warm:
         warm_up(fmt)
     if memory_mb:
@@ -188,18 +182,12 @@ class Totals:
 
 
 class Campaign:
-    def __init__(self, args: argparse.Namespace, *, target=None, warm: bool = True) -> None:
-        """``target`` replaces the format's fuzz target in the workers (a module-level
-        function: workers start from a forkserver and import it); ``warm`` runs warm_up."""
+    def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.target = target
-        self.warm = warm
         self.fmt = args.format
         self.out = Path(args.findings) / self.fmt
         self.out.mkdir(parents=True, exist_ok=True)
-        # forkserver, not fork: a worker forked from a process with threads (a test suite's
-        # responders and pools) can inherit a held lock and hang on its first Queue.put.
-        self.ctx = mp.get_context("forkserver")
+        self.ctx = mp.get_context("fork")
         self.results = self.ctx.Queue()
         self.totals = Totals()
         self.workers: dict[int, tuple] = {}
@@ -218,17 +206,7 @@ class Campaign:
         a = self.args
         proc = self.ctx.Process(
             target=_worker,
-            args=(
-                wid,
-                self.fmt,
-                a.seed,
-                tasks,
-                self.results,
-                state,
-                *self._limits(),
-                self.target,
-                self.warm,
-            ),
+            args=(wid, self.fmt, a.seed, tasks, self.results, state, *self._limits()),
             daemon=True,
         )
         proc.start()
@@ -236,7 +214,8 @@ class Campaign:
         return wid
 
     def _limits(self) -> tuple:
-        return self.args.time_limit, self.args.memory_mb, self.args.minimise_tests
+        a = self.args
+        return a.time_limit, a.memory_mb, a.minimise_tests, not a.no_warm_up
 
     def _feed(self, wid: int) -> None:
         if self.pending:
@@ -458,13 +437,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--memory-mb", type=int, default=512, help="address-space limit per worker")
     p.add_argument("--minimise-tests", type=int, default=1500)
     p.add_argument("--retime", type=int, default=SLOWEST, help="slowest inputs timed again")
+    p.add_argument("--target", help="module:function instead of the format's target (tests)")
+    p.add_argument("--no-warm-up", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--progress-every", type=float, default=30.0)
     p.add_argument("--show", type=int, metavar="I", help="write input I to stdout and exit")
     return p.parse_args(argv)
 
 
+def _plant(spec: str, fmt: str) -> None:
+    """``--target module:function`` replaces the format's target (to test the runner)."""
+    import importlib
+
+    from fuzz import targets
+
+    module, _, function = spec.partition(":")
+    targets.TARGETS[fmt] = getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
+    if a.target:
+        _plant(a.target, a.format)
     if a.show is not None:
         data, name = generate(a.format, a.seed, a.show)
         print(f"input {a.show}: {name}, {len(data)} bytes", file=sys.stderr)

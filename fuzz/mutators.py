@@ -326,6 +326,14 @@ _OBJ = re.compile(rb"\d+ \d+ obj\b.*?\bendobj\b", re.S)
 _STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
 
 
+def _as_int(token: bytes) -> int:
+    """A PDF number token as an int (a 400-digit one is not a float: 2**63 stands in)."""
+    try:
+        return int(float(token))
+    except (OverflowError, ValueError):
+        return 2**63
+
+
 def _number_near(rng, data, value: int) -> bytes:
     return b"%d" % max(0, value + rng.choice((-100, -17, -1, 1, 7, 1000)))
 
@@ -337,9 +345,7 @@ def pdf_token(rng, data, corpus):
         return data
     tok = m.group()
     if tok[:1].isdigit() or tok[:1] == b"-":
-        new = (
-            rng.choice(_NUMBERS) if rng.random() < 0.6 else _number_near(rng, data, int(float(tok)))
-        )
+        new = rng.choice(_NUMBERS) if rng.random() < 0.6 else _number_near(rng, data, _as_int(tok))
     elif tok.startswith(b"/"):
         new = rng.choice(_NAMES)
     elif tok in (b"[", b"<<"):

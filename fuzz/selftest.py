@@ -1,0 +1,23 @@
+"""Targets that misbehave on purpose, to test the campaign runner itself
+(``python -m fuzz.campaign --target fuzz.selftest:raising``; tests/test_fuzz_smoke.py)."""
+
+from __future__ import annotations
+
+import time
+
+
+def raising(data: bytes, name: str | None) -> None:
+    if data[:1] == b"\x30" and len(data) % 3 == 0:
+        raise KeyError("planted")
+
+
+def slow(data: bytes, name: str | None) -> None:
+    time.sleep(0.3)
+
+
+def hanging(data: bytes, name: str | None) -> None:
+    time.sleep(60)
+
+
+def hungry(data: bytes, name: str | None) -> bytearray:
+    return bytearray(1024 * 1024 * 1024)
