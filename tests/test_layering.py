@@ -144,3 +144,21 @@ def test_no_cycle_no_upward_import_no_network_under_chain_validation():
     found = violations(import_graph())
     assert found - KNOWN == set(), "new layering violations"
     assert KNOWN - found == set(), "fixed: remove these from KNOWN"
+
+
+def test_one_verdict_vocabulary_for_every_rendering():
+    """The verdict words, their order, severity and colour are declared once
+    (sigmail/verdict/vocabulary.py); the front-ends use that table, not copies of it."""
+    from sigmail.audit import report
+    from sigmail.milter import actions
+    from sigmail.notebook import register
+    from sigmail.verdict import html
+    from sigmail.verdict.reasons import VERDICT_ACTIONS, VERDICT_LABELS
+    from sigmail.verdict.vocabulary import VERDICT_ORDER, VerdictKind
+
+    assert actions.VERDICTS is VERDICT_ORDER
+    assert report.VERDICTS is VERDICT_ORDER
+    assert register.VERDICT_ORDER is VERDICT_ORDER
+    assert html.BADGE_COLOURS == report.COLORS == {k.value: k.colour for k in VerdictKind}
+    assert set(VERDICT_LABELS) == set(VERDICT_ACTIONS) == set(VERDICT_ORDER)
+    assert sorted(VerdictKind, key=lambda k: k.severity)[-1] is VerdictKind.INVALID
