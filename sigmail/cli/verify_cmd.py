@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.headers:
         import socket
 
-        from sigmail.milter.headers import headers_for
+        from sigmail.verdict.auth_results import headers_for
 
         blocks = [
             "".join(f"{h}\n" for h in headers_for(v, args.authserv_id or socket.getfqdn()))
