@@ -3,7 +3,8 @@ sigmail/ that runs, lazy ones inside functions included (not those under TYPE_CH
 
 1. No import cycle between modules.
 2. The core (every package but the front-ends) never imports a front-end.
-3. Chain validation (sigmail.trust) never imports a module that goes on the network.
+3. Chain validation (sigmail.trust) never imports a module that goes on the network, nor
+   the policy (the policy configures trust; trust does not read it).
 
 Violations not fixed yet are listed in KNOWN, each with its way out; the test fails on any
 other violation and on a KNOWN entry that is gone (so the list stays true).
@@ -120,7 +121,9 @@ def violations(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
     for importer, imported in ((a, b) for a, bs in graph.items() for b in bs):
         if _area(importer) not in FRONT_ENDS and _area(imported) in FRONT_ENDS:
             found.add((importer, imported))
-        if _area(importer) == "trust" and imported in NETWORK_MODULES:
+        if _area(importer) == "trust" and (
+            imported in NETWORK_MODULES or _area(imported) == "policy"
+        ):
             found.add((importer, imported))
     for component in _cycles(graph):
         found |= {(a, b) for a in component for b in graph[a] & component}
