@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sigmail.cli import main
-from sigmail.trust.install import _slug
+from sigmail.cli.trust_dir import _slug
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"

@@ -288,6 +288,6 @@ def test_verify_headers_prints_what_the_milter_adds(responder, tmp_path):
     ],
 )
 def test_the_from_address_is_read_as_the_verifier_reads_it(from_, address):
-    from sigmail.milter.headers import _address_of
+    from sigmail.verdict.auth_results import _address_of
 
     assert _address_of(from_) == address

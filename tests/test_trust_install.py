@@ -10,12 +10,12 @@ import pytest
 
 from sigmail import TrustStore, Verifier
 from sigmail.cli import main
+from sigmail.cli.trust_dir import load_trust_dir
 from sigmail.limits import Budget, Limits
 from sigmail.policy.model import load_policy
 from sigmail.trust.certificates import parse_certificates
 from sigmail.trust.chain import validate_chain
 from sigmail.trust.chain_types import ChainProblem, RevocationRule
-from sigmail.trust.install import load_trust_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 VN_TRUST = ROOT.parent / "shared" / "vn-trust"

@@ -36,23 +36,18 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from sigmail.audit.register import read_rows
 from sigmail.audit.rows import sender_domain
 from sigmail.errors import UsageError
+from sigmail.verdict.vocabulary import VERDICT_ORDER, VerdictKind
 
 __all__ = ["VERDICTS", "YearReport", "build_report", "parse_offset", "render_html", "write_csv"]
 
-VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+VERDICTS = VERDICT_ORDER
 KINDS = ("message", "document")
 UNKNOWN = ""  # the agency key of entries no rule could name: counted, never an agency
 # agency_source values whose agency is a name taken from a signature (rows.py's rules)
 NAMED_SOURCES = frozenset({"signer", "document", "signer_organization"})
 DATE_SOURCES = ("text", "signing_time", "message", "file_time")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\.?")
-COLORS = {
-    "official": "#2e7d32",
-    "not_official": "#f9a825",
-    "unsigned": "#9e9e9e",
-    "invalid": "#c62828",
-    "indeterminate": "#1565c0",
-}
+COLORS = {kind.value: kind.colour for kind in VerdictKind}
 
 
 def parse_offset(text: str) -> timezone:

@@ -127,7 +127,7 @@ def policy_from(args: argparse.Namespace):
 def trust_store_from(args: argparse.Namespace, policy, *, lang: str = "vi"):
     """--trust/--trust-public when given, else the installed trust directory; with no anchor
     at all, say on stderr where the roots are published and how to install them."""
-    from sigmail.trust.install import default_trust_dir, load_trust_dir, missing_anchor_help
+    from sigmail.cli.trust_dir import default_trust_dir, load_trust_dir, missing_anchor_help
     from sigmail.trust.store import TrustStore
 
     trust_dir = args.trust_dir or default_trust_dir()

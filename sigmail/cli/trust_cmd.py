@@ -44,14 +44,14 @@ def add_parser(sub) -> None:
 
 
 def _context(args):
+    from sigmail.cli.trust_dir import default_trust_dir
     from sigmail.policy.model import DEFAULT_POLICY, load_policy
-    from sigmail.trust.install import default_trust_dir
 
     return args.trust_dir or default_trust_dir(), load_policy(args.policy or DEFAULT_POLICY)
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from sigmail.trust.install import install
+    from sigmail.cli.trust_dir import install
 
     trust_dir, policy = _context(args)
     for file in args.files:
@@ -68,7 +68,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from sigmail.trust.install import installed
+    from sigmail.cli.trust_dir import installed
 
     trust_dir, policy = _context(args)
     rows = installed(trust_dir, policy)

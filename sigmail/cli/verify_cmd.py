@@ -22,8 +22,6 @@ from sigmail.errors import UsageError
 
 __all__ = ["add_parser", "parse_time", "run"]  # parse_time: sigmail.cli.options
 
-_SEVERITY = ("invalid", "indeterminate", "unsigned", "not_official", "official")
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -165,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.headers:
         import socket
 
-        from sigmail.milter.headers import headers_for
+        from sigmail.verdict.auth_results import headers_for
 
         blocks = [
             "".join(f"{h}\n" for h in headers_for(v, args.authserv_id or socket.getfqdn()))
@@ -188,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
     if unreadable:
         return EXIT_USAGE
-    worst = min(verdicts, key=lambda v: _SEVERITY.index(v.verdict.value))
+    worst = max(verdicts, key=lambda v: v.verdict.severity)
     return worst.verdict.exit_code
 
 

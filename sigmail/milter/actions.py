@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from sigmail.verdict.vocabulary import VERDICT_ORDER
+
 __all__ = [
     "VERDICTS",
     "ActionSet",
@@ -29,7 +31,7 @@ __all__ = [
     "resolve",
 ]
 
-VERDICTS = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+VERDICTS = VERDICT_ORDER
 
 
 class Disposition(StrEnum):

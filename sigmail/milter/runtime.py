@@ -30,7 +30,7 @@ log = logging.getLogger("sigmail.milter")
 
 def load_trust(config: MilterConfig) -> TrustStore:
     """The anchors the configuration names, else the installed trust directory."""
-    from sigmail.trust.install import default_trust_dir, load_trust_dir
+    from sigmail.cli.trust_dir import default_trust_dir, load_trust_dir
 
     if config.trust_official or config.trust_public:
         trust = TrustStore.load(

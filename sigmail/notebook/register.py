@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from sigmail.errors import UsageError
+from sigmail.verdict.vocabulary import VERDICT_ORDER
 
 __all__ = ["VERDICT_ORDER", "register_frame"]
 
-VERDICT_ORDER = ("official", "not_official", "unsigned", "invalid", "indeterminate")
+
 _PARQUET_MAGIC = b"PAR1"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sigmail.verdict.reasons import VERDICT_ACTIONS, VERDICT_LABELS, Effect
 from sigmail.verdict.svg import coverage_svg, esc, timeline_svg
+from sigmail.verdict.vocabulary import VerdictKind
 
 if TYPE_CHECKING:  # the model renders itself through this module (Verdict._repr_html_)
     from sigmail.verdict.model import (
@@ -34,13 +35,7 @@ __all__ = ["BADGE_COLOURS", "signature_html", "verdict_html"]
 # Shown as documents are dated: Vietnam's time zone.
 _ICT = timezone(timedelta(hours=7))
 
-BADGE_COLOURS = {
-    "official": "#1a7f37",
-    "not_official": "#bc4c00",
-    "unsigned": "#57606a",
-    "invalid": "#cf222e",
-    "indeterminate": "#8250df",
-}
+BADGE_COLOURS = {kind.value: kind.colour for kind in VerdictKind}
 _EFFECT_MARKS = {
     Effect.INVALID: ("✗", "#cf222e"),
     Effect.INDETERMINATE: ("?", "#8250df"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "VERDICT_ORDER",
     "ChainRole",
     "Classification",
     "Coverage",
@@ -31,6 +32,16 @@ class VerdictKind(StrEnum):
         """The CLI's exit code for this verdict (documented contract)."""
         return _EXIT_CODES[self]
 
+    @property
+    def severity(self) -> int:
+        """How bad it is, for "the worst of several": official 0 … invalid 4."""
+        return _SEVERITY[self]
+
+    @property
+    def colour(self) -> str:
+        """The one colour every rendering (terminal page, report, notebook, service) uses."""
+        return _COLOURS[self]
+
 
 _EXIT_CODES = {
     VerdictKind.OFFICIAL: 0,
@@ -39,6 +50,24 @@ _EXIT_CODES = {
     VerdictKind.INVALID: 3,
     VerdictKind.INDETERMINATE: 4,
 }
+
+
+_SEVERITY = {
+    VerdictKind.OFFICIAL: 0,
+    VerdictKind.NOT_OFFICIAL: 1,
+    VerdictKind.UNSIGNED: 2,
+    VerdictKind.INDETERMINATE: 3,
+    VerdictKind.INVALID: 4,
+}
+_COLOURS = {
+    VerdictKind.OFFICIAL: "#1a7f37",
+    VerdictKind.NOT_OFFICIAL: "#bc4c00",
+    VerdictKind.UNSIGNED: "#57606a",
+    VerdictKind.INVALID: "#cf222e",
+    VerdictKind.INDETERMINATE: "#8250df",
+}
+# The order verdicts are listed in (tables, charts, configuration): the declaration order.
+VERDICT_ORDER: tuple[str, ...] = tuple(kind.value for kind in VerdictKind)
 
 
 class SignatureStatus(StrEnum):
