@@ -61,10 +61,10 @@ def _debug(args: argparse.Namespace) -> bool:
 
 @contextmanager
 def _logging_to_stderr(args: argparse.Namespace) -> Iterator[None]:
-    """The core's log lines on stderr during a one-shot command (sigmail.cli.stderr_log; the
-    milter configures its own). The logger is restored afterwards: main() is also called
-    in-process (tests, scripts)."""
-    if args.command == "milter":
+    """The core's log lines on stderr during a one-shot command (sigmail.cli.stderr_log).
+    The logger is restored afterwards: main() is also called in-process (tests, scripts).
+    The daemons (milter, serve) configure their own."""
+    if args.command in ("milter", "serve"):
         yield
         return
     from sigmail.cli.stderr_log import debug_env, stderr_handler
