@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 from sigmail.audit.report import (
     COLORS,
@@ -22,7 +23,7 @@ from sigmail.verdict.svg import esc as _esc
 __all__ = ["render_html"]
 
 
-_WORDS = {
+_WORDS: dict[str, dict[str, Any]] = {
     "vi": {
         "title": "Báo cáo sử dụng thư điện tử năm {year}",
         "lead": "Sổ đăng ký {source} · tháng tính theo UTC{tz} · lập lúc {now}",
