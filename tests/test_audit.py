@@ -321,7 +321,7 @@ def test_parquet_register_has_the_same_rows(corpus, local_register, tmp_path):
 
     assert strip(rows_of(register)) == strip(rows_of(local_register))
     # The report reads either format.
-    from sigmail.audit.report import csv_text
+    from sigmail.audit.report_csv import csv_text
 
     assert csv_text(build_report(register, 2026)) == csv_text(build_report(local_register, 2026))
 

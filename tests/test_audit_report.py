@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from sigmail.audit.register import read_rows
-from sigmail.audit.report import COLORS, build_report, csv_text, render_html
+from sigmail.audit.report import COLORS, build_report
+from sigmail.audit.report_csv import csv_text
+from sigmail.audit.report_html import render_html
 from sigmail.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from sigmail.audit.register import read_rows
-from sigmail.audit.report import Cell, _month_slots, build_report, csv_text, render_html
+from sigmail.audit.report import Cell, build_report
+from sigmail.audit.report_csv import csv_text
+from sigmail.audit.report_html import _month_slots, render_html
 from sigmail.cli import main
 from sigmail.verdict.reasons import REASONS
 

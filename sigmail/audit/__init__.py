@@ -14,7 +14,8 @@ the work flows (docs/audit.md is the reference):
 ``rows``            a verdict → rows; the columns; the agency rule
 ``register``        SQLite (default) or Parquet; what a re-run skips
 ``engine``          listing, skipping, the local process pool or Dask, writing in order
-``report``          per agency and month: counts, share official, reasons; CSV and HTML
+``report``          per agency and month: counts, share official, reasons (``report_csv``,
+                    ``report_html``: the CSV and the page)
 ==================  ==========================================================================
 
 Dask and pyarrow are imported only by the code that needs them (``sigmail[audit]``); nothing
@@ -33,8 +34,8 @@ _EXPORTS = {
     "read_rows": "sigmail.audit.register",
     "COLUMNS": "sigmail.audit.rows",
     "build_report": "sigmail.audit.report",
-    "render_html": "sigmail.audit.report",
-    "write_csv": "sigmail.audit.report",
+    "render_html": "sigmail.audit.report_html",
+    "write_csv": "sigmail.audit.report_csv",
 }
 
 __all__ = [
@@ -59,6 +60,8 @@ def __getattr__(name: str):
 if TYPE_CHECKING:  # pragma: no cover
     from sigmail.audit.engine import AuditSummary, run_audit
     from sigmail.audit.register import read_rows
-    from sigmail.audit.report import build_report, render_html, write_csv
+    from sigmail.audit.report import build_report
+    from sigmail.audit.report_csv import write_csv
+    from sigmail.audit.report_html import render_html
     from sigmail.audit.rows import COLUMNS
     from sigmail.audit.work import Settings

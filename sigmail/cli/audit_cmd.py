@@ -181,7 +181,9 @@ def run_audit_cmd(args: argparse.Namespace) -> int:
 
 
 def run_report_cmd(args: argparse.Namespace) -> int:
-    from sigmail.audit.report import build_report, csv_text, parse_offset, render_html
+    from sigmail.audit.report import build_report, parse_offset
+    from sigmail.audit.report_csv import csv_text
+    from sigmail.audit.report_html import render_html
 
     if args.top < 1:
         raise UsageError("--top must be at least 1")

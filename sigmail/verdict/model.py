@@ -222,12 +222,12 @@ def _halves(sig: SignatureReport) -> tuple[SignatureStatus, SignatureStatus]:
     blocking = [f for f in sig.findings if f.effect in _BLOCKING]
     trust = _worst([f for f in blocking if f.check in TRUST_CHECKS])
     integrity = _worst([f for f in blocking if f.check not in TRUST_CHECKS])
-    document_timestamp = sig.kind == "doc_timestamp" and sig.timestamp is not None
-    if document_timestamp:
+    token = sig.timestamp if sig.kind == "doc_timestamp" else None
+    document_timestamp = token is not None
+    if token is not None:
         # The token's findings are warnings (on a signature they stamp, they only fail to
         # prove a time); as a document timestamp they are its halves, at the token's status.
         # Its ``valid`` is the token's status, trust included, so it is not read here.
-        token = sig.timestamp
         half = token.status if token.status is not SignatureStatus.PASSED else None
         for f in token.findings:
             if f.code == "timestamp_untrusted":
