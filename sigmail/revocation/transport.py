@@ -319,9 +319,9 @@ def describe(exc: BaseException) -> str:
 
 def _reason(exc: BaseException) -> str:
     """The OS error under a urllib3 error ("[Errno 111] Connection refused"), else its text."""
-    seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__
+    seen: BaseException = exc
+    while (inner := seen.__cause__ or seen.__context__) is not None:
+        seen = inner
     if isinstance(seen, OSError) and seen.strerror:
         return seen.strerror
     return str(exc)

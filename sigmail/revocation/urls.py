@@ -16,7 +16,7 @@ _FETCHED_SCHEMES = ("http:", "https:")
 
 def crl_urls(cert: x509.Certificate) -> list[str]:
     """HTTP(S) URLs of the certificate's CRL distribution points (LDAP is not fetched)."""
-    out = []
+    out: list[str] = []
     for dp in cert.crl_distribution_points or ():
         name = dp["distribution_point"]
         if name.name == "full_name":

@@ -49,7 +49,8 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-_AUTH = [{"bearer": []}, {}]  # a token when the service is configured with tokens_file
+# a token when the service is configured with tokens_file
+_AUTH: list[dict[str, list[str]]] = [{"bearer": []}, {}]
 
 _FIELDS = {
     "file": {

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509
@@ -245,7 +246,11 @@ def _timestamps(check: _Check, props: XadesProperties, evidence: list[Revocation
             )
         )
     passed = [r for r in reports if proven_time(r) is not None]
-    best = min(passed, key=lambda r: r.gen_time) if passed else (reports[0] if reports else None)
+    best = (
+        min(passed, key=lambda r: proven_time(r) or datetime.max.replace(tzinfo=UTC))
+        if passed
+        else (reports[0] if reports else None)
+    )
     check.findings.extend(f for r in reports if r is not best for f in r.findings)
     return best
 
