@@ -23,8 +23,8 @@ _EXPORTS = {
     "Limits": "sigmail.limits",
     "Policy": "sigmail.policy.model",
     "load_policy": "sigmail.policy.model",
-    "OfflineRevocation": "sigmail.revocation.sources",
-    "OnlineRevocation": "sigmail.revocation.sources",
+    "OfflineRevocation": "sigmail.revocation.offline",
+    "OnlineRevocation": "sigmail.revocation.online",
     "Verdict": "sigmail.verdict.model",
     "VerdictKind": "sigmail.verdict.model",
     "SignatureStatus": "sigmail.verdict.model",
@@ -84,7 +84,8 @@ if TYPE_CHECKING:
     )
     from sigmail.limits import Limits
     from sigmail.policy.model import Policy, load_policy
-    from sigmail.revocation.sources import OfflineRevocation, OnlineRevocation
+    from sigmail.revocation.offline import OfflineRevocation
+    from sigmail.revocation.online import OnlineRevocation
     from sigmail.trust.store import AnchorClass, TrustStore
     from sigmail.verdict.model import Finding, SignatureStatus, Verdict, VerdictKind
     from sigmail.verifier import Verifier, verify

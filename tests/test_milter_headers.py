@@ -91,7 +91,7 @@ def test_every_verdict_and_indeterminate_reason_has_a_documented_result():
 @pytest.fixture(scope="module")
 def verifier():
     import sigmail
-    from sigmail.revocation.sources import OnlineRevocation
+    from sigmail.revocation import OnlineRevocation
 
     trust = sigmail.TrustStore.load(
         official=[str(CERTS / "root-official.pem")], public=[str(CERTS / "root-national.pem")]

@@ -189,7 +189,7 @@ def mail(postfix_installed, responder):
 
 def library_verifier():
     import sigmail
-    from sigmail.revocation.sources import OnlineRevocation
+    from sigmail.revocation import OnlineRevocation
 
     trust = sigmail.TrustStore.load(
         official=[str(CERTS / "root-official.pem")], public=[str(CERTS / "root-national.pem")]

@@ -102,7 +102,7 @@ def test_forwarded_message_gets_the_verdict_the_library_gives(milter, responder)
     the milter must write exactly the headers of the library's verdict, documents included."""
     import sigmail
     from sigmail.milter.headers import headers_for
-    from sigmail.revocation.sources import OnlineRevocation
+    from sigmail.revocation import OnlineRevocation
 
     message = forwarded_message(signed_message())
     running = milter()

@@ -18,22 +18,12 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sigmail.verdict.reasons import REASONS, reasons_markdown
+    from sigmail.verdict.reasons import REASONS, reasons_json, reasons_markdown
 
     if args.markdown:
         sys.stdout.write(reasons_markdown())
     elif args.json:
-        rows = [
-            {
-                "code": r.code,
-                "effect": r.effect.value,
-                "check": r.check,
-                "basis": r.basis,
-                "vi": r.vi,
-                "en": r.en,
-            }
-            for r in REASONS.values()
-        ]
+        rows = reasons_json()
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     else:
         for r in REASONS.values():

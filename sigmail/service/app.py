@@ -284,19 +284,9 @@ def create_app(config: ServiceConfig) -> Starlette:
         return counted("/v1/verify", answer)
 
     async def reasons(request: Request) -> Response:
-        from sigmail.verdict.reasons import REASONS
+        from sigmail.verdict.reasons import reasons_json
 
-        rows = [
-            {
-                "code": r.code,
-                "effect": r.effect.value,
-                "check": r.check,
-                "basis": r.basis,
-                "vi": r.vi,
-                "en": r.en,
-            }
-            for r in REASONS.values()
-        ]
+        rows = reasons_json()
         return counted("/v1/reasons", JSONResponse(rows))
 
     async def trust(request: Request) -> Response:

@@ -20,6 +20,8 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "reason",
+    "reasons_json",
+    "reasons_markdown",
 ]
 
 
@@ -673,6 +675,21 @@ VERDICT_ACTIONS: dict[str, tuple[str, str]] = {
     ),
     "indeterminate": ("Kiểm tra lại sau.", "Check again later."),
 }
+
+
+def reasons_json() -> list[dict[str, str]]:
+    """The table as JSON rows (``sigmail reasons --json``, the service's ``/v1/reasons``)."""
+    return [
+        {
+            "code": r.code,
+            "effect": r.effect.value,
+            "check": r.check,
+            "basis": r.basis,
+            "vi": r.vi,
+            "en": r.en,
+        }
+        for r in REASONS.values()
+    ]
 
 
 def reasons_markdown() -> str:
