@@ -101,6 +101,7 @@ def _worker(
         stats["slowest"] = []  # (seconds, index) of the slowest inputs of the batch
         for index in range(first, last):
             state[0], state[1], state[2] = index, time.monotonic(), RUNNING
+            state[3] = time.process_time()
             try:
                 data, name = generate(fmt, seed, index)
             except Exception as exc:  # a bug of the fuzzer's own: say so, go on
@@ -152,6 +153,7 @@ def _worker(
 
             def still_fails(candidate: bytes, sig=sig, name=name) -> bool:
                 state[1], state[2] = time.monotonic(), MINIMISING
+                state[3] = time.process_time()
                 e = run(fmt, candidate, name)
                 return e is not None and signature_of("exception", e) == sig
 
@@ -260,7 +262,8 @@ class Campaign:
         wid = self.next_wid
         self.next_wid += 1
         tasks = self.ctx.Queue()
-        state = self.ctx.Array("d", [-1.0, 0.0, IDLE], lock=False)
+        # the input running, when it started (wall-clock, and the worker's CPU time), the phase
+        state = self.ctx.Array("d", [-1.0, 0.0, IDLE, 0.0], lock=False)
         a = self.args
         proc = self.ctx.Process(
             target=_worker,
@@ -422,8 +425,20 @@ class Campaign:
                 continue
             if not proc.is_alive():
                 self._replace(wid, "crash")
-            elif state[2] != IDLE and now - state[1] > self.args.hang_after:
+            elif state[2] != IDLE and self._hung(proc.pid, state, now):
                 self._replace(wid, "hang")
+
+    def _hung(self, pid: int, state, now: float) -> bool:
+        """Over --hang-after on the input: wall-clock, or with --clock cpu the worker's CPU
+        time (a worker starved on a loaded machine is not hung; past 30 times the limit in
+        wall-clock it is, whatever the clock)."""
+        wall = now - state[1]
+        if self.args.clock != "cpu":
+            return wall > self.args.hang_after
+        cpu = _cpu_seconds(pid)
+        if cpu is not None and cpu - state[3] > self.args.hang_after:
+            return True
+        return wall > self.args.hang_after * (30 if cpu is not None else 1)
 
     def _progress(self, started: float) -> None:
         t = self.totals
@@ -472,6 +487,16 @@ class Campaign:
         tmp.write_text(json.dumps(report, indent=2) + "\n")
         tmp.replace(self.state_path)  # a campaign killed while writing keeps its last state
         return report
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _commit() -> str | None:

@@ -28,3 +28,10 @@ def spinning(data: bytes, name: str | None) -> None:
     end = time.process_time() + 0.3
     while time.process_time() < end:
         pass
+
+
+def looping(data: bytes, name: str | None) -> None:
+    """Spins for a minute of CPU (``hanging`` sleeps)."""
+    end = time.process_time() + 60
+    while time.process_time() < end:
+        pass

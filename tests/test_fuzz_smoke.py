@@ -114,6 +114,11 @@ def test_campaign_cpu_clock_counts_cpu_not_waiting(tmp_path):
     assert sleeping["findings_by_kind"] == {} and sleeping["clock"] == "cpu"
     spinning = _run_campaign(tmp_path / "b", "spinning", inputs=2, time_limit=0.1, clock="cpu")
     assert spinning["findings_by_kind"] == {"over_time": 2}
+    # a worker spinning on one input is hung by its CPU time
+    looping = _run_campaign(
+        tmp_path / "c", "looping", inputs=1, hang_after=1, clock="cpu", minimise_tests=0
+    )
+    assert looping["findings_by_kind"] == {"hang": 1}
 
 
 def test_campaign_resumes_from_its_state_file(tmp_path):
