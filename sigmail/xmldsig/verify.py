@@ -46,7 +46,13 @@ from sigmail.xmldsig.names import (
     ds,
     xades,
 )
-from sigmail.xmldsig.references import IdIndex, Wrapping, describe, is_covered
+from sigmail.xmldsig.references import (
+    IdIndex,
+    Wrapping,
+    describe,
+    describe_covered,
+    is_covered,
+)
 from sigmail.xmldsig.xades import XadesProperties, b64, read_xades
 
 __all__ = ["XmlSignature", "verify_xml_signature"]
@@ -417,6 +423,6 @@ def verify_xml_signature(
         checked_at=checked_at,
         timestamp=timestamp,
         findings=tuple(findings),
-        covers=tuple(describe(e) for e in check.covered),
+        covers=tuple(describe_covered(e) for e in check.covered),
     )
     return XmlSignature(report, check.covered, check.without_comments)
