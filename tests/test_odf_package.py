@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -414,3 +415,27 @@ def test_a_signature_that_does_not_verify_covers_nothing(responder):
     assert verdict.signatures[2].valid is False
     (finding,) = [f for f in verdict.findings if f.code == "content_not_covered"]
     assert "Pictures/added.png" in finding.detail
+
+
+def test_xades_lt_verifies_offline_from_what_it_embeds():
+    verdict = offline().verify(vector("odf-odt-xades-lt"), at=AT, name="qd.odt")
+    assert verdict.verdict.value == "official", verdict.reasons
+    for sig in verdict.signatures:
+        assert sig.proven_by is TimeSource.TIMESTAMP
+        leaf = sig.chain[0]
+        assert leaf.revocation is not None and leaf.revocation.origin == "embedded"
+    # The same signatures without their embedded evidence: nothing to judge revocation by.
+    assert offline().verify(vector("odf-odt-xades-t"), at=AT).verdict.value == "indeterminate"
+
+
+def test_sigmail_verify_reads_an_odt(capsys, responder):
+    from sigmail.cli import main
+
+    path = VECTORS / "odf/odf-odt-person-agency.odt"
+    argv = ["verify", "--json", str(path), "--at", AT.isoformat()]
+    argv += ["--trust", str(VECTORS / "pki/certs/root-official.pem")]
+    argv += ["--trust-public", str(VECTORS / "pki/certs/root-national.pem")]
+    code = main([*argv, "--policy", "basic", "--fetch-allow", "127.0.0.1/32"])
+    verdict = json.loads(capsys.readouterr().out)
+    assert code == 0 and verdict["kind"] == "odf" and verdict["verdict"] == "official"
+    assert [s["kind"] for s in verdict["signatures"]] == ["odf", "odf"]

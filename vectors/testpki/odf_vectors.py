@@ -32,6 +32,7 @@ from lxml import etree
 
 from .ooxml_vectors import ZIP_TIME, _b64sha, _c14n, _sub
 from .pki import TestPKI
+from .revocation import ocsp_response_for_certificate
 from .timestamps import timestamp_token
 
 __all__ = ["GENERATED_DIRS", "SPEC_FILES", "make"]
@@ -165,6 +166,7 @@ def _signature(
     sig_id: str,
     names: list[str],
     stamp_at: dt.datetime | None,
+    lt_crls: dict[str, bytes] | None = None,
 ) -> etree._Element:
     """The ds:Signature of ``signer`` over the streams ``names``, as LibreOffice writes it."""
     cert = pki.certificates[signer]
@@ -248,7 +250,29 @@ def _signature(
         stamp = _sub(usp, f"{{{XADES}}}SignatureTimeStamp", Id=f"{sig_id}_tst")
         _sub(stamp, f"{{{DS}}}CanonicalizationMethod", Algorithm=C14N)
         _sub(stamp, f"{{{XADES}}}EncapsulatedTimeStamp", base64.b64encode(token).decode())
+        if lt_crls is not None:
+            _add_lt(pki, lt_crls, usp, signer)
     return signature
+
+
+def _add_lt(pki: TestPKI, crls: dict[str, bytes], usp, signer: str) -> None:
+    """XAdES-LT: the issuer in CertificateValues, the CAs' CRLs and the signer's OCSP response
+    (as of 2026-05-31) in RevocationValues: what an offline verifier needs."""
+    values = _sub(usp, f"{{{XADES}}}CertificateValues")
+    issuer = pki.issuer_of(signer)
+    _sub(
+        values,
+        f"{{{XADES}}}EncapsulatedX509Certificate",
+        base64.b64encode(issuer.public_bytes(Encoding.DER)).decode(),
+    )
+    revocation = _sub(usp, f"{{{XADES}}}RevocationValues")
+    crl_values = _sub(revocation, f"{{{XADES}}}CRLValues")
+    for name in ("ca-official", "root-official"):
+        _sub(crl_values, f"{{{XADES}}}EncapsulatedCRLValue", base64.b64encode(crls[name]).decode())
+    ocsp_values = _sub(revocation, f"{{{XADES}}}OCSPValues")
+    clock = dt.datetime(2026, 5, 31, tzinfo=dt.UTC)
+    response = ocsp_response_for_certificate(pki, signer, clock=clock)
+    _sub(ocsp_values, f"{{{XADES}}}EncapsulatedOCSPValue", base64.b64encode(response).decode())
 
 
 def _signature_file(signatures: list[etree._Element]) -> bytes:
@@ -265,6 +289,7 @@ def sign(
     *,
     file: str = DOCUMENT_SIGNATURES,
     stamp: bool = False,
+    lt_crls: dict[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """``streams`` with ``file`` holding one signature per signer. Document signatures cover
     every stream but mimetype and the file; macro signatures the Basic/ streams and the
@@ -283,7 +308,8 @@ def sign(
             when,
             sig_id=f"{prefix}{n}",
             names=names,
-            stamp_at=when + dt.timedelta(minutes=2) if stamp else None,
+            stamp_at=when + dt.timedelta(minutes=2) if stamp or lt_crls else None,
+            lt_crls=lt_crls,
         )
         for n, (signer, when) in enumerate(zip(signers, times, strict=True), start=1)
     ]
@@ -308,7 +334,7 @@ def _times(n: int, start_hour: int = 3) -> list[dt.datetime]:
     return [dt.datetime(2026, 5, 20, start_hour + i, tzinfo=dt.UTC) for i in range(n)]
 
 
-def _build(pki: TestPKI, vector: dict[str, Any]) -> bytes:
+def _build(pki: TestPKI, crls: dict[str, bytes], vector: dict[str, Any]) -> bytes:
     make = vector["make"]
     package = vector.get("package", "odt")
     macros = vector.get("macros", False) or make == "macro-only"
@@ -321,7 +347,12 @@ def _build(pki: TestPKI, vector: dict[str, Any]) -> bytes:
         )
     if make != "macro-only":
         streams = sign(
-            pki, streams, signers, _times(len(signers)), stamp=vector.get("xades_t", False)
+            pki,
+            streams,
+            signers,
+            _times(len(signers)),
+            stamp=vector.get("xades_t", False),
+            lt_crls=crls if vector.get("xades_lt", False) else None,
         )
     if make == "tampered":
         streams["content.xml"] = streams["content.xml"].replace(
@@ -350,7 +381,7 @@ def make(pki: TestPKI, crls: dict[str, bytes], spec_dir: Path, out_dir: Path) ->
     entries = []
     for entry in raw["vector"]:
         vector = {**defaults, **entry}
-        data = _build(pki, vector)
+        data = _build(pki, crls, vector)
         path = f"{OUT_DIR}/{vector['name']}.{vector.get('package', 'odt')}"
         (out_dir / path).write_bytes(data)
         signers = (
