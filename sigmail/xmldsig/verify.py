@@ -35,7 +35,7 @@ from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import load_certificate, summarize
 from sigmail.verdict.model import Finding, SignatureReport, TimeSource, TimestampReport
-from sigmail.xmldsig.crypto import check_signature_crypto
+from sigmail.xmldsig.crypto import UriResolver, check_signature_crypto
 from sigmail.xmldsig.names import (
     BASE64,
     C14N_METHODS,
@@ -307,9 +307,11 @@ def verify_xml_signature(
     locator: str | None = None,
     external: ExternalCheck | None = None,
     kind: str | None = None,
+    uri_resolver: UriResolver | None = None,
 ) -> XmlSignature:
     """Check the ``position``-th ds:Signature of ``root`` (document order), reported as
-    signature ``index``."""
+    signature ``index``. ``external`` accepts references outside the document (their URIs
+    are the caller's to know), ``uri_resolver`` gives signxml their content."""
     loc = locator or f"signature {index}"
     check = _Check(root, signature, index, loc, ctx, ids, external)
     props = read_xades(signature, ctx.budget)
@@ -340,7 +342,7 @@ def verify_xml_signature(
         except AlgorithmProblem as exc:
             check.algorithm(exc)
         ctx.budget.spend_signature_check()
-        crypto = check_signature_crypto(root, position, leaf.dump())
+        crypto = check_signature_crypto(root, position, leaf.dump(), uri_resolver=uri_resolver)
         valid, intact = crypto.valid, crypto.intact
         if crypto.code is not None:
             check.finding(crypto.code, crypto.detail or crypto.code)
