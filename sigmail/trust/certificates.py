@@ -189,6 +189,37 @@ class StableCertificateList(_StableDump, crl.CertificateList):
         ("signature", core.OctetBitString),
     ]
 
+    def listed_serials(self) -> frozenset[int] | None:
+        """The serial numbers this CRL lists, read once per CRL, or None: then look through
+        its entries as usual (a CRL under :data:`INDEXED_CRL_BYTES`, where walking the entries
+        costs less than importing cryptography.x509, or one cryptography cannot read).
+
+        A serial *not* in the set is on no entry of the CRL, whatever the entry's issuer or
+        extensions; a serial in it must still be looked up entry by entry (indirect CRLs,
+        critical entry extensions, the reason). Walking asn1crypto's entries costs ~3 µs each
+        (a 20,000-entry CRL: ~60 ms, once per lookup in pyhanko-certvalidator); cryptography's
+        parser reads them ~10× faster, once.
+        """
+        try:
+            return self._listed_serials  # type: ignore[has-type]
+        except AttributeError:
+            pass
+        serials: frozenset[int] | None = None
+        der = self.dump()
+        if len(der) >= INDEXED_CRL_BYTES:
+            from cryptography import x509 as cx509
+
+            try:
+                serials = frozenset(r.serial_number for r in cx509.load_der_x509_crl(der))
+            except Exception:
+                serials = None
+        self._listed_serials = serials
+        return serials
+
+
+# From this size of DER (~1,300 entries) a CRL's serial numbers are indexed (listed_serials).
+INDEXED_CRL_BYTES = 32 * 1024
+
 
 def _seq_header(length: int) -> bytes:
     if length < 0x80:
