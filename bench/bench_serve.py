@@ -234,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 8], help="client connections"
+    )
+    parser.add_argument("--http-only", action="store_true", help="skip the in-process rates")
     args = parser.parse_args(argv)
 
     results: dict = {
@@ -246,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         files = make_files(work)
         cache = make_cache(work)
         for label, path in files.items():
-            one, cpu_ms = in_process(path, cache, 1, args.seconds)
-            two, _ = in_process(path, cache, 2, args.seconds)
+            if args.http_only:
+                one, two, cpu_ms = 1.0, 1.0, 0.0
+            else:
+                one, cpu_ms = in_process(path, cache, 1, args.seconds)
+                two, _ = in_process(path, cache, 2, args.seconds)
             results["documents"][label] = {
                 "bytes": path.stat().st_size,
                 "in_process_1": one,
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for label, path in files.items():
                 doc = results["documents"][label]
-                for concurrency in (1, 8, 32):
+                for concurrency in args.concurrency:
                     figures = over_http(proc, port, path, concurrency, args.seconds)
                     doc["http"][str(concurrency)] = figures
                     ratio = figures["rps"] / doc["in_process_2"]
