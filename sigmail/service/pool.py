@@ -225,6 +225,8 @@ class VerifierPool:
 
     async def _run_on(self, worker: _Worker, job: Job) -> JobResult:
         loop = asyncio.get_running_loop()
+        idle = self._idle
+        assert idle is not None, "run() checked that the pool is started"
         healthy = False
         try:
             answer = worker.watch(loop)
@@ -242,7 +244,7 @@ class VerifierPool:
             raise PoolBroken("a verification process died; it was replaced") from exc
         finally:
             if healthy:
-                self._idle.put_nowait(worker)
+                idle.put_nowait(worker)
             else:  # dead, stuck or interrupted half-way: replace it
                 log.warning(
                     "verification process %d replaced (exit code %s)",
@@ -253,7 +255,7 @@ class VerifierPool:
                 self._workers.remove(worker)
                 worker.stop(loop, kill=True)
                 with contextlib.suppress(Exception):
-                    self._idle.put_nowait(await self._new_worker())
+                    idle.put_nowait(await self._new_worker())
 
     def close(self) -> None:
         """Stop the workers (the server drained its requests before this)."""

@@ -21,13 +21,16 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from tempfile import TemporaryFile
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from sigmail.errors import SigmailError
+
+if TYPE_CHECKING:  # a TypedDict python-multipart defines for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 __all__ = ["BadUpload", "Upload", "UploadTooLarge", "UploadTooSlow", "read_upload"]
 
@@ -162,7 +165,7 @@ class _Form:
         self._field: bytearray | None = None
         self._keep = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin,
             "on_part_data": self.on_part_data,

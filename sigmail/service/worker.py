@@ -15,13 +15,13 @@ the document beyond the pipe's own.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import struct
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 import orjson
 
@@ -185,7 +185,7 @@ def write_frame(fd: int, buffers: list) -> None:
                 views[0], done = views[0][done:], 0
 
 
-def read_frame(stream: io.BufferedReader) -> tuple[dict, bytes] | None:
+def read_frame(stream: BinaryIO) -> tuple[dict, bytes] | None:
     """One frame from a blocking pipe; None at EOF."""
     prefix = stream.read(PREFIX.size)
     if len(prefix) < PREFIX.size:
