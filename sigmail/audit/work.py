@@ -61,6 +61,7 @@ class ItemResult:
     size: int = 0
 
 
+_LIMITS = Limits()  # the defaults, made once (a Limits checks every field when made)
 _VERIFIERS: dict[str, object] = {}
 _LOCK = threading.Lock()
 
@@ -94,7 +95,9 @@ def verifier_for(settings: Settings):
 def _fields(settings: Settings, data, name, content):
     """Document number and date; a bug here never costs the entry its verdict (unless strict)."""
     try:
-        return tuple(document_fields(data, name, content=content, limits=settings.limits))
+        return tuple(
+            document_fields(data, name, content=content, limits=settings.limits or _LIMITS)
+        )
     except Exception as exc:
         if settings.strict:
             raise InternalError(f"reading the text of {name}: {exc!r}") from exc
@@ -114,7 +117,7 @@ def _open(item: Item, limits: Limits):
 
 def audit_item(seq: int, item: Item, digest: str, settings: Settings) -> ItemResult:
     """The register rows of one item (run in a worker)."""
-    limits = settings.limits or Limits()
+    limits = settings.limits or _LIMITS
     try:
         data = _open(item, limits)
         content = None
@@ -151,7 +154,7 @@ def _carried_fields(settings: Settings, documents: list[CarriedDocument], fields
 
 def _audit(seq, item, digest, settings, data, content) -> ItemResult:
     verifier = verifier_for(settings)
-    limits = settings.limits or Limits()
+    limits = settings.limits or _LIMITS
     name = item.name
     head = bytes(data[:1024])
     is_message = detect_kind(head, name) == InputKind.EML
