@@ -152,8 +152,8 @@ def _catalog_key(diff: RevisionDiff, key: str, before: Any, after: Any) -> None:
     if key in _CATALOG_NEUTRAL:
         # an indirect /Extensions dictionary (or its sub-dictionaries) rewritten is claimed
         # here; what else refers to it keeps its own role (change.AREA)
-        objs = new_objects_under(diff, after) if key == "Extensions" and after is not None else ()
-        diff.add(benign_change("catalog_updated", f"the catalog's /{key} was updated", objs))
+        claimed = new_objects_under(diff, after) if key == "Extensions" and after else set()
+        diff.add(benign_change("catalog_updated", f"the catalog's /{key} was updated", claimed))
         return
     if key == "Perms":
         detail = (
