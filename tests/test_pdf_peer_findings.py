@@ -5,7 +5,7 @@ fix, and checks the verdict and the reason."""
 from __future__ import annotations
 
 import pytest
-from pdf_support import incremental_update, object_body
+from pdf_support import incremental_update, object_body, vector_bytes
 from test_pdf_modifications import (
     SIGNED,
     _annot,
@@ -91,3 +91,87 @@ def test_a_new_form_field_with_a_script_is_not_benign():
             assert verdict.verdict is VerdictKind.OFFICIAL, verdict.modifications
         else:
             assert "modification_unclassified" in verdict.reasons, verdict.modifications
+
+
+_XMP = (
+    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+    b' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+    b' xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:format>application/pdf</dc:format>'
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>\n"
+    b'<?xpacket end="w"?>'
+)
+
+
+def _metadata_stream(data: bytes) -> bytes:
+    return b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n%s\nendstream" % (
+        len(data),
+        data,
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "benign"),
+    [
+        (_metadata_stream(_XMP), True),
+        (_metadata_stream(b"\xde\xad\xbe\xef not XML at all"), False),
+        (_metadata_stream(b"<html><body>Approved</body></html>"), False),  # XML, not XMP
+        (_metadata_stream(b'<!DOCTYPE x [<!ENTITY e "x">]>' + _XMP[_XMP.index(b"<x:") :]), False),
+        (b"null", False),  # an indirect null
+        (b"<< /Type /Metadata >>", False),  # a dictionary, not a stream
+    ],
+    ids=["xmp", "bytes", "html", "doctype", "indirect-null", "dictionary"],
+)
+def test_only_an_xmp_packet_added_as_metadata_is_benign(metadata, benign):
+    # pyHanko's test_bogus_metadata_manipulation: a /Metadata that is not XMP used to pass as
+    # metadata_updated.
+    catalog = object_body(SIGNED, 1)[:-2] + b" /Metadata 42 0 R >>"
+    verdict = _verify(incremental_update(SIGNED, {1: catalog, 42: metadata}))
+    if benign:
+        assert verdict.verdict is VerdictKind.OFFICIAL, verdict.modifications
+        assert ("metadata_updated", "benign") in _kinds(verdict)
+    else:
+        assert "modification_unclassified" in verdict.reasons, verdict.modifications
+
+
+def test_an_xmp_stream_rewritten_with_bogus_bytes_is_not_benign():
+    catalog = object_body(SIGNED, 1)[:-2] + b" /Metadata 42 0 R >>"
+    with_xmp = incremental_update(SIGNED, {1: catalog, 42: _metadata_stream(_XMP)})
+    assert _verify(with_xmp).verdict is VerdictKind.OFFICIAL
+    rewritten = incremental_update(with_xmp, {42: _metadata_stream(b"bogus")})
+    assert "modification_unclassified" in _verify(rewritten).reasons
+    xmp_again = incremental_update(with_xmp, {42: _metadata_stream(_XMP.replace(b"pdf", b"PDF"))})
+    assert _verify(xmp_again).verdict is VerdictKind.OFFICIAL
+
+
+_EXT = b"<< /XYZ << /Type /DeveloperExtensions /BaseVersion /1.7 /ExtensionLevel %d >> >>"
+
+
+def _signed_with_indirect_extensions(*, also_a_page_resource: bool) -> bytes:
+    """The letter with its catalog's /Extensions in object 42 (and perhaps named by the
+    page's /Resources too), signed."""
+    base = vector_bytes("pdf-unsigned")
+    objects = {1: object_body(base, 1)[:-2] + b" /Extensions 42 0 R >>", 42: _EXT % 1}
+    if also_a_page_resource:
+        page = object_body(base, 3)
+        objects[3] = page.replace(b"/Font", b"/Properties << /P0 42 0 R >> /Font", 1)
+    return _sign(incremental_update(base, objects))
+
+
+def test_an_indirect_extensions_dictionary_rewritten_is_a_catalog_update():
+    # pyHanko's extensions-update-indirect.pdf: the object the catalog's /Extensions names
+    # is rewritten after signing; it was an object with no role (modification_unclassified).
+    signed = _signed_with_indirect_extensions(also_a_page_resource=False)
+    assert _verify(signed).verdict is VerdictKind.OFFICIAL
+    verdict = _verify(incremental_update(signed, {42: _EXT % 2}))
+    assert verdict.verdict is VerdictKind.OFFICIAL, verdict.modifications
+    assert ("catalog_updated", "benign") in _kinds(verdict)
+
+
+def test_an_extensions_object_that_is_also_page_content_keeps_that_role():
+    # pyHanko's extensions-indirect-not-all-paths: the same object is also a resource of the
+    # signed page, so rewriting it is a page change, whatever else names it.
+    signed = _signed_with_indirect_extensions(also_a_page_resource=True)
+    assert _verify(signed).verdict is VerdictKind.OFFICIAL
+    verdict = _verify(incremental_update(signed, {42: _EXT % 2}))
+    assert "page_content_modified" in verdict.reasons, verdict.modifications

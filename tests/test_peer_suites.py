@@ -69,8 +69,11 @@ def _anchor_der(suite_dir: Path, entry: dict) -> bytes:
 
 
 def missing_files(suite: str, case: dict) -> list[str]:
-    """The case's files a fetched suite does not have yet (python tests/data/peers/fetch.py)."""
+    """The case's files a fetched suite does not have yet (python tests/data/peers/fetch.py),
+    its anchors' files included."""
+    anchors = load_manifest(suite)["anchors"]
     names = [case["file"], *([case["content"]] if "content" in case else [])]
+    names += [anchors[a]["file"] for a in case["anchors"] if "file" in anchors.get(a, {})]
     return [n for n in names if not (PEERS / suite / n).is_file()]
 
 

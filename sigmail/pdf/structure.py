@@ -52,6 +52,7 @@ _CATALOG_CHILDREN = {
     "AA": "action",
     "OCProperties": "optional_content",
     "Threads": "other",
+    "Extensions": "extensions",
 }
 
 
@@ -85,6 +86,7 @@ class Role:
             "action": "a document action",
             "optional_content": "optional content (layers)",
             "catalog": "the document catalog",
+            "extensions": "the developer extensions (/Extensions)",
             "trailer_entry": "a non-standard trailer entry",
         }.get(self.kind, f"an object ({self.kind})")
 

@@ -352,7 +352,10 @@ def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
             else None
         )
         box = tuple(step["box"]) if "box" in step else None
-        field_spec = fields.SigFieldSpec(field_name, box=box, field_mdp_spec=lock)
+        lock_p = fields.MDPPerm(step["lock_p"]) if "lock_p" in step else None
+        field_spec = fields.SigFieldSpec(
+            field_name, box=box, field_mdp_spec=lock, doc_mdp_update_value=lock_p
+        )
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -390,6 +393,8 @@ def _sign(pki: TestPKI, state: _State, step: dict, seed: str) -> None:
         what += f", visible at {list(step['box'])}"
     if "lock" in step:
         what += f", locking {list(step['lock'])} (FieldMDP)"
+    if "lock_p" in step:
+        what += f", the lock setting DocMDP P={step['lock_p']} (PDF 2.0 /Lock /P)"
     if "econtent" in step:
         what += f", its CMS carrying the eContent {step['econtent']!r}"
     state.made.append(what)
@@ -786,7 +791,47 @@ def _edit_unlock_field(writer, step, pki, state) -> str:
     return f"the /Lock of signature field {step['field']!r} rewritten to lock no field"
 
 
+def _edit_action_link(writer, step, pki, state) -> str:
+    """A Link annotation in the margin (covering nothing) whose /A is a ``step["action"]``
+    action: JavaScript (/JS the ``script``) or Launch (/F the ``script``)."""
+    g = _g()
+    kind = step["action"]
+    if kind not in ("JavaScript", "Launch"):
+        raise SpecError(f"action-link: action {kind!r} is not JavaScript or Launch")
+    action = g.DictionaryObject({**_names("S", kind)})
+    key = "/JS" if kind == "JavaScript" else "/F"
+    action[g.pdf_name(key)] = g.TextStringObject(step["script"])
+    link = g.DictionaryObject(
+        {
+            **_names("Type", "Annot", "Subtype", "Link"),
+            g.pdf_name("/Rect"): _rect(20, 700, 40, 720),
+            g.pdf_name("/Border"): g.ArrayObject([g.NumberObject(0)] * 3),
+            g.pdf_name("/A"): action,
+        }
+    )
+    page_ref, _res = writer.find_page_for_modification(0)
+    writer.register_annotation(page_ref, writer.add_object(link))
+    return f"a Link annotation in the margin whose action is /{kind} {step['script']!r}"
+
+
+def _edit_metadata(writer, step, pki, state) -> str:
+    """The catalog's /Metadata set to a new stream holding ``step["data"]``."""
+    g = _g()
+    stream = g.StreamObject(
+        {**_names("Type", "Metadata", "Subtype", "XML")},
+        stream_data=step["data"].encode("utf-8"),
+    )
+    writer.root[g.pdf_name("/Metadata")] = writer.add_object(stream)
+    writer.update_root()
+    # pyHanko would replace a /Metadata that is not its own XMP with its own on writing
+    # (BasePdfFileWriter._update_meta); this edit is about exactly that stream.
+    writer._update_meta = lambda: None
+    return f"the catalog's /Metadata set to a new stream of {len(step['data'])} bytes"
+
+
 _EDITS = {
+    "action-link": _edit_action_link,
+    "metadata": _edit_metadata,
     "font-into-dss": _edit_font_into_dss,
     "recycle-signature": _edit_recycle_signature,
     "orphan-widget": _edit_orphan_widget,

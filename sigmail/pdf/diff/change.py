@@ -31,7 +31,7 @@ AREA = {
     "metadata_updated": frozenset({"metadata"}),
     "structure_updated": frozenset({"structure"}),
     "outline_updated": frozenset({"outline"}),
-    "catalog_updated": frozenset(),
+    "catalog_updated": frozenset({"extensions"}),
     "unreferenced_objects": frozenset(),
     "doc_timestamp_added": FORM_AREA,
     "signature_added": FORM_AREA,

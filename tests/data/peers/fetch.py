@@ -1,7 +1,7 @@
 """Fetch the files of the peer suites whose licence keeps them out of the repository.
 
     python tests/data/peers/fetch.py                       # from GitHub, by commit
-    python tests/data/peers/fetch.py --git-dir CLONE.git   # from a local clone of the source
+    python tests/data/peers/fetch.py --git-dir CLONE.git --suite dss   # from a local clone
 
 A suite whose manifest says ``"fetch": true`` lists each file's repository, commit and path;
 every file is written to the suite's ``files/`` (ignored by git) only if its SHA-256 is the one
@@ -24,8 +24,22 @@ TIMEOUT_S = 60
 
 
 def _wanted(manifest: dict) -> list[tuple[str, str, dict]]:
-    """(file in the suite, its SHA-256, its source) for every file of a fetched suite."""
-    return [(case["file"], case["sha256"], case["source"]) for case in manifest["cases"]]
+    """(file in the suite, its SHA-256, its source) for every file of a fetched suite: the
+    cases' files (and detached content), and anchors that name a source (a test root the
+    peer keeps beside them)."""
+    files = [(case["file"], case["sha256"], case["source"]) for case in manifest["cases"]]
+    files += [
+        (case["content"], case["content_sha256"], case["content_source"])
+        for case in manifest["cases"]
+        if "content_source" in case  # the content a detached signature signs
+    ]
+    anchors = manifest.get("anchors", {}).values()
+    # an anchor's sha256 pins the certificate (DER); file_sha256 the file as fetched (PEM)
+    return files + [
+        (a["file"], a.get("file_sha256", a["sha256"]), a["source"])
+        for a in anchors
+        if "source" in a
+    ]
 
 
 def _get(source: dict, git_dir: Path | None) -> bytes:
@@ -42,11 +56,14 @@ def _get(source: dict, git_dir: Path | None) -> bytes:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--git-dir", type=Path, help="a local (bare) clone of the source")
+    parser.add_argument(
+        "--suite", action="append", help="only this suite (repeatable; with --git-dir, its clone)"
+    )
     args = parser.parse_args()
     failures = 0
     for path in sorted(PEERS.glob("*/manifest.json")):
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not manifest.get("fetch"):
+        if not manifest.get("fetch") or (args.suite and manifest["suite"] not in args.suite):
             continue
         for name, sha256, source in _wanted(manifest):
             target = path.parent / name

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from sigmail.pdf.diff.change import benign_change, suspicious_change
 from sigmail.pdf.diff.state import forward_refs, refs_in
-from sigmail.pdf.objects import PdfDict, Ref
+from sigmail.pdf.objects import PdfDict, Ref, Stream
+from sigmail.pdf.parser import PdfSyntaxError
+from sigmail.problems import MalformedInput
+from sigmail.xmldsig.parse import parse_xml
 
 if TYPE_CHECKING:
     from sigmail.pdf.diff.state import RevisionDiff
@@ -32,10 +35,41 @@ _CATALOG_NEUTRAL = frozenset(
 
 _CATALOG_BY_ROLE = {
     "DSS": "dss_updated",
-    "Metadata": "metadata_updated",
     "StructTreeRoot": "structure_updated",
     "Outlines": "outline_updated",
 }
+
+
+# The root element of an XMP packet (ISO 16684-1): x:xmpmeta, or rdf:RDF without the wrapper.
+_XMP_ROOTS = frozenset(
+    {"{adobe:ns:meta/}xmpmeta", "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"}
+)
+
+
+def is_xmp(diff: RevisionDiff, value: Any) -> bool:
+    """Whether ``value`` (in the new revision) is a metadata stream holding an XMP packet:
+    XML that parses safely (no DTD, no entities) with an XMP root. Anything else under
+    /Metadata is not metadata a viewer reads as such, so it is not benign (ISO 32000-2, 14.3.2)."""
+    stream = diff.get_new(value)
+    if not isinstance(stream, Stream):
+        return False
+    try:
+        data = diff.doc.decoded(stream)
+        root = parse_xml(data.lstrip(b"\xef\xbb\xbf \t\r\n"), diff.doc.budget, locator="/Metadata")
+    except (PdfSyntaxError, MalformedInput):
+        return False
+    return root.tag in _XMP_ROOTS
+
+
+def metadata_change(diff: RevisionDiff, value: Any, detail: str, objs: set[int]):
+    """``metadata_updated`` for an XMP packet, ``modification_unclassified`` for anything else."""
+    if is_xmp(diff, value):
+        return benign_change("metadata_updated", detail, objs)
+    return suspicious_change(
+        "modification_unclassified",
+        f"{detail}, but it is not an XMP packet (not metadata a reader takes as such)",
+        objs,
+    )
 
 
 def explain_trailer(diff: RevisionDiff) -> None:
@@ -106,12 +140,20 @@ def _catalog_key(diff: RevisionDiff, key: str, before: Any, after: Any) -> None:
             return
         diff.add(benign_change(kind, "validation material (DSS/VRI) was added", objs))
         return
+    if key == "Metadata" and after is not None:
+        diff.add(
+            metadata_change(diff, after, "/Metadata was updated", new_objects_under(diff, after))
+        )
+        return
     if key in _CATALOG_BY_ROLE and after is not None:
         objs = new_objects_under(diff, after)
         diff.add(benign_change(_CATALOG_BY_ROLE[key], f"/{key} was updated", objs))
         return
     if key in _CATALOG_NEUTRAL:
-        diff.add(benign_change("catalog_updated", f"the catalog's /{key} was updated"))
+        # an indirect /Extensions dictionary (or its sub-dictionaries) rewritten is claimed
+        # here; what else refers to it keeps its own role (change.AREA)
+        claimed = new_objects_under(diff, after) if key == "Extensions" and after else set()
+        diff.add(benign_change("catalog_updated", f"the catalog's /{key} was updated", claimed))
         return
     if key == "Perms":
         detail = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sigmail.pdf.diff.change import benign_change, code_for_roles, pages_of, suspicious_change
+from sigmail.pdf.diff.rules.catalog import metadata_change
 from sigmail.pdf.diff.rules.pages import annotation_changed
 from sigmail.pdf.objects import Ref
 from sigmail.pdf.structure import Role, RoleWalker, StructureIndex
@@ -100,6 +101,12 @@ def _by_role(diff: RevisionDiff, num: int, roles: set[Role], *, deleted: bool) -
         benign_kind = "structure_updated"
     elif kinds <= {"outline"}:
         benign_kind = "outline_updated"
+    elif kinds <= {"extensions"}:
+        benign_kind = "catalog_updated"
+    if benign_kind == "metadata_updated" and not deleted:
+        detail = f"{next(iter(roles)).describe()} was {verb}"
+        diff.add(metadata_change(diff, Ref(num), detail, {num}))
+        return
     if benign_kind is not None:
         diff.add(benign_change(benign_kind, f"{next(iter(roles)).describe()} was {verb}", [num]))
         return
