@@ -19,7 +19,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @cache
-def _field_names(cls: type) -> tuple[str, ...] | None:
+def _field_names(cls: Any) -> tuple[str, ...] | None:
     """The fields of a dataclass, in order (None: not a dataclass). Per class, once: a
     verdict of 380 documents has tens of thousands of nodes."""
     if not dataclasses.is_dataclass(cls):
@@ -28,7 +28,7 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 
 
 def _encode(value: Any) -> Any:
-    cls = type(value)
+    cls: Any = type(value)
     if cls in _PLAIN:
         return value
     names = _field_names(cls)
