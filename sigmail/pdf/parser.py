@@ -34,8 +34,10 @@ _OBJ_HEADER = re.compile(
     rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?!" + _REGULAR + rb")"
 )
 # One token after whitespace: the groups, in this order, are what lastindex tells apart.
+# The whitespace is matched possessively (*+): when no token follows, the engine must not
+# try every way of splitting a run of blanks between iterations (exponential backtracking).
 _TOKEN = re.compile(
-    rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*(?:"
+    rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)*+(?:"
     rb"((\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?!" + _REGULAR + rb"))"  # a reference
     rb"|(\d{1,18}(?!" + _REGULAR + rb"))"  # an integer (longer ones: the long way)
     rb"|(/" + _REGULAR + rb"*)"  # a name
