@@ -363,6 +363,10 @@ class Campaign:
             self._loop(started, last_report)
         except (KeyboardInterrupt, SystemExit):
             self._write_report(started, final=False)  # what --resume goes on from
+            for proc, tasks, _state in self.workers.values():
+                proc.kill()  # the batch it is on is run again by --resume
+                tasks.cancel_join_thread()
+            self.results.cancel_join_thread()
             raise
         finally:
             for _proc, tasks, _state in self.workers.values():

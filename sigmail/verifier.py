@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mmap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -233,12 +233,19 @@ class Verifier:
                 return FormatResult(kind=kind, findings=[problem])
 
             documents_before = 0
+            # A document carried more than once (the same bytes, content and role, detected
+            # as the same kind: detection is all the handlers read of the name) is verified
+            # once and its verdict reused under each name: 380 copies of one attachment cost
+            # one verification. With an observer, only documents that carry none are reused
+            # (the observer would not see the copies' own documents under their paths).
+            done: dict[tuple, Verdict] = {}
 
             def nested(
                 inner: bytes, /, *, name: str | None, content: bytes | None = None
             ) -> Verdict:
                 nonlocal documents_before
-                inner_kind = detect_kind(inner, name)
+                detected = detect(inner, name)
+                inner_kind = detected.kind
                 role = role_of_carried_document(inner_kind, documents_before)
                 if inner_kind in (
                     InputKind.CMS,
@@ -249,15 +256,22 @@ class Verifier:
                 ):
                     documents_before += 1
                 path = f"{carried.prefix}{name}"
-                verdict = self._verify(
-                    inner,
-                    ctx=ctx,
-                    name=name,
-                    content=content,
-                    depth=depth + 1,
-                    document_role=role,
-                    carried=_Carried(carried.observer, path + PATH_SEPARATOR),
-                )
+                key = (bytes(inner), detected, None if content is None else bytes(content), role)
+                verdict = done.get(key)
+                if verdict is not None:
+                    verdict = replace(verdict, name=name)
+                else:
+                    verdict = self._verify(
+                        inner,
+                        ctx=ctx,
+                        name=name,
+                        content=content,
+                        depth=depth + 1,
+                        document_role=role,
+                        carried=_Carried(carried.observer, path + PATH_SEPARATOR),
+                    )
+                    if carried.observer is None or not verdict.documents:
+                        done[key] = verdict
                 if carried.observer is not None:
                     self._observe(carried.observer, CarriedDocument(path, verdict, inner, content))
                 return verdict

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzz import targets
+from fuzz.seeds import VECTORS
 from sigmail.limits import Budget, Limits
+from sigmail.pdf.parser import ObjectParser, PdfSyntaxError
 from sigmail.smime.headers import _split_parameters, parse_content_type
 from sigmail.smime.mime import MimeParser
 
@@ -95,3 +98,60 @@ def test_mime_many_parts_with_long_quoted_parameters():
     }
     ctype, params, _ = parse_content_type(long_type % 7, None)
     assert ctype == "multipart/mixed" and params["boundary"] == "b7"
+
+
+def _many_copies(damaged: bool, copies: int = 383) -> bytes:
+    """verify-many-carried-documents in its shape: lf-only.eml with its signature part
+    carried ``copies`` more times (its base64 damaged: every copy malformed, as in input
+    24,525 of seed 1; or intact: every copy a detached signature without its content)."""
+    src = (VECTORS / "smime" / "lf-only.eml").read_bytes()
+    boundary = b"------=_sigmail_signed_65e25252a42abd52"
+    head, first, sig, tail = src.split(boundary)
+    copy = sig.replace(b"\nMIIOTgYJ", b"\nMIIPTgYJ", 1) if damaged else sig
+    assert copy != sig or not damaged
+    return head + boundary + first + boundary + sig + (boundary + copy) * copies + boundary + tail
+
+
+@pytest.mark.parametrize("damaged", [True, False])
+def test_copies_of_a_carried_document_are_verified_once(damaged, monkeypatch):
+    """verify-many-carried-documents: 383 copies of one carried document were each verified
+    (1.25 s); now the first copy is, and every other gets its verdict under its own name."""
+    from sigmail.verifier import Verifier
+
+    verifier = targets._verifiers()[0]
+    calls = []
+    real = Verifier._verify
+
+    def counting(self, data, **kw):
+        calls.append(kw["name"])
+        return real(self, data, **kw)
+
+    monkeypatch.setattr(Verifier, "_verify", counting)
+    seen = []
+    verdict = verifier.verify(
+        _many_copies(damaged), at=targets.AT, name="m.eml", on_document=seen.append
+    )
+    docs = verdict.documents
+    assert len(docs) == 384 and len(calls) == 1 + 2  # the message, the original, one copy
+    assert len({d.name for d in docs}) == 384 and [s.path for s in seen] == [d.name for d in docs]
+    first = docs[1].to_dict()
+    for d in docs[2:]:
+        assert {**d.to_dict(), "name": None} == {**first, "name": None}
+    if damaged:
+        assert set(docs[1].reasons) == {"malformed"}
+    else:
+        # verified once each, the later copies no longer run out of the message's chain
+        # budget (limit_exceeded): a copy is judged as its first copy is
+        assert "limit_exceeded" not in verdict.reasons
+    targets.check_verdict(verdict)
+
+
+@pytest.mark.parametrize("blank", [b" ", b"\r\n", b"\x00", b"%c\n"])
+def test_a_long_run_of_blanks_before_no_token_is_read_once(blank):
+    """pdf input 44,141 of seed 1 (a 26 kB file): the first fast tokenizer hung on it. Its
+    whitespace loop could give back what it had matched, so where no token followed, every
+    way of splitting a run of blanks was tried (exponential); now it is possessive."""
+    data = b"<< /A 1" + blank * 40 + b"}"
+    with pytest.raises(PdfSyntaxError, match="dictionary key is not a name"):
+        ObjectParser(data).parse(0)
+    assert ObjectParser(b"[% 5\n 7]").parse(0)[0] == [7]  # a comment is never cut short

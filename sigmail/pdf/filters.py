@@ -242,7 +242,7 @@ def _add(a: int, b: int, low7: int, high: int) -> int:
     return ((a & low7) + (b & low7)) ^ ((a ^ b) & high)
 
 
-def _up_run(block: bytes, row: int, prev: bytes) -> bytes:
+def _up_run(block: bytes | memoryview, row: int, prev: bytes) -> bytes:
     """Rows of type Up: each row plus the decoded row above (``prev`` before the first)."""
     if row > _CHUNK:
         return _up_long_rows(block, row, prev)
@@ -264,7 +264,7 @@ def _up_run(block: bytes, row: int, prev: bytes) -> bytes:
     return b"".join(out)
 
 
-def _up_long_rows(block: bytes, row: int, prev: bytes) -> bytes:
+def _up_long_rows(block: bytes | memoryview, row: int, prev: bytes) -> bytes:
     """Up rows longer than a chunk: column slices are independent, one chunk at a time."""
     out: list[bytes] = []
     for start in range(0, len(block), row):
@@ -280,11 +280,11 @@ def _up_long_rows(block: bytes, row: int, prev: bytes) -> bytes:
     return b"".join(out)
 
 
-def _sub_run(block: bytes, row: int, bpp: int) -> bytes:
+def _sub_run(block: bytes | memoryview, row: int, bpp: int) -> bytes:
     """Rows of type Sub (or TIFF predictor 2): each byte plus the decoded byte ``bpp`` to its
     left in the same row."""
     if row <= bpp:
-        return block
+        return bytes(block)
     if row > _CHUNK:
         return _sub_long_rows(block, row, bpp)
     out: list[bytes] = []
@@ -304,7 +304,7 @@ def _sub_run(block: bytes, row: int, bpp: int) -> bytes:
     return b"".join(out)
 
 
-def _sub_long_rows(block: bytes, row: int, bpp: int) -> bytes:
+def _sub_long_rows(block: bytes | memoryview, row: int, bpp: int) -> bytes:
     """Sub rows longer than a chunk: each row in slices of whole pixels, each slice's prefix
     sum plus the last decoded pixel before it, copied across the slice."""
     width = bpp * max(1, _CHUNK // bpp)

@@ -34,8 +34,10 @@ _OBJ_HEADER = re.compile(
     rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?!" + _REGULAR + rb")"
 )
 # One token after whitespace: the groups, in this order, are what lastindex tells apart.
+# The whitespace is matched possessively (*+): when no token follows, the engine must not
+# try every way of splitting a run of blanks between iterations (exponential backtracking).
 _TOKEN = re.compile(
-    rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*(?:"
+    rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*)*+(?:"
     rb"((\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?!" + _REGULAR + rb"))"  # a reference
     rb"|(\d{1,18}(?!" + _REGULAR + rb"))"  # an integer (longer ones: the long way)
     rb"|(/" + _REGULAR + rb"*)"  # a name
@@ -103,7 +105,8 @@ class ObjectParser:
     # -- tokens ----------------------------------------------------------------------------
 
     def skip_ws(self, pos: int) -> int:
-        return _WS.match(self.buf, pos, self.end).end()
+        m = _WS.match(self.buf, pos, self.end)  # matches the empty string: never None
+        return m.end() if m is not None else pos
 
     def _char(self, pos: int) -> int:
         if pos >= self.end:
@@ -157,6 +160,8 @@ class ObjectParser:
         buf = self.buf
         if c == 0x2F:  # /
             m = _NAME.match(buf, pos, self.end)
+            if m is None:  # cannot be: a name may be empty
+                raise PdfSyntaxError("bad name", pos)
             return _name(m.group(1)), m.end()
         if c == 0x3C:  # <
             if pos + 1 < self.end and buf[pos + 1] == 0x3C:
@@ -220,7 +225,7 @@ class ObjectParser:
                 at = self.skip_ws(pos)
                 self._char(at)  # the end of the data is an error here
             else:
-                kind = m.lastindex
+                kind = m.lastindex or 0  # every alternative is a group: never 0
                 at = m.start(kind)
                 if kind == _T_CLOSE and buf[at] == 0x5D:  # ]
                     return out, at + 1
@@ -242,14 +247,15 @@ class ObjectParser:
         dups: list[str] = []
         buf, end = self.buf, self.end
         match = _TOKEN.match
+        base = self.base
         while True:
             m = match(buf, pos, end)
             kind = m.lastindex if m is not None else None
-            if kind == _T_CLOSE and buf[m.start(kind)] == 0x3E:  # >>
+            if m is not None and kind == _T_CLOSE and buf[m.start(kind)] == 0x3E:  # >>
                 out.duplicates = tuple(dups)
                 out.spans = spans
                 return out, m.end()
-            if kind != _T_NAME:
+            if m is None or kind != _T_NAME:
                 pos = self.skip_ws(pos)
                 c = self._char(pos)
                 if c == 0x3E:  # a lone >
@@ -261,8 +267,8 @@ class ObjectParser:
             if key in out:
                 dups.append(key)
             out[key] = value
-            if spans is not None:
-                spans[key] = (start + self.base, pos + self.base)
+            if spans is not None and base is not None:
+                spans[key] = (start + base, pos + base)
 
     def _literal(self, pos: int) -> tuple[PdfString, int]:
         buf = self.buf

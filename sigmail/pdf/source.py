@@ -14,6 +14,7 @@ import re
 
 __all__ = ["Source"]
 
+_Bytes = bytes  # the builtin, under a name Source.bytes does not hide in the class body
 _PAGE = mmap.PAGESIZE
 _WINDOW = 1 << 16
 
@@ -51,14 +52,14 @@ class Source:
         end = min(self.size, end)
         return self.view[start:end].tobytes() if end > start else b""
 
-    def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
+    def find(self, needle: _Bytes, start: int = 0, end: int | None = None) -> int:
         end = self.size if end is None else min(end, self.size)
         if self._flat is not None:
             return self._flat.find(needle, start, end)
         m = re.compile(re.escape(needle)).search(self.view, start, end)
         return m.start() if m else -1
 
-    def rfind(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
+    def rfind(self, needle: _Bytes, start: int = 0, end: int | None = None) -> int:
         end = self.size if end is None else min(end, self.size)
         if self._flat is not None:
             return self._flat.rfind(needle, start, end)
@@ -79,7 +80,7 @@ class Source:
             return
         lo = -(-start // _PAGE) * _PAGE
         hi = (end // _PAGE) * _PAGE if end < self.size else self.size
-        if hi > lo:
+        if hi > lo and self._mmap is not None:
             try:
                 self._mmap.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
             except (OSError, ValueError):

@@ -102,7 +102,7 @@ def _section_end(src: Source, pos: int) -> tuple[int, int | None]:
     if at < 0:
         raise PdfSyntaxError("cross-reference section without %%EOF", pos)
     e = _EOF_LINE.match(src.buf, at, src.size)
-    return e.end(), None
+    return (e.end() if e is not None else at + 5), None
 
 
 def _read_table(src: Source, offset: int, budget: Budget) -> XrefSection:
