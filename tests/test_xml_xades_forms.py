@@ -313,3 +313,37 @@ def test_the_agency_countersigning_the_persons_xml_satisfies_c8(responder):
         countersigned(first="agency-stttt", signer="person-an"), at=AT, name="x.xml"
     )
     assert "signing_order_invalid" in reversed_.reasons  # the person signed over the seal
+
+
+def _cert_only_asn1crypto_reads() -> bytes:
+    """The person's certificate with one byte changed so that asn1crypto (lazily) loads it
+    and cryptography does not (found by mutating signed files: an internal error before)."""
+    from cryptography import x509 as crypto_x509
+
+    from sigmail.problems import ASN1_ERRORS
+    from sigmail.trust.certificates import load_certificate
+
+    der = pki().certificates["person-an"].public_bytes(serialization.Encoding.DER)
+    for at in range(len(der) // 2, len(der)):
+        for value in (0x04, 0xFF, 0x00):
+            mutated = der[:at] + bytes([value]) + der[at + 1 :]
+            try:
+                load_certificate(mutated)
+            except ASN1_ERRORS:
+                continue
+            try:
+                crypto_x509.load_der_x509_certificate(mutated)
+            except ValueError:
+                return mutated
+    raise AssertionError("no such mutation")
+
+
+def test_a_signer_certificate_cryptography_cannot_read_is_malformed_not_an_error():
+    sig = enveloping()
+    binding = sig.find(f".//{{{XADES}}}SigningCertificateV2")
+    binding.getparent().remove(binding)
+    sig.find(f".//{{{DS}}}X509Certificate").text = _b64(_cert_only_asn1crypto_reads())
+    seal(sig, "person-an")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert "internal_error" not in verdict.reasons
+    assert "malformed" in verdict.reasons and verdict.verdict.value == "invalid"

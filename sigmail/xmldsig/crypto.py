@@ -66,7 +66,10 @@ class CryptoCheck:
 def check_signature_crypto(root: etree._Element, index: int, certificate_der: bytes) -> CryptoCheck:
     """Verify the ``index``-th ds:Signature of ``root`` (document order) with the key of
     ``certificate_der``."""
-    cert = crypto_x509.load_der_x509_certificate(certificate_der)
+    try:
+        cert = crypto_x509.load_der_x509_certificate(certificate_der)
+    except ValueError as exc:  # asn1crypto read it lazily; cryptography reads it all
+        return CryptoCheck(None, None, "malformed", f"the signer certificate does not parse: {exc}")
     try:
         # signxml's XSD check is off: sigmail checks the structure it relies on itself, and
         # Office 2007 writes Ids that are not xs:ID (POI's office2007prettyPrintedRels.docx).
