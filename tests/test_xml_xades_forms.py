@@ -347,3 +347,13 @@ def test_a_signer_certificate_cryptography_cannot_read_is_malformed_not_an_error
     verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
     assert "internal_error" not in verdict.reasons
     assert "malformed" in verdict.reasons and verdict.verdict.value == "invalid"
+
+
+def test_base64_over_the_whole_document_is_refused():
+    # signxml would decode the root's first text node only, and the root would count as covered
+    sig = enveloping()
+    ref = sig.find(f"{{{DS}}}SignedInfo/{{{DS}}}Reference[@URI='#letter']")
+    ref.set("URI", "")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert "unsupported_transform" in verdict.reasons
+    assert verdict.verdict.value == "indeterminate"

@@ -220,6 +220,9 @@ class _Check:
             self.finding("unsupported", "a Reference without URI (the application's data)", where)
             raise _Stop
         if target == "":
+            if decoded:  # base64 of the whole document: signxml would decode its first text
+                self.finding("unsupported_transform", "base64 transform over the document", where)
+                raise _Stop
             self.covered.append(self.root)
             self.without_comments.append(self.root)  # URI="" drops comments (XMLDSig §4.4.3.3)
             return
