@@ -15,7 +15,7 @@ import pytest
 from sigmail.limits import Budget, Limits
 from sigmail.ooxml import zipsafe
 from sigmail.ooxml.zipsafe import open_zip, read_zip
-from sigmail.problems import MalformedInput
+from sigmail.problems import MalformedInput, UnsupportedInput
 
 BIG = os.urandom(300_000).hex().encode()  # 600 kB that deflates by half, over the cache floor
 
@@ -107,3 +107,12 @@ def test_nothing_is_inflated_before_it_is_asked_for(monkeypatch):
     assert calls == []
     archive.read("b.xml")
     assert calls == ["b.xml"]
+
+
+def test_a_zip_version_zipfile_does_not_implement_is_unsupported_not_a_crash():
+    # found by mutating a signed .docx: the central directory's "version needed" byte
+    data = bytearray(zipped([("a.xml", b"<a/>")]))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 93  # "version needed to extract" 9.3
+    with pytest.raises(UnsupportedInput, match="zip file version"):
+        open_zip(bytes(data), budget())

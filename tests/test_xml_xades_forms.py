@@ -134,11 +134,13 @@ def enveloping(signer: str = "person-an", **kw) -> etree._Element:
     return sig
 
 
-def countersigned(bind: str = "S1-value", signer: str = "agency-stttt") -> bytes:
-    """``enveloping()`` by person-an, countersigned by ``signer``, whose countersignature
+def countersigned(
+    bind: str = "S1-value", signer: str = "agency-stttt", first: str = "person-an"
+) -> bytes:
+    """``enveloping()`` by ``first``, countersigned by ``signer``, whose countersignature
     references ``bind`` (the countersigned SignatureValue when it is right)."""
-    sig = enveloping()
-    seal(sig, "person-an")
+    sig = enveloping(first)
+    seal(sig, first)
     usp = sig.find(f".//{{{XADES}}}UnsignedSignatureProperties")
     counter = signature(_e(usp, XADES, "CounterSignature"), "S2", signer)
     _reference(
@@ -279,3 +281,79 @@ def test_the_signer_is_the_key_info_certificate_that_issued_none_whatever_the_or
     assert report.valid is True and report.intact is True, verdict.reasons
     assert "signer_certificate_mismatch" not in verdict.reasons
     assert report.signer is not None and "Nguyễn Văn An" in report.signer.subject
+
+
+def test_a_bound_countersignature_proves_the_order_in_standalone_xml(responder):
+    verdict = online().verify(countersigned(), at=AT, name="x.xml")
+    first, second = verdict.signatures
+    assert first.earlier_signatures == ()
+    assert second.earlier_signatures == (first.index,)  # the agency signed after the person
+
+
+def test_an_unbound_countersignature_proves_no_order(responder):
+    verdict = online().verify(countersigned(bind="letter"), at=AT, name="x.xml")
+    assert [s.earlier_signatures for s in verdict.signatures] == [(), ()]
+
+
+def test_the_agency_countersigning_the_persons_xml_satisfies_c8(responder):
+    from test_xml_signatures import trust
+
+    from sigmail import OnlineRevocation, Verifier
+
+    vn_gov = Verifier(
+        trust=trust(),
+        policy="vn-gov",
+        revocation=OnlineRevocation(clock=lambda: AT, allow_networks=["127.0.0.1/32"]),
+        strict=True,
+    )
+    ordered = vn_gov.verify(countersigned(), at=AT, name="x.xml")
+    assert "signing_order_unproven" not in ordered.reasons
+    assert "signing_order_invalid" not in ordered.reasons
+    reversed_ = vn_gov.verify(
+        countersigned(first="agency-stttt", signer="person-an"), at=AT, name="x.xml"
+    )
+    assert "signing_order_invalid" in reversed_.reasons  # the person signed over the seal
+
+
+def _cert_only_asn1crypto_reads() -> bytes:
+    """The person's certificate with one byte changed so that asn1crypto (lazily) loads it
+    and cryptography does not (found by mutating signed files: an internal error before)."""
+    from cryptography import x509 as crypto_x509
+
+    from sigmail.problems import ASN1_ERRORS
+    from sigmail.trust.certificates import load_certificate
+
+    der = pki().certificates["person-an"].public_bytes(serialization.Encoding.DER)
+    for at in range(len(der) // 2, len(der)):
+        for value in (0x04, 0xFF, 0x00):
+            mutated = der[:at] + bytes([value]) + der[at + 1 :]
+            try:
+                load_certificate(mutated)
+            except ASN1_ERRORS:
+                continue
+            try:
+                crypto_x509.load_der_x509_certificate(mutated)
+            except ValueError:
+                return mutated
+    raise AssertionError("no such mutation")
+
+
+def test_a_signer_certificate_cryptography_cannot_read_is_malformed_not_an_error():
+    sig = enveloping()
+    binding = sig.find(f".//{{{XADES}}}SigningCertificateV2")
+    binding.getparent().remove(binding)
+    sig.find(f".//{{{DS}}}X509Certificate").text = _b64(_cert_only_asn1crypto_reads())
+    seal(sig, "person-an")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert "internal_error" not in verdict.reasons
+    assert "malformed" in verdict.reasons and verdict.verdict.value == "invalid"
+
+
+def test_base64_over_the_whole_document_is_refused():
+    # signxml would decode the root's first text node only, and the root would count as covered
+    sig = enveloping()
+    ref = sig.find(f"{{{DS}}}SignedInfo/{{{DS}}}Reference[@URI='#letter']")
+    ref.set("URI", "")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert "unsupported_transform" in verdict.reasons
+    assert verdict.verdict.value == "indeterminate"

@@ -23,7 +23,7 @@ from sigmail.verdict.model import Finding
 from sigmail.xmldsig.names import ds, xades
 from sigmail.xmldsig.parse import parse_xml
 from sigmail.xmldsig.references import IdIndex, describe, is_covered
-from sigmail.xmldsig.verify import XmlSignature, verify_xml_signature
+from sigmail.xmldsig.verify import XmlSignature, order_countersignatures, verify_xml_signature
 
 __all__ = ["uncovered_content", "verify_xml"]
 
@@ -54,7 +54,8 @@ def verify_xml(
         verify_xml_signature(root, signature, index=n, position=n, ctx=ctx, ids=ids)
         for n, signature in enumerate(signatures)
     ]
-    result = FormatResult(kind="xml", signatures=tuple(c.report for c in checked))
+    reports = order_countersignatures(signatures, [c.report for c in checked])
+    result = FormatResult(kind="xml", signatures=tuple(reports))
     result.findings.extend(uncovered_content(root, checked))
     return result
 

@@ -8,6 +8,13 @@ content type must be the package's, Relationships parts go through the relations
 transform and C14N, other parts are hashed as they are. A changed covered part is
 ``digest_mismatch`` naming it (invalid); a part no signature covers — the signature parts
 and ``[Content_Types].xml`` aside — is ``content_not_covered`` naming it.
+
+Signing order (``earlier_signatures``, which C8 reads) is proven only where a later signature
+covers an earlier one's SignatureValue: its Manifest signs the earlier signature part as it
+is (OPC lets a signature sign a signature part), or it is a XAdES CounterSignature inside that
+part (a report of its own, numbered after the parts' signatures, bound to the countersigned
+SignatureValue or ``countersignature_not_bound``). Two Office signatures over the same parts
+prove no order; nor do their timestamps, which bound each signature's time from above only.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from sigmail.ooxml.package import CONTENT_TYPES_PART, ORIGIN, SIGNATURE, Package
 from sigmail.ooxml.relationships import relationship_transform, transform_parameters
 from sigmail.problems import InputProblem, MalformedInput
 from sigmail.verdict.model import Finding, SignatureReport
-from sigmail.xmldsig.names import C14N_METHODS, DIGESTS, OPC_RELATIONSHIP_TRANSFORM, ds
+from sigmail.xmldsig.names import C14N_METHODS, DIGESTS, OPC_RELATIONSHIP_TRANSFORM, ds, xades
 from sigmail.xmldsig.parse import parse_xml
 from sigmail.xmldsig.references import IdIndex
 from sigmail.xmldsig.verify import verify_xml_signature
@@ -70,11 +77,20 @@ def verify_package(
     reports: list[SignatureReport] = []
     covered: set[str] = set()
     digests: dict[tuple, bytes] = {}  # every signature hashes the same parts: once each
+    by_part = {p.lower(): n for n, p in enumerate(parts)}
+    counter: list[tuple[int, str, etree._Element, etree._Element]] = []
     for index, part in enumerate(parts):
-        report, parts_covered = _one(package, part, index, ctx, digests)
+        report, parts_covered, nested = _one(package, part, index, ctx, digests, by_part)
         reports.append(report)
+        counter.extend((index, part, root, element) for root, element in nested)
         if report.valid:  # a changed part stays "covered": its digest_mismatch names it
             covered |= parts_covered
+    if len(parts) + len(counter) > limit:
+        raise LimitExceeded("max_xml_signatures", limit, len(parts) + len(counter))
+    for countersigned, part, root, element in counter:
+        reports.append(
+            _countersignature(package, part, root, element, len(reports), countersigned, ctx)
+        )
     if origin is None:
         return reports, findings
     exempt = {CONTENT_TYPES_PART.lower(), origin.lower(), rels_part_of(origin).lower()}
@@ -121,21 +137,66 @@ def _metadata_parts(package: Package) -> set[str]:
     return parts
 
 
-def _one(package: Package, part: str, index: int, ctx: VerificationContext, digests: dict):
+def _countersigning(element: etree._Element) -> bool:
+    return any(a.tag == xades("CounterSignature") for a in element.iterancestors())
+
+
+def _countersignature(
+    package: Package,
+    part: str,
+    root: etree._Element,
+    element: etree._Element,
+    index: int,
+    countersigned: int,
+    ctx: VerificationContext,
+) -> SignatureReport:
+    """A XAdES CounterSignature inside signature ``countersigned``'s part: a report of its
+    own, made after that signature when it signs its SignatureValue (the order is proven)."""
+    name = package.names.get(part.lower(), part)
+    locator = f"signature {index} (countersignature of signature {countersigned}, {name})"
+    checked = verify_xml_signature(
+        root,
+        element,
+        index=index,
+        position=list(root.iter(ds("Signature"))).index(element),
+        ctx=ctx,
+        ids=IdIndex(root),
+        locator=locator,
+        kind="ooxml",
+    )
+    report = checked.report
+    bound = not any(f.code == "countersignature_not_bound" for f in report.findings)
+    if report.valid and bound:
+        report = replace(report, earlier_signatures=(countersigned,))
+    return report
+
+
+def _one(
+    package: Package,
+    part: str,
+    index: int,
+    ctx: VerificationContext,
+    digests: dict,
+    by_part: dict[str, int],
+):
+    """Signature part ``part`` → its report, the parts it covers, and the XAdES
+    countersignatures it holds (checked after every part, numbered after them)."""
     locator = f"signature {index} ({package.names.get(part.lower(), part)})"
     try:
         root = parse_xml(package.get(part) or b"", ctx.budget, locator=locator)
     except InputProblem as exc:
-        return _broken(index, locator, exc.code, exc.detail), set()
-    signatures = list(root.iter(ds("Signature")))
+        return _broken(index, locator, exc.code, exc.detail), set(), []
+    every = list(root.iter(ds("Signature")))
+    signatures = [s for s in every if not _countersigning(s)]
     if len(signatures) != 1:
         detail = f"{len(signatures)} ds:Signature elements in a signature part, not 1"
-        return _broken(index, locator, "malformed", detail), set()
+        return _broken(index, locator, "malformed", detail), set(), []
+    nested = [(root, s) for s in every if s is not signatures[0]]
     checked = verify_xml_signature(
         root,
         signatures[0],
         index=index,
-        position=0,
+        position=every.index(signatures[0]),
         ctx=ctx,
         ids=IdIndex(root),
         locator=locator,
@@ -149,6 +210,7 @@ def _one(package: Package, part: str, index: int, ctx: VerificationContext, dige
     ]
     findings: list[Finding] = []
     covered: set[str] = set()
+    earlier: set[int] = set()
     if not manifests:
         findings.append(Finding.of("malformed", locator, "no signed ds:Manifest names the parts"))
     else:
@@ -168,6 +230,11 @@ def _one(package: Package, part: str, index: int, ctx: VerificationContext, dige
                 continue
             except AlgorithmProblem as exc:
                 findings.append(Finding.of(exc.code, where, exc.detail))
+                continue
+            if by_part.get(named, index) != index:
+                # it signs another signature's part as it was (OPC §13.2.4: signing a
+                # signature part): that signature existed first
+                earlier.add(by_part[named])
     if findings:
         all_findings = report.findings + tuple(findings)
         broken = any(f.code == "digest_mismatch" for f in findings)
@@ -178,7 +245,9 @@ def _one(package: Package, part: str, index: int, ctx: VerificationContext, dige
             status=signature_status(list(all_findings)),
         )
     report = replace(report, covers=tuple(sorted(package.names.get(p, p) for p in covered)))
-    return report, covered
+    if earlier and report.valid:
+        report = replace(report, earlier_signatures=tuple(sorted(earlier)))
+    return report, covered, nested
 
 
 class _Digest(InputProblem):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import threading
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -44,6 +45,7 @@ _CHUNK = 256 * 1024
 # and CRC.
 _DIGESTS: OrderedDict[tuple[bytes, int, int, str], bytes] = OrderedDict()
 _DIGESTS_MAX = 256
+_DIGESTS_LOCK = threading.Lock()
 _CACHE_FLOOR = 64 * 1024  # below this, inflating is cheaper than hashing the key
 
 
@@ -89,17 +91,20 @@ class ZipArchive:
         if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size >= _CACHE_FLOOR:
             raw = self._raw(info)
             key = (hashlib.sha256(raw).digest(), info.CRC, info.file_size, algorithm)
-            if key in _DIGESTS:
-                _DIGESTS.move_to_end(key)
-                return _DIGESTS[key]
+            with _DIGESTS_LOCK:  # verifications may run in threads (the milter, the service)
+                known = _DIGESTS.get(key)
+                if known is not None:
+                    _DIGESTS.move_to_end(key)
+                    return known
         hasher = hashlib.new(algorithm)
         for chunk in self._chunks(name):
             hasher.update(chunk)
         value = hasher.digest()
         if key is not None:
-            _DIGESTS[key] = value
-            if len(_DIGESTS) > _DIGESTS_MAX:
-                _DIGESTS.popitem(last=False)
+            with _DIGESTS_LOCK:
+                _DIGESTS[key] = value
+                if len(_DIGESTS) > _DIGESTS_MAX:
+                    _DIGESTS.popitem(last=False)
         return value
 
     def _raw(self, info: zipfile.ZipInfo) -> memoryview:
@@ -176,6 +181,8 @@ def open_zip(data: bytes, budget: Budget) -> ZipArchive:
         infos = zipfile.ZipFile(BytesIO(data)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise MalformedInput(f"the ZIP container does not parse: {exc}") from None
+    except NotImplementedError as exc:  # e.g. a central directory needing "zip file version 9.3"
+        raise UnsupportedInput(f"the ZIP container: {exc}") from None
     if len(infos) > limits.max_zip_entries:
         raise LimitExceeded("max_zip_entries", limits.max_zip_entries, len(infos))
     seen: set[str] = set()

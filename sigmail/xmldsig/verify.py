@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from asn1crypto import cms as asn1_cms
@@ -55,7 +55,7 @@ from sigmail.xmldsig.references import (
 )
 from sigmail.xmldsig.xades import XadesProperties, b64, read_xades
 
-__all__ = ["XmlSignature", "verify_xml_signature"]
+__all__ = ["XmlSignature", "order_countersignatures", "verify_xml_signature"]
 
 # A reference to something outside the document (a package part, a file): the caller says
 # whether it knows the URI (a package's Manifest does), else it is not fetched.
@@ -220,6 +220,9 @@ class _Check:
             self.finding("unsupported", "a Reference without URI (the application's data)", where)
             raise _Stop
         if target == "":
+            if decoded:  # base64 of the whole document: signxml would decode its first text
+                self.finding("unsupported_transform", "base64 transform over the document", where)
+                raise _Stop
             self.covered.append(self.root)
             self.without_comments.append(self.root)  # URI="" drops comments (XMLDSig §4.4.3.3)
             return
@@ -428,3 +431,29 @@ def verify_xml_signature(
         covers=tuple(describe_covered(e) for e in check.covered),
     )
     return XmlSignature(report, check.covered, check.without_comments)
+
+
+def order_countersignatures(
+    signatures: list[etree._Element], reports: list[SignatureReport]
+) -> list[SignatureReport]:
+    """``reports`` (one per element of ``signatures``, same order) with the signing order a
+    XAdES CounterSignature proves: a countersignature that verifies and signs the SignatureValue
+    of the signature it sits in was made after it (``earlier_signatures``)."""
+    position = {id(element): n for n, element in enumerate(signatures)}
+    out = []
+    for element, report in zip(signatures, reports, strict=True):
+        parent = element.getparent()
+        target = next(element.iterancestors(ds("Signature")), None)
+        bound = not any(f.code == "countersignature_not_bound" for f in report.findings)
+        if (
+            parent is not None
+            and parent.tag == xades("CounterSignature")
+            and target is not None
+            and id(target) in position
+            and report.valid
+            and bound
+        ):
+            earlier = reports[position[id(target)]].index
+            report = replace(report, earlier_signatures=(earlier,))
+        out.append(report)
+    return out
