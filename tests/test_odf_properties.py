@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -15,6 +17,7 @@ from test_odf_package import AT, offline, signed
 
 from vectors.testpki import odf_vectors as odf
 
+ROOT = Path(__file__).resolve().parent.parent
 STREAMS = sorted(n for n in signed(macros=True) if n not in ("mimetype", odf.DOCUMENT_SIGNATURES))
 
 
@@ -83,3 +86,18 @@ def test_the_package_is_signed_at_the_times_the_generator_pins():
         dt.datetime(2026, 5, 20, 3, tzinfo=dt.UTC),
         dt.datetime(2026, 5, 20, 4, tzinfo=dt.UTC),
     ]
+
+
+ODF_VECTORS = sorted((ROOT / "vectors/odf").glob("*.od?"))
+
+
+@pytest.mark.parametrize("path", ODF_VECTORS, ids=lambda p: p.name)
+def test_every_odf_vector_keeps_the_verdict_invariants(path):
+    """The invariants every verdict keeps (fuzz/invariants.py: known codes, a locator and a
+    legal basis on each finding, a verdict no milder than its findings, JSON that reads
+    back …), which tests/test_properties_invariants.py checks for the CMS, PDF and e-mail
+    vectors only."""
+    from fuzz.invariants import verdict_problems
+
+    verdict = verifier().verify(path.read_bytes(), at=AT, name=path.name)
+    assert verdict_problems(verdict) == []
