@@ -439,3 +439,16 @@ def test_sigmail_verify_reads_an_odt(capsys, responder):
     verdict = json.loads(capsys.readouterr().out)
     assert code == 0 and verdict["kind"] == "odf" and verdict["verdict"] == "official"
     assert [s["kind"] for s in verdict["signatures"]] == ["odf", "odf"]
+
+
+def test_sigmail_verify_says_a_macro_signature_signs_no_document(capsys, responder):
+    from sigmail.cli import main
+
+    path = VECTORS / "odf/odf-odt-macro-only.odt"
+    argv = ["verify", str(path), "--at", AT.isoformat(), "--lang", "en", "--policy", "basic"]
+    argv += ["--trust", str(VECTORS / "pki/certs/root-official.pem")]
+    main([*argv, "--fetch-allow", "127.0.0.1/32"])
+    out = capsys.readouterr().out
+    assert "(unsigned)" in out
+    assert "1. SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in out
+    assert "signs the file's macros only, not the document" in out

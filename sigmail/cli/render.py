@@ -53,6 +53,7 @@ _WORDS = {
         "covered": "được ký bởi chữ ký {n}",
         "uncovered": "KHÔNG được ký",
         "chain": "chuỗi chứng thư",
+        "macros_only": "chỉ ký macro của tệp, không ký nội dung văn bản",
         "fmt": "%d/%m/%Y %H:%M",
     },
     "en": {
@@ -90,6 +91,7 @@ _WORDS = {
         "covered": "signed by signature {n}",
         "uncovered": "NOT signed",
         "chain": "chain",
+        "macros_only": "signs the file's macros only, not the document",
         "fmt": "%Y-%m-%d %H:%M",
     },
 }
@@ -135,7 +137,7 @@ def _signer_line(sig: SignatureReport, lang: str) -> str:
         who = sig.signer.common_name or sig.signer.subject
         if sig.signer.emails:
             who += f" <{sig.signer.emails[0]}>"
-    facts = []
+    facts = [w["macros_only"]] if sig.kind == "odf_macro" else []
     if sig.role:
         facts.append(f"{w[sig.role]} ({w['by'].get(sig.role_source or '', sig.role_source)})")
     if sig.anchor_class is not None:  # with none, the state below says it is not trusted

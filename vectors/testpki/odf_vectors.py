@@ -167,6 +167,8 @@ def _signature(
     names: list[str],
     stamp_at: dt.datetime | None,
     lt_crls: dict[str, bytes] | None = None,
+    signing_certificate: str = "v1",
+    bound_to: str | None = None,
 ) -> etree._Element:
     """The ds:Signature of ``signer`` over the streams ``names``, as LibreOffice writes it."""
     cert = pki.certificates[signer]
@@ -214,14 +216,25 @@ def _signature(
     signed_properties = _sub(qualifying, f"{{{XADES}}}SignedProperties", Id=signed_id)
     ssp = _sub(signed_properties, f"{{{XADES}}}SignedSignatureProperties")
     _sub(ssp, f"{{{XADES}}}SigningTime", when.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    holder = _sub(ssp, f"{{{XADES}}}SigningCertificate")
-    cert_el = _sub(holder, f"{{{XADES}}}Cert")
-    digest_el = _sub(cert_el, f"{{{XADES}}}CertDigest")
-    _sub(digest_el, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
-    _sub(digest_el, f"{{{DS}}}DigestValue", _b64sha(cert.public_bytes(Encoding.DER)))
-    issuer_serial = _sub(cert_el, f"{{{XADES}}}IssuerSerial")
-    _sub(issuer_serial, f"{{{DS}}}X509IssuerName", cert.issuer.rfc4514_string())
-    _sub(issuer_serial, f"{{{DS}}}X509SerialNumber", str(cert.serial_number))
+    named = pki.certificates[bound_to or signer]
+    if signing_certificate == "v2":
+        # EN 319 132-1 SigningCertificateV2, as other signing tools write it: CertDigest and
+        # IssuerSerialV2 (the DER IssuerSerial of RFC 5035, base64).
+        holder = _sub(ssp, f"{{{XADES}}}SigningCertificateV2")
+        cert_el = _sub(holder, f"{{{XADES}}}Cert")
+        digest_el = _sub(cert_el, f"{{{XADES}}}CertDigest")
+        _sub(digest_el, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
+        _sub(digest_el, f"{{{DS}}}DigestValue", _b64sha(named.public_bytes(Encoding.DER)))
+        _sub(cert_el, f"{{{XADES}}}IssuerSerialV2", _issuer_serial_v2(named))
+    else:
+        holder = _sub(ssp, f"{{{XADES}}}SigningCertificate")
+        cert_el = _sub(holder, f"{{{XADES}}}Cert")
+        digest_el = _sub(cert_el, f"{{{XADES}}}CertDigest")
+        _sub(digest_el, f"{{{DS}}}DigestMethod", Algorithm=SHA256)
+        _sub(digest_el, f"{{{DS}}}DigestValue", _b64sha(named.public_bytes(Encoding.DER)))
+        issuer_serial = _sub(cert_el, f"{{{XADES}}}IssuerSerial")
+        _sub(issuer_serial, f"{{{DS}}}X509IssuerName", named.issuer.rfc4514_string())
+        _sub(issuer_serial, f"{{{DS}}}X509SerialNumber", str(named.serial_number))
     policy = _sub(ssp, f"{{{XADES}}}SignaturePolicyIdentifier")
     _sub(policy, f"{{{XADES}}}SignaturePolicyImplied")
 
@@ -275,6 +288,20 @@ def _add_lt(pki: TestPKI, crls: dict[str, bytes], usp, signer: str) -> None:
     _sub(ocsp_values, f"{{{XADES}}}EncapsulatedOCSPValue", base64.b64encode(response).decode())
 
 
+def _issuer_serial_v2(cert) -> str:
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+
+    issuer = asn1_x509.Name.load(cert.issuer.public_bytes())
+    value = tsp.IssuerSerial(
+        {
+            "issuer": [asn1_x509.GeneralName(name="directory_name", value=issuer)],
+            "serial_number": cert.serial_number,
+        }
+    )
+    return base64.b64encode(value.dump()).decode()
+
+
 def _signature_file(signatures: list[etree._Element]) -> bytes:
     root = etree.Element(f"{{{DSIG_ODF}}}document-signatures", nsmap={None: DSIG_ODF})
     root.extend(signatures)
@@ -290,6 +317,8 @@ def sign(
     file: str = DOCUMENT_SIGNATURES,
     stamp: bool = False,
     lt_crls: dict[str, bytes] | None = None,
+    signing_certificate: str = "v1",
+    bound_to: str | None = None,
 ) -> dict[str, bytes]:
     """``streams`` with ``file`` holding one signature per signer. Document signatures cover
     every stream but mimetype and the file; macro signatures the Basic/ streams and the
@@ -310,6 +339,8 @@ def sign(
             names=names,
             stamp_at=when + dt.timedelta(minutes=2) if stamp or lt_crls else None,
             lt_crls=lt_crls,
+            signing_certificate=signing_certificate,
+            bound_to=bound_to,
         )
         for n, (signer, when) in enumerate(zip(signers, times, strict=True), start=1)
     ]
@@ -353,6 +384,8 @@ def _build(pki: TestPKI, crls: dict[str, bytes], vector: dict[str, Any]) -> byte
             _times(len(signers)),
             stamp=vector.get("xades_t", False),
             lt_crls=crls if vector.get("xades_lt", False) else None,
+            signing_certificate=vector.get("signing_certificate", "v1"),
+            bound_to="agency-stttt" if make == "wrong-signing-certificate" else None,
         )
     if make == "tampered":
         streams["content.xml"] = streams["content.xml"].replace(
