@@ -186,3 +186,16 @@ def test_certvalidator_oids_registered_without_its_package(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_certvalidator_imported_first_is_used_as_it_is():
+    code = (
+        "import sys, pyhanko_certvalidator\n"
+        "import sigmail.trust.certificates\n"
+        "from asn1crypto import x509\n"
+        "from pyhanko_certvalidator import asn1_types, validate\n"
+        "assert x509.Extension._oid_specs['aa_controls'] is asn1_types.AAControls\n"
+        "assert validate.AAControls is asn1_types.AAControls\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

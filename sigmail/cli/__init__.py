@@ -24,7 +24,7 @@ __all__ = ["EXIT_INTERNAL", "EXIT_USAGE", "build_parser", "main"]
 # given on the command line has its module imported and its parser built (a command's module
 # imports what its options need); the others are listed by name and help, which is all
 # ``sigmail --help`` prints — so ``sigmail --help`` imports no command at all, and
-# ``sigmail verify`` not the audit's or the service's options. tests/test_cli.py checks that
+# ``sigmail verify`` not the audit's or the service's options. tests/test_importtime.py checks that
 # these lines are the ones the modules give.
 COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify_cmd", "verify signed files and print their verdicts"),

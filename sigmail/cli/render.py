@@ -17,17 +17,11 @@ __all__ = ["render_text"]
 # Times are shown in Vietnam's time zone, as the documents themselves are dated.
 _ICT = timezone(timedelta(hours=7))
 
-_WORDS = {
+_WORDS: dict[str, dict[str, str]] = {
     "vi": {
         "signers": "Người ký",
         "person": "cá nhân",
         "agency": "cơ quan",
-        "by": {
-            "registry": "theo danh mục",
-            "uid": "theo mã định danh",
-            "common_name": "theo tên",
-            "default": "mặc định",
-        },
         "official": "CA chuyên dùng công vụ",
         "public": "CA công cộng",
         "proven": "ký lúc {t}, đã chứng minh bằng {how}",
@@ -60,12 +54,6 @@ _WORDS = {
         "signers": "Signed by",
         "person": "person",
         "agency": "agency",
-        "by": {
-            "registry": "per the registry",
-            "uid": "per the ID",
-            "common_name": "per the name",
-            "default": "by default",
-        },
         "official": "official-duty CA",
         "public": "public CA",
         "proven": "signed {t}, proven by a {how}",
@@ -93,6 +81,21 @@ _WORDS = {
         "chain": "chain",
         "macros_only": "signs the file's macros only, not the document",
         "fmt": "%Y-%m-%d %H:%M",
+    },
+}
+# How a signer's role was decided (SignatureReport.role_source).
+_ROLE_SOURCE: dict[str, dict[str, str]] = {
+    "vi": {
+        "registry": "theo danh mục",
+        "uid": "theo mã định danh",
+        "common_name": "theo tên",
+        "default": "mặc định",
+    },
+    "en": {
+        "registry": "per the registry",
+        "uid": "per the ID",
+        "common_name": "per the name",
+        "default": "by default",
     },
 }
 _MARK = {
@@ -139,7 +142,8 @@ def _signer_line(sig: SignatureReport, lang: str) -> str:
             who += f" <{sig.signer.emails[0]}>"
     facts = [w["macros_only"]] if sig.kind == "odf_macro" else []
     if sig.role:
-        facts.append(f"{w[sig.role]} ({w['by'].get(sig.role_source or '', sig.role_source)})")
+        by = _ROLE_SOURCE[lang].get(sig.role_source or "", sig.role_source)
+        facts.append(f"{w[sig.role]} ({by})")
     if sig.anchor_class is not None:  # with none, the state below says it is not trusted
         facts.append(w.get(sig.anchor_class, sig.anchor_class))
     facts.extend(_signing_times(sig, lang))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         sys.stdout.write("\n".join(blocks))
     elif args.json:
+        import json
+
         docs = [v.to_dict() for v in verdicts]
         out = docs[0] if len(docs) == 1 else docs
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

@@ -158,6 +158,14 @@ class NetworkPolicy:
     resolver: Resolver = field(default=system_resolver, compare=False, repr=False)
     _rules: tuple[_Rule, ...] = field(init=False, compare=False, repr=False)
 
+    @classmethod
+    def parse(
+        cls, *, allow: Iterable[str | IPNetwork] = (), deny: Iterable[str | IPNetwork] = ()
+    ) -> NetworkPolicy:
+        """The policy of networks given as CIDR strings or ``ipaddress`` networks (configuration
+        files, command lines); a bad entry is a ConfigError naming it."""
+        return cls(allow=_networks(allow, "allow_networks"), deny=_networks(deny, "deny_networks"))
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", _networks(self.allow, "allow_networks"))
         object.__setattr__(self, "deny", _networks(self.deny, "deny_networks"))

@@ -31,7 +31,7 @@ def revocation_source(
         if allow != ():  # a bad entry is refused now, not at the first online run
             from sigmail.revocation.addresses import NetworkPolicy
 
-            NetworkPolicy(allow=allow)
+            NetworkPolicy.parse(allow=allow)
         return OfflineRevocation(cache_dir)
     from sigmail.revocation.online import OnlineRevocation
 

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from asn1crypto import x509
 
@@ -119,7 +119,7 @@ class OnlineRevocation:
         self.transport = transport or HttpTransport(
             max_bytes=max_bytes,
             max_redirects=max_redirects,
-            network=NetworkPolicy(allow=allow, deny=deny),
+            network=NetworkPolicy.parse(allow=allow, deny=deny),
         )
         self._disk = DiskCache(cache_dir) if cache_dir is not None else None
         self._memory: dict[str, Entry] = _Bounded(max_cached_urls)
@@ -130,7 +130,7 @@ class OnlineRevocation:
         self.fetches = 0  # network fetches made, for tests and logs
 
     # -- caches (call with the lock held) --------------------------------------------------
-    def _fresh(self, entry: Entry | None, now: datetime) -> bool:
+    def _fresh(self, entry: Entry | None, now: datetime) -> TypeGuard[Entry]:
         return entry is not None and (entry.next_update is None or now < entry.next_update)
 
     def _failure(self, key: str, now: datetime) -> FetchFailure | None:
@@ -165,7 +165,7 @@ class OnlineRevocation:
                     return hit
                 flight = self._flights.get(key)
                 leading = flight is None
-                if leading:
+                if flight is None:
                     flight = self._flights[key] = _Flight()
             if leading:
                 try:
@@ -178,13 +178,13 @@ class OnlineRevocation:
                     flight.done.set()
                 return flight.result
             wait = allowance.remaining_seconds() if allowance is not None else None
-            if wait is not None and wait <= 0:
+            if allowance is not None and wait is not None and wait <= 0:
                 return FetchFailure(url, kind, allowance.exhausted_time())
             started = time.monotonic()
             finished = flight.done.wait(wait)
             if allowance is not None:
                 allowance.spend(time.monotonic() - started)
-            if not finished:
+            if not finished and allowance is not None:  # only a wait with a timeout ends so
                 return FetchFailure(url, kind, allowance.exhausted_time())
             if flight.shared:
                 return flight.result
@@ -217,7 +217,7 @@ class OnlineRevocation:
         except FetchDenied as exc:
             failure = FetchFailure(url, kind, describe(exc))
         except (OSError, *_PARSE_ERRORS) as exc:
-            if squeezed and isinstance(exc, TimeoutError):
+            if squeezed and allowance is not None and isinstance(exc, TimeoutError):
                 # Timed out on what was left of this message's allowance, not on the
                 # responder's own timeout: say so, and do not hold it against the responder.
                 return FetchFailure(url, kind, allowance.exhausted_time()), False
@@ -253,6 +253,7 @@ class OnlineRevocation:
         if disk_path is not None and self._disk is not None:
             der = self._disk.read(disk_path)
             if der:
+                entry: Entry | None
                 try:
                     entry = Entry(RevocationItem(kind, der, "cache", url), parse_next(der))
                 except _PARSE_ERRORS:
@@ -287,15 +288,17 @@ class OnlineRevocation:
             key = "ocsp:" + ocsp_cache_key(url, cert, issuer)
             disk = self._disk.ocsp_path(key[5:]) if self._disk else None
             got = self._get(key, url, EvidenceKind.OCSP, lambda: ocsp_request(cert, issuer), disk)
-            (items if isinstance(got, RevocationItem) else failures).append(got)
             if isinstance(got, RevocationItem):
+                items.append(got)
                 return RevocationLookup(items=tuple(items))
+            failures.append(got)
         for url in crl_urls(cert):
             disk = self._disk.crl_path(url) if self._disk else None
             got = self._get("crl:" + url, url, EvidenceKind.CRL, None, disk)
-            (items if isinstance(got, RevocationItem) else failures).append(got)
             if isinstance(got, RevocationItem):
+                items.append(got)
                 break
+            failures.append(got)
         return RevocationLookup(items=tuple(items), failures=tuple(failures))
 
     def fetch_issuers(self, url: str) -> IssuerLookup:

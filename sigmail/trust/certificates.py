@@ -55,16 +55,16 @@ def _register_certvalidator_oids() -> None:
     files = [f"{folder}/asn1_types.py" for folder in locations or ()]
     spec = next((spec_from_file_location(name, f) for f in files if os.path.isfile(f)), None)
     if spec is None or spec.loader is None:  # an unusual install (zip, frozen): the ordinary way
-        import pyhanko_certvalidator.asn1_types  # noqa: F401
+        import pyhanko_certvalidator.asn1_types
 
         return
     module = module_from_spec(spec)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
+    except Exception:  # a version whose module needs its package: the ordinary way after all
         del sys.modules[name]
-        raise
+        import pyhanko_certvalidator.asn1_types  # noqa: F401
 
 
 _register_certvalidator_oids()

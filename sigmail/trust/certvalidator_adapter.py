@@ -86,7 +86,10 @@ _RULES = {
 # --------------------------------------------------------------------------------------------
 # CRL entries looked up through the CRL's serial index
 
-_scan_crl_entries = _validate_crl.find_cert_in_list
+# The walk itself (not this wrapper again if the module is ever imported anew).
+_scan_crl_entries = getattr(
+    _validate_crl.find_cert_in_list, "__wrapped__", _validate_crl.find_cert_in_list
+)
 
 
 def _find_cert_in_list(cert, cert_issuer_name, certificate_list, crl_authority_name):
@@ -101,6 +104,7 @@ def _find_cert_in_list(cert, cert_issuer_name, certificate_list, crl_authority_n
     return _scan_crl_entries(cert, cert_issuer_name, certificate_list, crl_authority_name)
 
 
+_find_cert_in_list.__wrapped__ = _scan_crl_entries  # type: ignore[attr-defined]
 # certvalidator calls it by its module-level name (revinfo/validate_crl.py, pyhanko-certvalidator
 # 0.29-0.33); tests/test_chain_revocation.py checks that this is still the function it calls.
 _validate_crl.find_cert_in_list = _find_cert_in_list
