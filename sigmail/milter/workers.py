@@ -81,18 +81,32 @@ class VerifierProcesses:
         return list(self._pool._processes)  # for tests and the benchmark
 
     def outcome(self, blob: bytes, message: bytes, received_at: datetime) -> Outcome:
-        """Verify ``message`` in a worker, under the configuration pickled in ``blob``."""
+        """Verify ``message`` in a worker, under the configuration pickled in ``blob``.
+
+        Raises BrokenProcessPool when the worker holding the message died (the caller gives
+        the fail-safe answer: that message may be what killed it); a pool found broken
+        before the message was handed over is replaced and the message given to the new one.
+        """
         pool = self._pool
         try:
-            return pool.submit(_verify, blob, message, received_at).result()
+            future = pool.submit(_verify, blob, message, received_at)
         except BrokenProcessPool:
-            with self._lock:
-                if self._pool is pool:  # the first thread to see it replaces it
-                    log.error("a verifying process died; starting new ones")
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._start(blob)
-                    self.restarts += 1
+            pool = self._replace(pool, blob)
+            future = pool.submit(_verify, blob, message, received_at)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._replace(pool, blob)
             raise
+
+    def _replace(self, broken: ProcessPoolExecutor, blob: bytes) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is broken:  # the first thread to see it replaces it
+                log.error("a verifying process died; starting new ones")
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._start(blob)
+                self.restarts += 1
+            return self._pool
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
