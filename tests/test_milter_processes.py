@@ -118,10 +118,9 @@ class _KillAfterSend:
     def __init__(self, conn, pid):
         self._conn, self._pid = conn, pid
 
-    def send(self, item):
-        self._conn.send(item)
-        if item is not None:
-            os.kill(self._pid, signal.SIGKILL)
+    def send_bytes(self, message):
+        self._conn.send_bytes(message)
+        os.kill(self._pid, signal.SIGKILL)
 
     def __getattr__(self, name):
         return getattr(self._conn, name)

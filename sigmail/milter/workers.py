@@ -157,7 +157,8 @@ class VerifierProcesses:
             if not worker.process.is_alive():  # died idle: not this message's doing
                 worker = self._replace(worker)
             try:
-                worker.conn.send((blob if blob != worker.blob else None, message, received_at))
+                worker.conn.send((blob if blob != worker.blob else None, received_at))
+                worker.conn.send_bytes(message)  # as it is: no pickled copy of a big message
                 worker.blob = blob
                 kind, value = worker.conn.recv()
             except (EOFError, OSError) as exc:
@@ -227,7 +228,11 @@ def _serve(conn: Connection, blob: bytes) -> None:
             return  # the daemon is gone
         if item is None:
             return
-        sent, message, received_at = item
+        sent, received_at = item
+        try:
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
         if sent is not None:
             blob = sent
         try:
