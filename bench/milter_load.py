@@ -34,6 +34,39 @@ def mib(kb: int) -> str:
     return f"{kb / 1024:.0f} MiB"
 
 
+def _proc_status(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def worker_peak(pid: int) -> int:
+    """The largest peak RSS (kB) among the daemon's descendants: its verifying processes
+    (children of the forkserver it started), which hold a copy of each message they verify."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                continue
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    peaks = []
+    for member in tree - {pid}:
+        try:
+            peaks.append(_proc_status(member, "VmHWM"))
+        except OSError:
+            continue
+    return max(peaks, default=0)
+
+
 def idle_cost(count: int, nofile: int | None, settings: str = "") -> None:
     directory = tempfile.mkdtemp(prefix="sm-")
     try:
@@ -69,7 +102,8 @@ def header_memory() -> None:
             before = d.status("VmRSS")
             send_raw_headers(d.path, big_headers(150, 1024 * 1024 - 200))
             print(
-                f"150 x 1 MiB header fields: peak RSS {mib(d.status('VmHWM'))} (idle {mib(before)})"
+                f"150 x 1 MiB header fields: peak RSS {mib(d.status('VmHWM'))} "
+                f"(idle {mib(before)}), verifying process {mib(worker_peak(d.proc.pid))}"
             )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -98,8 +132,9 @@ def big_messages(count: int = 8, size: int = 30_000_000) -> None:
             took = time.perf_counter() - started
             print(
                 f"{count} x {size / 1e6:.0f} MB at once, one worker: peak RSS "
-                f"{mib(d.status('VmHWM'))} (idle {mib(before)}), {results.count('accept')} "
-                f"accepted in {took:.1f} s"
+                f"{mib(d.status('VmHWM'))} (idle {mib(before)}), verifying process "
+                f"{mib(worker_peak(d.proc.pid))}, {results.count('accept')} accepted "
+                f"in {took:.1f} s"
             )
     finally:
         shutil.rmtree(directory, ignore_errors=True)

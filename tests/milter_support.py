@@ -373,6 +373,7 @@ def base_config(directory: str, **changes):
         at=AT,
         fetch_allow=("127.0.0.1/32",),  # the test PKI's responder
         workers=2,
+        processes=0,  # in this process (tests patch Runtime.verify): test_milter_processes
         log_level="info",
     )
     return config.with_(**changes)

@@ -162,12 +162,29 @@ def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.C
         if choice.name != "certificate":
             continue
         try:
-            out.append(load_certificate(choice.chosen.dump()))
+            out.append(load_certificate(_certificate_der(choice)))
         except ASN1_ERRORS:
             # A certificate we cannot read identifies nobody; if it was the signer's, that
             # shows as signer_certificate_missing.
             continue
     return tuple(out)
+
+
+def _certificate_der(choice: cms.CertificateChoices) -> bytes:
+    """The encoding of the chosen certificate, as ``choice.chosen.dump()`` gives it, without
+    building the certificate object that load_certificate (cached) builds anyway.
+
+    The choice keeps the alternative's whole encoding; asn1crypto's dump() returns exactly
+    those bytes unless the length octets end in 0x80 (then it re-encodes): that case keeps
+    going through dump(), so the bytes are the same either way.
+    """
+    der = choice._contents
+    if isinstance(der, bytes) and len(der) > 2 and der[0] == 0x30:
+        size = der[1]
+        header = 2 if size < 0x80 else 2 + (size & 0x7F)
+        if size != 0x80 and der[header - 1] != 0x80 and len(der) >= header:
+            return der
+    return choice.chosen.dump()
 
 
 def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") -> ParsedSignedData:

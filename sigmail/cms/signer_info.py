@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from asn1crypto import cms, core, x509
+from asn1crypto import cms, core, tsp, x509
 
 from sigmail.cms.algorithms import (
     AlgorithmPolicy,
@@ -232,6 +232,34 @@ def certificate_digest(name: str | None, cert: x509.Certificate) -> bytes:
     return value
 
 
+_issuer_serials: OrderedDict[bytes, bytes] = OrderedDict()
+
+
+def _issuer_serial_der(cert: x509.Certificate) -> bytes:
+    """The DER of the IssuerSerial naming ``cert`` (its issuer as the one directoryName, its
+    serial number), built once per certificate (bounded, shared). An ESS attribute whose
+    issuerSerial has exactly these bytes names the certificate; any other encoding is
+    compared field by field."""
+    der = cert.dump()
+    with _cert_digests_lock:
+        found = _issuer_serials.get(der)
+        if found is not None:
+            _issuer_serials.move_to_end(der)
+            return found
+    issuer = x509.Name.load(cert.issuer.dump())
+    value = tsp.IssuerSerial(
+        {
+            "issuer": [x509.GeneralName(name="directory_name", value=issuer)],
+            "serial_number": cert.serial_number,
+        }
+    ).dump()
+    with _cert_digests_lock:
+        _issuer_serials[der] = value
+        while len(_issuer_serials) > _CERT_DIGESTS_MAX:
+            _issuer_serials.popitem(last=False)
+    return value
+
+
 def _check_signing_certificate(
     attrs: _Attributes, cert: x509.Certificate, check: SignerCheck, loc: str
 ) -> None:
@@ -268,7 +296,11 @@ def _check_signing_certificate(
     issuer_serial = first["issuer_serial"]
     # Absent (optional in ESSCertID and ESSCertIDv2): asn1crypto gives a Void. Asking for
     # .native instead would build the whole GeneralNames as Python values on every message.
-    if not isinstance(issuer_serial, core.Void) and issuer_serial.contents is not None:
+    if (
+        not isinstance(issuer_serial, core.Void)
+        and issuer_serial.contents is not None
+        and not _same_bytes(issuer_serial, _issuer_serial_der(cert))
+    ):
         serial_ok = issuer_serial["serial_number"].native == cert.serial_number
         # the issuer is the certificate issuer's directory name (RFC 5035 IssuerSerial): a
         # GeneralNames holding only other kinds of name cannot name it
@@ -280,6 +312,12 @@ def _check_signing_certificate(
                 loc,
                 "issuerSerial of the signing-certificate attribute does not match",
             )
+
+
+def _same_bytes(value: core.Asn1Value, der: bytes) -> bool:
+    """Whether ``value`` was received as exactly ``der`` (without parsing its children)."""
+    header = value._header
+    return header is not None and header[-1:] != b"\x80" and header + value.contents == der
 
 
 def _check_algorithm_protection(

@@ -56,6 +56,10 @@ class MilterConfig:
     authserv_id: str = field(default_factory=_socket.getfqdn)
     """Our name in Authentication-Results (RFC 8601 authserv-id); default: the host name."""
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    processes: int = field(default_factory=lambda: _default_processes())
+    """Verifying processes, each with its own warm verifier, so that every CPU verifies (the
+    verifier is pure Python: threads share one CPU). 0: verify in the daemon's own threads.
+    Default: the number of CPUs when there are several, else 0."""
     """Messages verified at the same time (threads); more connections wait their turn."""
     time_budget: float = 20.0
     """Seconds one message may take to verify before the fail-safe applies."""
@@ -117,6 +121,11 @@ class MilterConfig:
 
     def with_(self, **changes: Any) -> MilterConfig:
         return replace(self, **changes)
+
+
+def _default_processes() -> int:
+    cpus = os.cpu_count() or 1
+    return cpus if cpus > 1 else 0
 
 
 def parse_socket(spec: str) -> tuple[str, Any]:
@@ -287,6 +296,7 @@ def _milter_section(src: _Source, table: Any) -> dict:
         "socket_mode",
         "authserv_id",
         "workers",
+        "processes",
         "time_budget",
         "max_message_bytes",
         "spool_memory_bytes",
@@ -316,6 +326,11 @@ def _milter_section(src: _Source, table: Any) -> dict:
     if "authserv_id" in out and not _DOT_ATOM.fullmatch(out["authserv_id"]):
         src.fail("authserv_id must be a host name (an RFC 5322 dot-atom)", where, "authserv_id")
     out |= _positive(src, table, where, "workers", int)
+    if "processes" in table:
+        value = table["processes"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+            src.fail("processes must be an integer from 0 to 64", where, "processes")
+        out["processes"] = value
     out |= _positive(src, table, where, "time_budget", float)
     out |= _positive(src, table, where, "max_message_bytes", int)
     out |= _positive(src, table, where, "spool_memory_bytes", int)

@@ -3,9 +3,12 @@
 * **Concurrency.** Each MTA connection (Postfix opens one per SMTP session) gets a thread
   that speaks the protocol; verification runs on a shared pool of ``workers`` threads, so at
   most that many messages are verified (and held in memory whole) at once, and a message
-  over its time budget can be answered without waiting for it. The verifier is pure Python:
-  threads share one Verifier with its chain cache and one revocation source with its caches
-  (see docs/milter.md, "Throughput", for the measurement behind this choice).
+  over its time budget can be answered without waiting for it. The verifier is pure Python,
+  so with ``processes`` > 0 (the default on a machine with several CPUs) each of those
+  threads hands its message to one of that many worker processes, each with a warm verifier
+  of its own (:mod:`.workers`, which says why the connections stay here); with
+  ``processes = 0`` the threads share one Verifier with its chain cache and one revocation
+  source with its caches (docs/milter.md, "Throughput", has the measurements).
 * **Abuse.** At most ``max_connections`` connections (kept under RLIMIT_NOFILE); at the cap,
   or when accept() runs out of descriptors, idle connections are closed to make room (never
   one with a message in progress), and accept pauses instead of spinning. Each connection
@@ -38,6 +41,7 @@ from sigmail.errors import ConfigError
 from sigmail.milter.config import MilterConfig, parse_socket
 from sigmail.milter.runtime import Runtime
 from sigmail.milter.session import Session
+from sigmail.milter.workers import VerifierProcesses
 
 __all__ = ["MilterServer", "open_listener"]
 
@@ -123,10 +127,18 @@ class MilterServer:
         *,
         listener: socket.socket | None = None,
     ) -> None:
-        self._load = load
-        self.runtime = load()  # configuration errors surface here, before binding
-        config: MilterConfig = self.runtime.config
+        runtime = load()  # configuration errors surface here, before binding
+        config: MilterConfig = runtime.config
         self.listener = listener or open_listener(config.socket, mode=config.socket_mode)
+        self.processes: VerifierProcesses | None = None
+        if config.processes:
+            try:
+                self.processes = VerifierProcesses(config.processes, config)
+            except BaseException:
+                self.listener.close()
+                raise
+        self._load = lambda: load().with_processes(self.processes)
+        self.runtime = runtime.with_processes(self.processes)
         self.unix_path = (
             self.listener.getsockname() if self.listener.family == socket.AF_UNIX else None
         )
@@ -175,10 +187,12 @@ class MilterServer:
     def serve_forever(self) -> None:
         config = self.runtime.config
         log.info(
-            "sigmail milter listening on %s (authserv-id %s, %d workers, policy %s%s)",
+            "sigmail milter listening on %s (authserv-id %s, %d workers, %d processes, "
+            "policy %s%s)",
             config.socket if self.unix_path is None else f"unix:{self.unix_path}",
             config.authserv_id,
             config.workers,
+            self.processes.count if self.processes is not None else 0,
             self.runtime.verifier.policy.name,
             ", offline" if config.offline else "",
         )
@@ -319,7 +333,7 @@ class MilterServer:
             log.error("reload failed, keeping the running configuration: %s", exc)
             return False
         old = self.runtime.config
-        for what in ("socket", "workers"):
+        for what in ("socket", "workers", "processes"):
             if getattr(runtime.config, what) != getattr(old, what):
                 log.warning("reload: %s changed; it takes effect at the next restart", what)
         self.runtime = runtime
@@ -348,6 +362,8 @@ class MilterServer:
                         session.sock.shutdown(socket.SHUT_RDWR)
             time.sleep(0.05)
         self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.processes is not None:
+            self.processes.shutdown()
         self._wake_r.close()
         self._wake_w.close()
         log.info("stopped")

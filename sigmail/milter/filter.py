@@ -22,11 +22,11 @@ from sigmail.milter.headers import (
     AddedHeader,
     failsafe_headers,
     forged_headers,
-    headers_for,
     smime_result,
     tagged_subject,
 )
 from sigmail.milter.notice import NoticeRewrite, notice_rewrite
+from sigmail.milter.outcome import Outcome
 from sigmail.milter.runtime import Runtime
 from sigmail.milter.spool import Spool
 from sigmail.verdict.model import Verdict
@@ -183,26 +183,25 @@ def judge(
                     f"time budget {config.time_budget:g} s",
                 )
             try:
-                verdict = future.result(timeout=min(left, PROGRESS_SECONDS))
+                outcome = future.result(timeout=min(left, PROGRESS_SECONDS))
                 break
             except FutureTimeout:
                 if progress is not None:
                     progress()
-        added = headers_for(verdict, config.authserv_id)
-        decision = resolve(config.actions, str(verdict.verdict), message.recipients)
+        decision = resolve(config.actions, outcome.verdict, message.recipients)
         return Judgement(
-            **_subject_tag(message, config, str(verdict.verdict)),
-            notice=_notice(message, config, verdict),
-            verdict=str(verdict.verdict),
-            smime=smime_result(str(verdict.verdict), verdict.reasons),
-            reasons=verdict.reasons,
-            add=added,
+            **_subject_tag(message, config, outcome.verdict),
+            notice=_notice(message, config, outcome),
+            verdict=outcome.verdict,
+            smime=smime_result(outcome.verdict, outcome.reasons),
+            reasons=outcome.reasons,
+            add=outcome.add,
             remove=remove,
             decision=decision,
-            signer=_signer(verdict),
-            message_id=verdict.message_id,
-            documents=len(verdict.documents),
-            result=verdict,
+            signer=outcome.signer,
+            message_id=outcome.message_id,
+            documents=outcome.documents,
+            result=outcome.result,
         )
     except Exception:
         log.exception("internal error on message %s", message.queue_id or "?")
@@ -221,13 +220,12 @@ def _subject_tag(message: ReceivedMessage, config, verdict: str) -> dict:
     return {"subject": subject, "replace_subject": message.subject_fields == 1}
 
 
-def _notice(message: ReceivedMessage, config, verdict: Verdict) -> NoticeRewrite | None:
+def _notice(message: ReceivedMessage, config, outcome: Outcome) -> NoticeRewrite | None:
     """The notice part, only for a message with no signature anywhere in it."""
     if (
         not config.unsigned_notice
-        or str(verdict.verdict) != "unsigned"
-        or verdict.signatures
-        or verdict.documents
+        or outcome.verdict != "unsigned"
+        or outcome.signed
         or message.dropped_fields
         or message.body_start is None
         or message.spool.oversize
@@ -237,8 +235,8 @@ def _notice(message: ReceivedMessage, config, verdict: Verdict) -> NoticeRewrite
     return notice_rewrite(config.unsigned_notice, message.content_fields(), body)
 
 
-def _verify_spooled(runtime: Runtime, spool: Spool, received_at: datetime) -> Verdict:
-    return runtime.verify(spool.read(), received_at=received_at)
+def _verify_spooled(runtime: Runtime, spool: Spool, received_at: datetime) -> Outcome:
+    return runtime.outcome(spool.read(), received_at=received_at)
 
 
 def _failsafe(
@@ -266,12 +264,3 @@ def _failsafe(
         failure=failure,
         message_id=message.header("Message-ID"),
     )
-
-
-def _signer(verdict: Verdict) -> str | None:
-    for sig in verdict.signatures:
-        if sig.signer is not None:
-            if sig.signer.emails:
-                return sig.signer.emails[0]
-            return sig.signer.common_name or sig.signer.subject
-    return None

@@ -10,18 +10,24 @@ CRL/OCSP caches, are shared by every message and every thread.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import pickle
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sigmail.errors import ConfigError
 from sigmail.limits import Limits
 from sigmail.milter.config import MilterConfig
+from sigmail.milter.outcome import Outcome, outcome_of
 from sigmail.policy.model import load_policy
 from sigmail.revocation.factory import revocation_source
 from sigmail.trust.store import TrustStore
 from sigmail.verdict.model import Verdict
 from sigmail.verifier import Verifier
+
+if TYPE_CHECKING:
+    from sigmail.milter.workers import VerifierProcesses
 
 __all__ = ["Runtime", "load_trust"]
 
@@ -58,6 +64,9 @@ def load_trust(config: MilterConfig) -> TrustStore:
 class Runtime:
     config: MilterConfig
     verifier: Verifier
+    processes: VerifierProcesses | None = None
+    """The daemon's verifying processes (``processes`` > 0), else verification runs here."""
+    _blob: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
     def load(cls, config: MilterConfig) -> Runtime:
@@ -77,6 +86,21 @@ class Runtime:
         )
         verifier = Verifier(trust=trust, policy=policy, revocation=revocation, limits=limits)
         return cls(config=config, verifier=verifier)
+
+    def with_processes(self, processes: VerifierProcesses | None) -> Runtime:
+        """This runtime verifying in ``processes`` (the configuration goes to them pickled)."""
+        blob = pickle.dumps(self.config) if processes is not None else b""
+        return type(self)(self.config, self.verifier, processes, blob)
+
+    def outcome(self, message: bytes, *, received_at: datetime) -> Outcome:
+        """What the filter needs of the verdict on one message, verified in a worker process
+        when there are some, else here."""
+        if self.processes is not None:
+            return self.processes.outcome(self._blob, message, received_at)
+        return self.outcome_of(self.verify(message, received_at=received_at), keep=True)
+
+    def outcome_of(self, verdict: Verdict, *, keep: bool = False) -> Outcome:
+        return outcome_of(verdict, self.config.authserv_id, keep=keep)
 
     def verify(self, message: bytes, *, received_at: datetime) -> Verdict:
         """The verdict on one message: at the fixed time if configured, else at receipt."""

@@ -136,9 +136,9 @@ class Session:
             stage, values = p.parse_macros(data)
             self.macros[stage] = values
         elif cmd == p.Cmd.MAIL:
-            self._new_message()
+            message = self._new_message()
             args = p.parse_strings(data)
-            self.message.sender = args[0].decode("utf-8", "replace") if args else None
+            message.sender = args[0].decode("utf-8", "replace") if args else None
             self._ack(cmd)
         elif cmd == p.Cmd.RCPT:
             args = p.parse_strings(data)
@@ -178,14 +178,14 @@ class Session:
 
     # -- one message ---------------------------------------------------------------------------
 
-    def _new_message(self) -> None:
+    def _new_message(self) -> ReceivedMessage:
         self._drop_message()
         runtime = self._runtime()
         config = runtime.config
         with self.lock:
             self.busy = True
         self.message_runtime = runtime
-        self.message = ReceivedMessage(
+        self.message = message = ReceivedMessage(
             spool=Spool(
                 memory_bytes=config.spool_memory_bytes,
                 max_bytes=config.max_message_bytes,
@@ -194,10 +194,11 @@ class Session:
             max_header_fields=config.max_header_fields,
             authserv_id=config.authserv_id,
         )
+        return message
 
     def _current(self) -> ReceivedMessage:
         if self.message is None:  # an MTA told to skip MAIL: the message starts here
-            self._new_message()
+            return self._new_message()
         return self.message
 
     def _drop_message(self) -> None:

@@ -1,0 +1,140 @@
+"""The milter's pre-fork mode (``processes``): worker processes verify, the daemon keeps the
+connections. The same replies as verifying in threads; a worker that dies is replaced; a
+reloaded configuration reaches the workers; stopping the daemon stops them.
+
+(The DaemonProcess tests — test_milter_abuse, test_milter_postfix — run ``sigmail milter``
+with its default, which is this mode on a machine with several CPUs.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import tempfile
+import time
+
+import pytest
+from milter_support import (
+    MilterStarter,
+    base_config,
+    message_of_kind,
+    with_message_id,
+)
+
+from sigmail.milter.runtime import Runtime
+
+PATIENCE = 60  # a functional timeout for a loaded machine, never a measurement
+
+
+@pytest.fixture
+def milter(responder):
+    with MilterStarter() as start:
+        yield start
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _replies(running, kinds):
+    out = {}
+    with running.client() as mta:
+        for kind in kinds:
+            message = with_message_id(message_of_kind(kind), f"<{kind}@sigmail.test>")
+            out[kind] = mta.send_message(message).golden()
+    return out
+
+
+def test_processes_give_the_same_replies_as_threads(milter):
+    kinds = ("official", "tampered", "spoofed", "unsigned", "forwarded")
+    threaded = _replies(milter(processes=0), kinds)
+    running = milter(processes=2)
+    assert running.server.processes is not None
+    assert len(running.server.processes.pids()) == 2
+    assert _replies(running, kinds) == threaded
+    assert "smime=pass" in "\n".join(threaded["official"])
+    assert "smime=fail" in "\n".join(threaded["tampered"])
+
+
+def test_a_dead_worker_is_replaced_and_mail_keeps_flowing(milter, caplog):
+    running = milter(processes=1, workers=1)
+    processes = running.server.processes
+    message = message_of_kind("official")
+    with running.client() as mta:
+        assert "smime=pass" in "\n".join(mta.send_message(message).golden())
+        (pid,) = processes.pids()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + PATIENCE
+        while _alive(pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        # found dead before the message was handed over: verified by a new worker
+        assert "smime=pass" in "\n".join(mta.send_message(message).golden())
+        assert "smime=pass" in "\n".join(mta.send_message(message).golden())
+    assert processes.restarts == 1
+    assert processes.pids() != [pid]
+    assert f"verifying process {pid} died" in caplog.text
+
+
+def test_a_reloaded_configuration_reaches_the_workers(milter):
+    current = {}
+
+    def load():
+        return Runtime.load(current["config"])
+
+    directory = tempfile.mkdtemp(prefix="sm-")  # the starter removes it
+    current["config"] = base_config(directory, processes=2)
+    running = milter(load=load, directory=directory)
+    message = message_of_kind("official")
+    with running.client() as mta:
+        assert "smime=pass" in "\n".join(mta.send_message(message).golden())
+        # judged in 2030, after the signer's certificate expired (2028): not official
+        current["config"] = current["config"].with_(at=dt.datetime(2030, 6, 1, tzinfo=dt.UTC))
+        assert running.server.reload()
+        for _ in range(4):  # whichever worker takes it
+            assert "smime=pass" not in "\n".join(mta.send_message(message).golden())
+
+
+def test_stopping_the_daemon_stops_the_workers(milter):
+    running = milter(processes=2)
+    pids = running.server.processes.pids()
+    assert all(_alive(pid) for pid in pids)
+    running.stop()
+    deadline = time.monotonic() + PATIENCE
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+class _KillAfterSend:
+    """A worker's pipe that kills the worker once a message has been handed to it."""
+
+    def __init__(self, conn, pid):
+        self._conn, self._pid = conn, pid
+
+    def send_bytes(self, message):
+        self._conn.send_bytes(message)
+        os.kill(self._pid, signal.SIGKILL)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def test_a_worker_dying_with_a_message_fails_only_that_message(milter):
+    running = milter(processes=1, workers=1)
+    processes = running.server.processes
+    (worker,) = processes._all
+    worker.conn = _KillAfterSend(worker.conn, worker.process.pid)
+    message = message_of_kind("official")
+    with running.client() as mta:
+        died = "\n".join(mta.send_message(message).golden())
+        after = "\n".join(mta.send_message(message).golden())
+    assert "smime=temperror" in died and "X-Sigmail-Verdict: indeterminate" in died
+    assert "smime=pass" in after
+    assert processes.restarts == 1
