@@ -97,13 +97,18 @@ class _Worker:
         self.waiting: asyncio.Future[tuple[dict, bytes]] | None = None
         self._buffer = bytearray()
         self._need = 0  # the whole frame's length once its prefix is in
+        self._reading = False
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[tuple[dict, bytes]]:
-        """A future for the next frame from this worker (read by the event loop itself)."""
+        """A future for the next frame from this worker (read by the event loop itself). The
+        loop watches the results pipe from the first call to the worker's end: no epoll
+        registration and removal per job (two system calls and a libuv handle each)."""
         self.waiting = loop.create_future()
         self._buffer.clear()
         self._need = 0
-        loop.add_reader(self.results.fileno(), self._readable, loop)
+        if not self._reading:
+            loop.add_reader(self.results.fileno(), self._readable, loop)
+            self._reading = True
         return self.waiting
 
     async def send(self, loop: asyncio.AbstractEventLoop, frame: list) -> None:
@@ -150,7 +155,10 @@ class _Worker:
             with memoryview(buffer) as view:  # one copy of the answer, into bytes
                 frame = (orjson.loads(view[PREFIX.size : header_end]), view[header_end:].tobytes())
             buffer.clear()
-        loop.remove_reader(self.results.fileno())
+            self._need = 0
+        else:  # EOF: the worker is gone; stop watching (an EOF is readable for ever)
+            loop.remove_reader(self.results.fileno())
+            self._reading = False
         future, self.waiting = self.waiting, None
         if future is None or future.done():
             return
