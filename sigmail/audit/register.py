@@ -84,6 +84,7 @@ class SqliteRegister(Register):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
+        self.closed = False
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         columns = ", ".join(
@@ -153,12 +154,12 @@ class SqliteRegister(Register):
         self._keys.clear()
 
     def close(self, *, keep: bool = True) -> None:
-        if self.db is None:
+        if self.closed:
             return
         if keep:
             self._commit()
         self.db.close()
-        self.db = None
+        self.closed = True
 
 
 class ParquetRegister(Register):
