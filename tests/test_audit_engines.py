@@ -3,9 +3,9 @@ when a run is interrupted, a worker's log lines once.
 
 The messages are the S/MIME vectors in rotation, each made unique by a Received field of the
 agency's own MTA (as bench/bench_audit.py makes them), audited --offline against a revocation
-cache of the test PKI's CRLs: no responder, so this module's process runs no thread of its
-own and its local engine forks its workers, as ``sigmail audit`` does. The interrupted runs
-are ``sigmail audit`` processes of their own.
+cache of the test PKI's CRLs (no responder). The runs of ``sigmail audit`` are processes of
+their own, which run no other thread: their workers are forked, while those of an audit in
+the test process (where other tests may have left threads) may come from a fork server.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,14 +107,13 @@ def counts(summary) -> dict:
 
 
 def test_every_engine_writes_the_same_register_and_counts(tmp_path, crl_cache):
-    """Inline, forked worker processes and Dask (a LocalCluster of threads, as
-    test_audit.py): the same rows (ids included), verdicts and counts."""
+    """Inline, worker processes (forked by ``sigmail audit``) and Dask (a LocalCluster of
+    threads, as in test_audit.py): the same rows (ids included), verdicts and counts."""
     distributed = pytest.importorskip("distributed")
     box = maildir(tmp_path, 60)
     runs = {}
     for engine, workers in (("local", 1), ("local", 2)):
         register = tmp_path / f"{engine}-{workers}.sqlite"
-        assert threading.active_count() == 1  # so local/2 forks its workers
         summary = run_audit(
             [box],
             register,
@@ -140,7 +138,14 @@ def test_every_engine_writes_the_same_register_and_counts(tmp_path, crl_cache):
         with distributed.Client(cluster.scheduler_address) as client:
             plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
         assert not [p for names in plugins.values() for p in names if "sigmail-audit" in p]
+    # sigmail audit itself, whose process runs no other thread: its workers are forked (this
+    # process may run threads other tests left, and then gets a fork server's workers).
+    register = tmp_path / "command.sqlite"
+    run = _sigmail_audit(box, register, crl_cache)
+    _out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err.decode()
     reference_rows, reference_counts = runs["local/1"]
+    assert rows(register) == reference_rows
     assert len(reference_rows) > 60 and reference_counts["items"] == 60
     verdicts = reference_counts["verdicts"]["message"]
     assert verdicts.get("invalid") and verdicts.get("unsigned")  # the mix is a mix
