@@ -84,6 +84,7 @@ class SqliteRegister(Register):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
+        self.closed = False
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         columns = ", ".join(
@@ -113,11 +114,13 @@ class SqliteRegister(Register):
             f"INSERT OR IGNORE INTO entries ({', '.join(NAMES[1:])}) "
             f"VALUES ({', '.join('?' for _ in NAMES[1:])})"
         )
-        self._pending = 0
+        self._rows: list[tuple] = []  # added, not yet inserted: written at the next commit
+        self._keys: set[tuple[str, str]] = set()  # their items
         self._last_commit = time.monotonic()
-        self.db.execute("BEGIN")
 
     def known(self, source: str, item_sha256: str) -> bool:
+        if (source, item_sha256) in self._keys:
+            return True
         return (
             self.db.execute(
                 "SELECT 1 FROM entries WHERE source=? AND item_sha256=? AND part='' LIMIT 1",
@@ -127,22 +130,36 @@ class SqliteRegister(Register):
         )
 
     def add(self, rows: Sequence[dict]) -> None:
-        self.db.executemany(self._insert, [tuple(r.get(n) for n in NAMES[1:]) for r in rows])
-        self._pending += 1
+        if not rows:
+            return
+        names = NAMES[1:]
+        self._rows.extend(tuple(r.get(n) for n in names) for r in rows)
+        self._keys.add((rows[0]["source"], rows[0]["item_sha256"]))
         now = time.monotonic()
-        if self._pending >= self.COMMIT_ITEMS or now - self._last_commit >= self.COMMIT_SECONDS:
-            self.db.execute("COMMIT")
-            self.db.execute("BEGIN")
-            self._pending = 0
+        if len(self._keys) >= self.COMMIT_ITEMS or now - self._last_commit >= self.COMMIT_SECONDS:
+            self._commit()
             self._last_commit = now
 
+    def _commit(self) -> None:
+        """The added rows in one transaction: one statement, one commit."""
+        if self._rows:
+            self.db.execute("BEGIN")
+            try:
+                self.db.executemany(self._insert, self._rows)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        self._rows.clear()
+        self._keys.clear()
+
     def close(self, *, keep: bool = True) -> None:
-        if self.db is None:
+        if self.closed:
             return
-        if self.db.in_transaction:
-            self.db.execute("COMMIT" if keep else "ROLLBACK")
+        if keep:
+            self._commit()
         self.db.close()
-        self.db = None
+        self.closed = True
 
 
 class ParquetRegister(Register):

@@ -176,8 +176,9 @@ def domain_agencies(path) -> dict[str, str]:
             for s in _signers(row)
             if s.get("kind") != "doc_timestamp" and s.get("status") == "passed"
         )
-        for domain in domains - {None}:
-            claims.setdefault(domain, set()).add(fold(name))
+        for domain in domains:
+            if domain is not None:
+                claims.setdefault(domain, set()).add(fold(name))
     return {domain: next(iter(keys)) for domain, keys in claims.items() if len(keys) == 1}
 
 
@@ -195,8 +196,8 @@ def entry_date(row: dict, tz: timezone) -> tuple[tuple[int, int] | None, str | N
     if row["kind"] != "message":
         if row.get("doc_date"):
             try:
-                when = date.fromisoformat(row["doc_date"])
-                return (when.year, when.month), "text"
+                day = date.fromisoformat(row["doc_date"])
+                return (day.year, day.month), "text"
             except ValueError:
                 pass
         signers = _signers(row)

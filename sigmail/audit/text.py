@@ -113,13 +113,12 @@ def fields_from_text(text: str) -> DocumentFields:
     for pattern in (_DATE_WORDS, _DATE_DIGITS):
         for m in pattern.finditer(bare):
             try:
-                when = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+                day = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             except ValueError:
                 continue
             before = bare[max(0, m.start() - 3) : m.start()]
-            candidates.append((not before.rstrip(" \t").endswith(","), m.start(), when))
-    when = min(candidates)[2] if candidates else None
-    return DocumentFields(number, when)
+            candidates.append((not before.rstrip(" \t").endswith(","), m.start(), day))
+    return DocumentFields(number, min(candidates)[2] if candidates else None)
 
 
 def _decode_text(data: bytes) -> str | None:
