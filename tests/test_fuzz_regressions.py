@@ -155,3 +155,12 @@ def test_a_long_run_of_blanks_before_no_token_is_read_once(blank):
     with pytest.raises(PdfSyntaxError, match="dictionary key is not a name"):
         ObjectParser(data).parse(0)
     assert ObjectParser(b"[% 5\n 7]").parse(0)[0] == [7]  # a comment is never cut short
+
+
+def test_a_zip_member_whose_deflate_data_is_damaged_is_malformed():
+    """ooxml-zlib-error: zipfile's reader raises zlib.error on a damaged deflate stream;
+    read_zip let it out (an internal_error through the verifier)."""
+    data = (DATA / "ooxml-zlib-error.xlsx").read_bytes()
+    verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.xlsx")
+    assert verdict.reasons == ("malformed",)
+    assert "does not read" in verdict.findings[0].detail

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from sigmail.limits import Budget, LimitExceeded
@@ -82,7 +83,7 @@ def read_zip(data: bytes, budget: Budget) -> ZipPackage:
         try:
             with archive.open(info) as stream:
                 content = stream.read(info.file_size + 1)
-        except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
             raise MalformedInput(f"ZIP entry {info.filename!r} does not read: {exc}") from None
         except NotImplementedError as exc:
             raise UnsupportedInput(f"ZIP entry {info.filename!r}: {exc}") from None
