@@ -247,7 +247,13 @@ class Verifier:
                 detected = detect(inner, name)
                 inner_kind = detected.kind
                 role = role_of_carried_document(inner_kind, documents_before)
-                if inner_kind in (InputKind.CMS, InputKind.PDF, InputKind.XML, InputKind.OOXML):
+                if inner_kind in (
+                    InputKind.CMS,
+                    InputKind.PDF,
+                    InputKind.XML,
+                    InputKind.OOXML,
+                    InputKind.ODF,
+                ):
                     documents_before += 1
                 path = f"{carried.prefix}{name}"
                 key = (bytes(inner), detected, None if content is None else bytes(content), role)

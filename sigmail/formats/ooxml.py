@@ -8,7 +8,7 @@ from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
 from sigmail.formats.detect import detect
 from sigmail.ooxml.package import open_package
 from sigmail.ooxml.verify import verify_package
-from sigmail.ooxml.zipsafe import read_zip
+from sigmail.ooxml.zipsafe import open_zip
 from sigmail.verdict.model import Finding
 
 __all__ = ["verify_ooxml"]
@@ -22,7 +22,7 @@ def verify_ooxml(
     ctx: VerificationContext,
     nested: NestedVerifier,
 ) -> FormatResult:
-    package = open_package(read_zip(data, ctx.budget), ctx.budget)
+    package = open_package(open_zip(data, ctx.budget), ctx.budget)
     reports, findings = verify_package(package, ctx)
     if not reports and not findings:
         label = detect(data, name).label

@@ -3,12 +3,13 @@ the signatures are (the origin part and its signature relationships)."""
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from dataclasses import dataclass, field
 
 from sigmail.limits import Budget
 from sigmail.ooxml.relationships import Relationship, read_relationships
-from sigmail.ooxml.zipsafe import ZipPackage
+from sigmail.ooxml.zipsafe import ZipArchive, ZipPackage
 from sigmail.problems import MalformedInput
 from sigmail.xmldsig.parse import parse_xml
 
@@ -33,16 +34,52 @@ def source_of(rels_part: str) -> str:
     return posixpath.join(posixpath.dirname(folder), name.removesuffix(".rels")) or "/"
 
 
+class _InMemory:
+    """A :class:`ZipPackage`'s entries, read as a :class:`ZipArchive` is."""
+
+    def __init__(self, zipped: ZipPackage) -> None:
+        self._entries = zipped.entries
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def read(self, name: str) -> bytes:
+        return self._entries[name]
+
+    def digest(self, name: str, algorithm: str) -> bytes:
+        return hashlib.new(algorithm, self._entries[name]).digest()
+
+
 @dataclass(slots=True)
 class Package:
-    parts: dict[str, bytes]  # part name (case folded, "/word/document.xml") → bytes
+    parts: dict[str, str]  # part name (case folded, "/word/document.xml") → its ZIP entry
     names: dict[str, str]  # folded part name → as written in the ZIP (for messages)
+    archive: ZipArchive | _InMemory
     defaults: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)
     budget: Budget | None = None
+    _read: dict[str, bytes] = field(default_factory=dict)  # parts read whole, once each
 
     def get(self, part: str) -> bytes | None:
-        return self.parts.get(part.lower())
+        """The bytes of ``part``, inflated once per package (relationships, signature parts
+        and the like are read more than once)."""
+        entry = self.parts.get(part.lower())
+        if entry is None:
+            return None
+        if entry not in self._read:
+            self._read[entry] = self.archive.read(entry)
+        return self._read[entry]
+
+    def digest(self, part: str, algorithm: str) -> bytes | None:
+        """The ``algorithm`` (hashlib name) digest of ``part`` as stored, hashed as it
+        inflates: a large part that is only hashed is never held whole."""
+        entry = self.parts.get(part.lower())
+        if entry is None:
+            return None
+        if entry in self._read:
+            return hashlib.new(algorithm, self._read[entry]).digest()
+        return self.archive.digest(entry, algorithm)
 
     def content_type(self, part: str) -> str | None:
         folded = part.lower()
@@ -67,10 +104,11 @@ class Package:
         return posixpath.normpath(joined)
 
 
-def open_package(zipped: ZipPackage, budget: Budget) -> Package:
-    parts = {"/" + name.lower(): data for name, data in zipped.entries.items()}
-    names = {"/" + name.lower(): "/" + name for name in zipped.entries}
-    package = Package(parts, names, budget=budget)
+def open_package(zipped: ZipPackage | ZipArchive, budget: Budget) -> Package:
+    archive = _InMemory(zipped) if isinstance(zipped, ZipPackage) else zipped
+    parts = {"/" + name.lower(): name for name in archive.names}
+    names = {"/" + name.lower(): "/" + name for name in archive.names}
+    package = Package(parts, names, archive, budget=budget)
     types = package.get(CONTENT_TYPES_PART)
     if types is None:
         raise MalformedInput("the package has no [Content_Types].xml")

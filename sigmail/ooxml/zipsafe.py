@@ -5,25 +5,46 @@ size over ``max_zip_entry_bytes``, or all of them over ``max_zip_total_bytes``; 
 uncompressed to compressed size over ``max_zip_ratio`` (a deflate bomb) — each
 ``limit_exceeded``; duplicate names (also case-insensitively: OPC part names are), names with
 ``..``, absolute or drive paths, backslashes or NUL — ``malformed``; encrypted entries and
-compression methods other than stored/deflate — ``unsupported``. Each entry is then read with
-its declared size as the ceiling (a lying header cannot make it larger) and its CRC checked by
-zipfile. Nothing is ever written to disk.
+compression methods other than stored/deflate — ``unsupported``. Nothing is ever written to
+disk.
+
+:func:`open_zip` checks all that from the central directory and then inflates an entry only
+when it is asked for: :meth:`ZipArchive.read` gives its bytes, :meth:`ZipArchive.digest`
+hashes it straight from the inflater, chunk by chunk, so a large part that is only hashed is
+never held whole (the signature check of a 1 MB .docx needs its document part only as a
+digest). Either way the entry's local header must agree with the central directory (name,
+method, sizes), its declared size is the inflation ceiling (a lying header cannot make it
+larger), and its CRC-32 is checked. :func:`read_zip` reads every entry up front.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import struct
 import zipfile
 import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BytesIO
 
 from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import MalformedInput, UnsupportedInput
 
-__all__ = ["ZipPackage", "read_zip"]
+__all__ = ["ZipArchive", "ZipPackage", "open_zip", "read_zip"]
 
 _RATIO_FLOOR = 1024 * 1024  # small entries compress well legitimately (XML of zeros …)
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_LOCAL = struct.Struct("<4s5H3L2H")  # the local file header (APPNOTE 4.3.7)
+_CHUNK = 256 * 1024
+# Digests of deflated members, by the member's compressed bytes: the same attachment
+# arriving again (a long-running mail filter) is not inflated again. A pure function of its
+# key (SHA-256 of what is inflated, the declared CRC and size, the digest algorithm), bounded,
+# holding digests only; a value is stored only once its entry inflated to the declared size
+# and CRC.
+_DIGESTS: OrderedDict[tuple[bytes, int, int, str], bytes] = OrderedDict()
+_DIGESTS_MAX = 256
+_CACHE_FLOOR = 64 * 1024  # below this, inflating is cheaper than hashing the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +65,115 @@ def _check_name(name: str) -> None:
         raise MalformedInput(f"ZIP entry name {name!r} is not a relative path inside the package")
 
 
-def read_zip(data: bytes, budget: Budget) -> ZipPackage:
+class ZipArchive:
+    """The checked central directory of a ZIP in memory; entries inflated on demand."""
+
+    def __init__(self, data: bytes, infos: list[zipfile.ZipInfo], budget: Budget) -> None:
+        self._data = memoryview(data)
+        self._infos = {i.filename: i for i in infos if not i.is_dir()}
+        self._budget = budget
+
+    @property
+    def names(self) -> list[str]:
+        """Every entry that is not a directory, in the central directory's order."""
+        return list(self._infos)
+
+    def read(self, name: str) -> bytes:
+        """The uncompressed bytes of entry ``name``."""
+        return b"".join(self._chunks(name))
+
+    def digest(self, name: str, algorithm: str) -> bytes:
+        """The ``algorithm`` (hashlib name) digest of entry ``name``, hashed as it inflates."""
+        info = self._infos[name]
+        key = None
+        if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size >= _CACHE_FLOOR:
+            raw = self._raw(info)
+            key = (hashlib.sha256(raw).digest(), info.CRC, info.file_size, algorithm)
+            if key in _DIGESTS:
+                _DIGESTS.move_to_end(key)
+                return _DIGESTS[key]
+        hasher = hashlib.new(algorithm)
+        for chunk in self._chunks(name):
+            hasher.update(chunk)
+        value = hasher.digest()
+        if key is not None:
+            _DIGESTS[key] = value
+            if len(_DIGESTS) > _DIGESTS_MAX:
+                _DIGESTS.popitem(last=False)
+        return value
+
+    def _raw(self, info: zipfile.ZipInfo) -> memoryview:
+        """The member's stored bytes, after a local header that agrees with the central one."""
+        offset = info.header_offset
+        try:
+            (magic, _version, flags, method, _time, _date, _crc, _csize, _usize, name_len,
+             extra_len) = _LOCAL.unpack_from(self._data, offset)  # fmt: skip
+        except struct.error:
+            raise MalformedInput(f"ZIP entry {info.filename!r}: no local header") from None
+        start = offset + _LOCAL.size
+        name = bytes(self._data[start : start + name_len])
+        if (
+            magic != b"PK\x03\x04"
+            or name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            or method != info.compress_type
+            or flags & 0x1
+        ):
+            raise MalformedInput(
+                f"ZIP entry {info.filename!r}: the local header disagrees with the directory"
+            )
+        start += name_len + extra_len
+        end = start + info.compress_size
+        if end > len(self._data):
+            raise MalformedInput(f"ZIP entry {info.filename!r} runs past the end of the file")
+        return self._data[start:end]
+
+    def _chunks(self, name: str) -> Iterator[bytes]:
+        info = self._infos[name]
+        self._budget.check_time()
+        raw = self._raw(info)
+        size = info.file_size
+        crc = 0
+        produced = 0
+        if info.compress_type == zipfile.ZIP_STORED:
+            if len(raw) != size:
+                raise MalformedInput(f"ZIP entry {info.filename!r} is not the size it declares")
+            for n in range(0, size, _CHUNK):
+                chunk = bytes(raw[n : n + _CHUNK])
+                crc = zlib.crc32(chunk, crc)
+                yield chunk
+            produced = size
+        else:
+            inflater = zlib.decompressobj(-15)
+            pending: bytes | memoryview = raw
+            while True:
+                try:
+                    # never more than the declared size, plus one byte to see a lie
+                    chunk = inflater.decompress(pending, min(_CHUNK, size - produced + 1))
+                except zlib.error as exc:
+                    raise MalformedInput(
+                        f"ZIP entry {info.filename!r} does not inflate: {exc}"
+                    ) from None
+                pending = inflater.unconsumed_tail
+                produced += len(chunk)
+                if produced > size:
+                    raise MalformedInput(f"ZIP entry {info.filename!r} is not the size it declares")
+                if chunk:
+                    crc = zlib.crc32(chunk, crc)
+                    yield chunk
+                if not pending and (not chunk or inflater.eof):
+                    break
+            if not inflater.eof or produced != size:
+                raise MalformedInput(f"ZIP entry {info.filename!r} is not the size it declares")
+        if crc != info.CRC:
+            raise MalformedInput(f"ZIP entry {info.filename!r}: bad CRC-32")
+
+
+def open_zip(data: bytes, budget: Budget) -> ZipArchive:
+    """The package's central directory, checked against every budget and name rule; no
+    entry is inflated yet."""
     limits = budget.limits
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
+        infos = zipfile.ZipFile(BytesIO(data)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise MalformedInput(f"the ZIP container does not parse: {exc}") from None
     if len(infos) > limits.max_zip_entries:
@@ -75,19 +200,10 @@ def read_zip(data: bytes, budget: Budget) -> ZipPackage:
             ratio = info.file_size // max(info.compress_size, 1)
             if ratio > limits.max_zip_ratio:
                 raise LimitExceeded("max_zip_ratio", limits.max_zip_ratio, ratio)
-    entries: dict[str, bytes] = {}
-    for info in infos:
-        if info.is_dir():
-            continue
-        budget.check_time()
-        try:
-            with archive.open(info) as stream:
-                content = stream.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as exc:
-            raise MalformedInput(f"ZIP entry {info.filename!r} does not read: {exc}") from None
-        except NotImplementedError as exc:
-            raise UnsupportedInput(f"ZIP entry {info.filename!r}: {exc}") from None
-        if len(content) != info.file_size:
-            raise MalformedInput(f"ZIP entry {info.filename!r} is not the size it declares")
-        entries[info.filename] = content
-    return ZipPackage(entries)
+    return ZipArchive(data, infos, budget)
+
+
+def read_zip(data: bytes, budget: Budget) -> ZipPackage:
+    """Every entry of the package, inflated and checked (see :func:`open_zip`)."""
+    archive = open_zip(data, budget)
+    return ZipPackage({name: archive.read(name) for name in archive.names})

@@ -621,9 +621,19 @@ _ROWS: tuple[Reason, ...] = (
         "C2",
         _NĐ130_9_1,
         "Chữ ký XML dùng phép biến đổi không được hỗ trợ (chỉ chấp nhận enveloped-signature, "
-        "chuẩn hóa C14N và phép biến đổi quan hệ OPC)",
+        "chuẩn hóa C14N, giải mã base64 và phép biến đổi quan hệ OPC)",
         "The XML signature uses a transform sigmail does not run (only enveloped-signature, "
-        "the C14N family and the OPC relationship transform are accepted)",
+        "the C14N family, base64 and the OPC relationship transform are accepted)",
+    ),
+    Reason(
+        "countersignature_not_bound",
+        Effect.INVALID,
+        "C2",
+        _NĐ130_9_1 + "; ETSI EN 319 132-1 §5.2.7",
+        "Chữ ký xác nhận (XAdES CounterSignature) không ký giá trị chữ ký (ds:SignatureValue) "
+        "của chữ ký mà nó xác nhận: không được coi là chữ ký xác nhận",
+        "A XAdES countersignature does not sign the SignatureValue of the signature it "
+        "countersigns, so it countersigns nothing",
     ),
     Reason(
         "content_not_covered",

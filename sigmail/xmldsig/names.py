@@ -5,6 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 __all__ = [
+    "BASE64",
     "C14N_METHODS",
     "DIGESTS",
     "DS",
@@ -26,6 +27,7 @@ XADES141 = "http://uri.etsi.org/01903/v1.4.1#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 ENVELOPED = DS + "enveloped-signature"
+BASE64 = DS + "base64"  # XMLDSig §6.6.2: the referenced text, decoded
 OPC_RELATIONSHIP_TRANSFORM = "http://schemas.openxmlformats.org/package/2006/RelationshipTransform"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 

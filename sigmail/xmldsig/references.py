@@ -12,6 +12,8 @@ verdict can say whether what a reader reads (the root) is what was signed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ from lxml import etree
 from sigmail.errors import InputSignal
 from sigmail.xmldsig.names import DS, XML_NS
 
-__all__ = ["IdIndex", "Wrapping", "describe", "is_covered"]
+__all__ = ["IdIndex", "Wrapping", "describe", "describe_covered", "is_covered"]
 
 _ID_NAMES = ("Id", "ID", "id")
 _XML_ID = f"{{{XML_NS}}}id"
@@ -78,6 +80,30 @@ def describe(element: etree._Element) -> str:
         parts.append(f"{name}[@Id='{ident}']" if ident else name)
         node = node.getparent()
     return "/" + "/".join(reversed(parts))
+
+
+def describe_covered(element: etree._Element) -> str:
+    """:func:`describe`, and for a ``ds:Object`` what it holds — an enveloping signature's data
+    is the Object's content, so the report says what that is (elements by name, or text:
+    base64 with its decoded size and declared MimeType)."""
+    where = describe(element)
+    if element.tag != f"{{{DS}}}Object":
+        return where
+    children = [etree.QName(c).localname for c in element.iterchildren(etree.Element)]
+    if children:
+        shown = ", ".join(children[:3]) + (
+            f" (+{len(children) - 3} more)" if len(children) > 3 else ""
+        )
+        return f"{where} holding {shown}"
+    text = "".join((element.text or "").split())
+    if not text:
+        return f"{where} (empty)"
+    mime = element.get("MimeType")
+    try:
+        size, kind = len(base64.b64decode(text, validate=True)), "base64"
+    except (binascii.Error, ValueError):
+        size, kind = len(text), "text"
+    return f"{where} holding {kind} data ({size} bytes{', ' + mime if mime else ''})"
 
 
 def is_covered(element: etree._Element, covered: list[etree._Element]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,16 +35,24 @@ from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import load_certificate, summarize
 from sigmail.verdict.model import Finding, SignatureReport, TimeSource, TimestampReport
-from sigmail.xmldsig.crypto import check_signature_crypto
+from sigmail.xmldsig.crypto import UriResolver, check_signature_crypto
 from sigmail.xmldsig.names import (
+    BASE64,
     C14N_METHODS,
     DIGESTS,
     ENVELOPED,
     SIGNATURES,
     canonical,
     ds,
+    xades,
 )
-from sigmail.xmldsig.references import IdIndex, Wrapping, describe
+from sigmail.xmldsig.references import (
+    IdIndex,
+    Wrapping,
+    describe,
+    describe_covered,
+    is_covered,
+)
 from sigmail.xmldsig.xades import XadesProperties, b64, read_xades
 
 __all__ = ["XmlSignature", "verify_xml_signature"]
@@ -89,18 +97,28 @@ def _certificates(signature: etree._Element, budget) -> list[x509.Certificate]:
     return out
 
 
-def _leaf(certs: list[x509.Certificate], props: XadesProperties | None):
-    """The signer: the certificate XAdES SigningCertificate names, else the one that issued
-    no other in KeyInfo (KeyInfo is not ordered by any rule signers keep)."""
-    if not certs:
-        return None
+def _leaf(
+    certs: list[x509.Certificate],
+    props: XadesProperties | None,
+    values: Sequence[x509.Certificate] = (),
+):
+    """The signer: the certificate XAdES SigningCertificate names — in KeyInfo, else in
+    XAdES CertificateValues (EN 319 132-1 lets the signer's certificate travel there only) —
+    else the one in KeyInfo that issued no other (KeyInfo is not ordered by any rule signers
+    keep)."""
     if props is not None:
-        for cert in certs:
+        for cert in (*certs, *values):
             if _bound(cert, props):
                 return cert
-    issuers = {c.issuer.dump() for c in certs}
-    leaves = [c for c in certs if c.subject.dump() not in issuers or c.self_signed]
+    if not certs:
+        return None
+    # asn1crypto's self_signed is "no", "maybe" or "yes": a string, never to be tested for truth
+    leaves = [c for c in certs if not any(o is not c and _issued(c, o) for o in certs)]
     return (leaves or certs)[0]
+
+
+def _issued(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
+    return cert.issuer.dump() == issuer.subject.dump() and cert.self_signed == "no"
 
 
 def _bound(cert: x509.Certificate, props: XadesProperties) -> bool:
@@ -187,11 +205,14 @@ class _Check:
         if len(steps) > limit:
             raise LimitExceeded("max_xml_transforms", limit, len(steps))
         comments = False
-        for step in steps:
-            algorithm = step.get("Algorithm")
+        algorithms = [step.get("Algorithm") for step in steps]
+        decoded = algorithms == [BASE64]
+        for algorithm in algorithms:
             if algorithm in C14N_METHODS:
                 comments = comments or C14N_METHODS[algorithm][1]
-            elif algorithm != ENVELOPED:
+            elif algorithm != ENVELOPED and not decoded:
+                # base64 is let through alone only: signxml runs transforms in a fixed order
+                # (enveloped, base64, C14N), which is XMLDSig's only when base64 is the one.
                 self.finding("unsupported_transform", f"transform {algorithm}", where)
                 raise _Stop
         target = reference.get("URI")
@@ -216,9 +237,29 @@ class _Check:
         except LookupError as exc:
             self.finding("malformed", str(exc), where)
             raise _Stop from None
+        if decoded and len(element):
+            # The transform's input is the element's string value (XMLDSig §6.6.2); signxml
+            # decodes its first text node only, so an element with children is refused.
+            detail = f"base64 transform over {describe(element)}, which holds elements"
+            self.finding("unsupported_transform", detail, where)
+            raise _Stop
         self.covered.append(element)
         if not comments:
             self.without_comments.append(element)
+
+    def countersigned(self) -> None:
+        """A XAdES CounterSignature counts only when it signs the countersigned signature's
+        ds:SignatureValue (EN 319 132-1 §5.2.7): a valid signature over something else — the
+        countersigned data, an object of its own, another signature — is no countersignature."""
+        target = next(self.signature.iterancestors(ds("Signature")), None)
+        value = target.find(ds("SignatureValue")) if target is not None else None
+        if value is None or not is_covered(value, self.covered):
+            what = describe(value) if value is not None else "the countersigned signature"
+            covers = ", ".join(describe(e) for e in self.covered) or "nothing"
+            self.finding(
+                "countersignature_not_bound",
+                f"the countersignature does not sign {what}; it covers {covers}",
+            )
 
     def signature_value_c14n(self, uri: str) -> bytes | None:
         value = self.signature.find(ds("SignatureValue"))
@@ -266,26 +307,42 @@ def verify_xml_signature(
     locator: str | None = None,
     external: ExternalCheck | None = None,
     kind: str | None = None,
+    uri_resolver: UriResolver | None = None,
 ) -> XmlSignature:
     """Check the ``position``-th ds:Signature of ``root`` (document order), reported as
-    signature ``index``."""
+    signature ``index``. ``external`` accepts references outside the document (their URIs
+    are the caller's to know), ``uri_resolver`` gives signxml their content."""
     loc = locator or f"signature {index}"
     check = _Check(root, signature, index, loc, ctx, ids, external)
     props = read_xades(signature, ctx.budget)
     certs = _certificates(signature, ctx.budget)
-    leaf = _leaf(certs, props)
+    values: list[x509.Certificate] = []
+    for der in props.certificates if props is not None else ():
+        try:
+            values.append(load_certificate(der))
+        except ASN1_ERRORS:
+            check.finding("malformed", "XAdES CertificateValues: a certificate does not parse")
+    leaf = _leaf(certs, props, values)
     valid = intact = None
     try:
         check.structure()
         if leaf is None:
-            check.finding("signer_certificate_missing", "no X509Certificate in KeyInfo")
+            check.finding(
+                "signer_certificate_missing",
+                "no X509Certificate in KeyInfo, none in CertificateValues that "
+                "SigningCertificate names",
+            )
             raise _Stop
+        if signature.getparent() is not None and signature.getparent().tag == xades(
+            "CounterSignature"
+        ):
+            check.countersigned()
         try:
             ctx.algorithms.check_key(leaf.public_key)
         except AlgorithmProblem as exc:
             check.algorithm(exc)
         ctx.budget.spend_signature_check()
-        crypto = check_signature_crypto(root, position, leaf.dump())
+        crypto = check_signature_crypto(root, position, leaf.dump(), uri_resolver=uri_resolver)
         valid, intact = crypto.valid, crypto.intact
         if crypto.code is not None:
             check.finding(crypto.code, crypto.detail or crypto.code)
@@ -318,11 +375,7 @@ def verify_xml_signature(
                 "signing_certificate_attr_missing",
                 "no signed XAdES SigningCertificate binds the signer certificate",
             )
-        for der in props.certificates:
-            try:
-                intermediates.append(load_certificate(der))
-            except ASN1_ERRORS:
-                check.finding("malformed", "XAdES CertificateValues: a certificate does not parse")
+        intermediates.extend(values)
         evidence.extend(props.revocation)
         if valid:
             timestamp = _timestamps(check, props, evidence)
@@ -372,6 +425,6 @@ def verify_xml_signature(
         checked_at=checked_at,
         timestamp=timestamp,
         findings=tuple(findings),
-        covers=tuple(describe(e) for e in check.covered),
+        covers=tuple(describe_covered(e) for e in check.covered),
     )
     return XmlSignature(report, check.covered, check.without_comments)
