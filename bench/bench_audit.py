@@ -1,26 +1,37 @@
-"""Audit throughput (messages per second): the local engine against Dask, on the same input.
+"""Audit throughput (messages per second): the local engine (1 and 2 processes) and Dask
+(2 workers) against the ceiling, on the same input, in one run.
 
-    python bench/bench_audit.py [--messages N] [--attached N] [--attachment-mb M] [--json OUT]
+    python bench/bench_audit.py [--messages N] [--attached N] [--attachment-mb M]
+                                [--measure ceiling,local/1,local/2,dask/2] [--json OUT]
 
 The input is one Maildir of N small signed messages — the S/MIME vectors in rotation
 (person, agency, person + agency, opaque, quoted-printable, with a .p7m, a .p7s pair or a PDF
 attached, forwarded, tampered, unsigned, wrapped, …; 3–12 KB each), each made unique by a
-Received field of the agency's own MTA with its own date — and, in a second Maildir, N
-messages each carrying an M MiB signed .p7m document (person-an, made here with the test
-PKI). Revocation is offline from a cache holding the test PKI's CRLs, so the figures are the
-verifier's and the engines', not a responder's.
+Received field of the agency's own MTA with its own date — and, with ``--attached N``, a second
+Maildir of N messages each carrying an M MiB signed .p7m document (person-an, made here with the
+test PKI). Revocation is offline from a cache holding the test PKI's CRLs, so the figures are
+the verifier's and the engines', not a responder's.
 
-Each engine writes its own register (SQLite) from scratch:
+Every measurement runs in a process forked for it from this one (sigmail imported, no Verifier
+made), so no run inherits another's warm caches:
 
-* ``local/1``: the local engine in this process (``--workers 1``);
-* ``local/2``: the local engine, 2 worker processes (the default on 2 cores);
-* ``dask/processes``: a ``distributed.LocalCluster`` of 2 worker processes (1 thread each);
-* ``dask/threads``: the same with ``processes=False`` (2 threads in this process, the GIL
-  shared: the configuration the test suite uses to check the registers are equal).
+* ``ceiling``: verification alone — one Verifier, every message's bytes already in memory,
+  ``Verifier.verify`` as the audit calls it (name, receipt time, documents collected), one
+  process: its CPU per message bounds any engine at (cores / CPU per message);
+* ``local/1``: ``run_audit`` in the measuring process (``--workers 1``);
+* ``local/2``: ``run_audit`` with 2 worker processes (forked from the measuring process after
+  its first batch: the default of ``sigmail audit`` on 2 cores);
+* ``dask/2``: ``run_audit`` on a ``LocalCluster`` of 2 worker processes (1 thread each, made by
+  ``sigmail.audit.dask_worker.local_cluster`` as ``--engine dask`` makes it); the cluster's
+  start is not timed (a cluster is long-lived), the plugin that makes each worker's Verifier is.
 
-The figure is new messages divided by the wall time of the ``run_audit`` call, startup of the
-worker pool included (cluster startup is not: a cluster is long-lived). Every register must
-equal ``local/1``'s (all columns but ``audited_at``/``retry_after``); the script exits 1 if not.
+Each audit writes its own register (SQLite) from scratch; the figure is new messages divided by
+the wall time of the ``run_audit`` call. CPU is that of every process of the measurement
+(the measuring one, its reaped workers, a cluster's live processes) over the same interval.
+The load average (``os.getloadavg``) is printed before and after each measurement: wall-clock
+figures are only comparable at the same load; CPU per message much less depends on it. Every
+register must equal the first one's (all columns but ``audited_at``/``retry_after``); the
+script exits 1 if not.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -138,23 +150,27 @@ def settings(cache: Path) -> Settings:
 
 
 class PeakMemory:
-    """The peak resident memory of this process and all its descendants (worker processes,
-    the fork server, a local Dask cluster), sampled every 100 ms with psutil."""
+    """The peak resident memory of a process and all its descendants (worker processes, a
+    local Dask cluster), sampled every 100 ms with psutil from this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, pid: int) -> None:
         import threading
 
         import psutil
 
         self.psutil = psutil
-        self.me = psutil.Process()
+        self.root = psutil.Process(pid)
         self.peak = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _total(self) -> int:
-        total = self.me.memory_info().rss
-        for child in self.me.children(recursive=True):
+        try:
+            total = self.root.memory_info().rss
+            children = self.root.children(recursive=True)
+        except self.psutil.Error:
+            return 0
+        for child in children:
             try:
                 total += child.memory_info().rss
             except self.psutil.Error:
@@ -166,25 +182,126 @@ class PeakMemory:
             self.peak = max(self.peak, self._total())
 
     def __enter__(self) -> PeakMemory:
-        self.peak = self._total()
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop.set()
-        self.thread.join()
+        self.thread.join()  # no thread left when the next measurement forks
+
+
+def cpu_seconds() -> float:
+    """CPU of this process, of its reaped descendants and of its live ones."""
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def rows(register: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_rows(register)]
 
 
+def ceiling(box: Path, cache: Path) -> dict:
+    """Verification alone, one process, as the audit calls it (see the module docstring)."""
+    from sigmail.audit.received import arrival, header_fields
+    from sigmail.audit.sources import read_item, scan
+    from sigmail.audit.work import verifier_for
+    from sigmail.limits import Limits
+
+    config = settings(cache)
+    items = list(scan([box]))
+    limit = Limits().max_input_bytes
+    inputs = []
+    for item in items:
+        data = read_item(item, limit)
+        inputs.append((data, item.name, arrival(header_fields(data), config.own_mta).receipt_time))
+    started, cpu = time.perf_counter(), time.process_time()
+    verifier = verifier_for(config)
+    for data, name, receipt in inputs:
+        documents: list = []
+        verifier.verify(
+            data, at=config.at, name=name, receipt_time=receipt, on_document=documents.append
+        )
+    return {
+        "messages": len(inputs),
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+    }
+
+
+def audit(engine: str, box: Path, cache: Path, register: Path) -> dict:
+    kind, _, count = engine.partition("/")
+    cluster = None
+    if kind == "dask":
+        from sigmail.audit.dask_worker import local_cluster
+
+        cluster = local_cluster(int(count))
+    try:
+        config = settings(cache)
+        started, cpu = time.perf_counter(), cpu_seconds()
+        summary = run_audit(
+            [box],
+            register,
+            settings=config,
+            engine=kind,
+            workers=int(count) if kind == "local" else None,
+            scheduler=cluster.scheduler_address if cluster else None,
+        )
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return {"messages": summary.items, "rows": summary.rows, "seconds": seconds, "cpu": cpu}
+
+
+def measure(engine: str, box: Path, cache: Path, register: Path) -> dict:
+    """One measurement in a process forked for it; its figures come back through a pipe."""
+    load_before = os.getloadavg()[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the measuring process
+        os.close(read)
+        code = 0
+        try:
+            if engine == "ceiling":
+                facts = ceiling(box, cache)
+            else:
+                facts = audit(engine, box, cache, register)
+        except BaseException as exc:  # reported by the parent
+            facts, code = {"error": repr(exc)}, 1
+        with os.fdopen(write, "w") as out:
+            out.write(json.dumps(facts))
+        os._exit(code)
+    os.close(write)
+    with PeakMemory(pid) as memory, os.fdopen(read) as source:
+        text = source.read()
+    os.waitpid(pid, 0)
+    facts = json.loads(text or '{"error": "no answer"}')
+    if "error" in facts:
+        raise SystemExit(f"{engine}: {facts['error']}")
+    facts.update(
+        engine=engine,
+        peak_rss_mb=round(memory.peak / 1e6),
+        load=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+    )
+    return facts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=1000, help="small messages (1000)")
-    parser.add_argument("--attached", type=int, default=100, help="messages with a document")
+    parser.add_argument("--attached", type=int, default=0, help="messages with a document (0)")
     parser.add_argument("--attachment-mb", type=float, default=1.0, help="document size (1)")
-    parser.add_argument("--engines", default="local/1,local/2,dask/processes,dask/threads")
+    parser.add_argument("--measure", default="ceiling,local/1,local/2,dask/2")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -199,72 +316,60 @@ def main() -> int:
     sizes = {
         name: sum(p.stat().st_size for p in (box / "new").iterdir()) for name, box in inputs.items()
     }
+    print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load {os.getloadavg()}")
 
     results = []
     reference: dict[str, list[dict]] = {}
+    local: dict[str, float] = {}
     ok = True
-    for engine in args.engines.split(","):
-        kind, _, mode = engine.partition("/")
-        cluster = None
-        if kind == "dask":
-            import distributed
-
-            cluster = distributed.LocalCluster(
-                n_workers=2,
-                threads_per_worker=1,
-                processes=mode == "processes",
-                dashboard_address=None,
-                silence_logs=50,
+    for name, box in inputs.items():
+        floor = None
+        for engine in args.measure.split(","):
+            register = work / f"{engine.replace('/', '-')}-{name}.sqlite"
+            facts = measure(engine, box, cache, register)
+            n = facts["messages"]
+            rate = n / facts["seconds"]
+            cpu_ms = facts["cpu"] * 1e3 / n
+            line = (
+                f"{engine:8} {name:8} {n:5d} msgs {facts['seconds']:6.2f} s {rate:7.1f} msg/s"
+                f"  CPU {cpu_ms:5.2f} ms/msg  peak RSS {facts['peak_rss_mb']:4d} MB"
+                f"  load {facts['load'][0]:.1f}→{facts['load'][1]:.1f}"
             )
-        try:
-            for name, box in inputs.items():
-                register = work / f"{engine.replace('/', '-')}-{name}.sqlite"
-                with PeakMemory() as memory:
-                    started = time.perf_counter()
-                    summary = run_audit(
-                        [box],
-                        register,
-                        settings=settings(cache),
-                        engine=kind,
-                        workers=int(mode) if kind == "local" else None,
-                        scheduler=cluster.scheduler_address if cluster else None,
-                    )
-                    seconds = time.perf_counter() - started
+            if engine == "ceiling":
+                floor = cpu_ms
+                line += f"  → {1e3 / cpu_ms:.0f} msg/s per core, {2e3 / cpu_ms:.0f} on 2"
+            else:
                 got = rows(register)
                 same = reference.setdefault(name, got) == got
                 ok &= same
-                results.append(
-                    {
-                        "engine": engine,
-                        "input": name,
-                        "messages": summary.items,
-                        "rows": summary.rows,
-                        "seconds": round(seconds, 3),
-                        "messages_per_second": round(summary.items / seconds, 1),
-                        "megabytes_per_second": round(sizes[name] / 1e6 / seconds, 1),
-                        "peak_rss_mb": round(memory.peak / 1e6),
-                        "same_register_as_first": same,
-                    }
-                )
-                print(
-                    f"{engine:15} {name:9} {summary.items:6d} msgs {seconds:7.2f} s "
-                    f"{summary.items / seconds:8.1f} msg/s {sizes[name] / 1e6 / seconds:7.1f} MB/s"
-                    f"  peak RSS {memory.peak / 1e6:5.0f} MB  same register: {same}",
-                    flush=True,
-                )
-        finally:
-            if cluster is not None:
-                cluster.close()
-    facts = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "inputs": {name: {"bytes": sizes[name]} for name in inputs},
-        "results": results,
-    }
+                facts["same_register_as_first"] = same
+                line += f"  same register: {same}"
+                if floor:
+                    line += f"  CPU {cpu_ms / floor:.2f}× the ceiling's"
+                if engine.startswith("local/"):
+                    local[f"{name}:{engine}"] = rate
+                best = local.get(f"{name}:local/2")
+                if engine.startswith("dask/") and best:
+                    facts["dask_over_local2"] = round(rate / best, 2)
+                    line += f"  {rate / best:.2f}× local/2"
+            facts.update(
+                input=name,
+                messages_per_second=round(rate, 1),
+                cpu_ms_per_message=round(cpu_ms, 3),
+                megabytes_per_second=round(sizes[name] / 1e6 / facts["seconds"], 1),
+            )
+            results.append(facts)
+            print(line, flush=True)
     if args.json:
+        facts = {
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "inputs": {name: {"bytes": sizes[name]} for name in inputs},
+            "results": results,
+        }
         args.json.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1

@@ -1,23 +1,29 @@
-"""``sigmail serve`` throughput: requests per second and latency over HTTP, next to the
-in-process ``Verifier.verify`` rate measured in the same run.
+"""``sigmail serve`` throughput: requests per second, latency and CPU per request over HTTP,
+side by side with the in-process ``Verifier.verify`` rate, in one run.
 
-    python bench/bench_serve.py [--seconds S] [--json OUT]
+    python bench/bench_serve.py [--seconds S] [--rounds R] [--concurrency 1 8] [--json OUT]
 
 Two documents: a small ``.p7m`` (vectors/cms/agency-official.p7m, 4 KB, agency seal) and a
 1 MB signed PDF made here as bench/bench_pdf.py makes it (the test letter plus a 1 MB scan,
 person-an, PAdES B-B). Both are verified with policy "basic" and offline revocation from a
 cache holding the test PKI's CRLs, so the figures are sigmail's, not a responder's.
 
-* **in-process**: ``Verifier.verify`` in a loop, in 1 process and in 2 processes at once
-  (the machine's cores; each process its own Verifier, warm);
-* **service**: ``sigmail serve --workers 2`` on 127.0.0.1, driven by a small asyncio
-  HTTP/1.1 client (keep-alive, one connection per concurrent client, the multipart body built
-  once) at concurrency 1, 8 and 32 for ``--seconds`` each; every answer must be 200 with the
-  expected verdict. The client runs on the same machine and takes some of its CPU.
+Each round, for each document, measures back to back (so both see the same machine load):
 
+* **in process**: ``Verifier.verify`` in a loop in 2 processes at once (the machine's cores;
+  each its own Verifier, warm; started together after loading) -- and in 1 process;
+  verifications per second, CPU ms per verification, p50/p99 of one call;
+* **service**: ``sigmail serve --workers 2`` on 127.0.0.1 (one server for the whole run),
+  driven by a small asyncio HTTP/1.1 client in this process (keep-alive, one connection per
+  concurrent client, the multipart body built once) at each concurrency for ``--seconds``;
+  every answer must be 200 with the expected verdict. CPU per request is read from /proc for
+  the server process and its worker processes, and from this process for the client (which
+  shares the machine's two cores with them: the in-process loop has no client).
+
+The figures reported are the medians over the rounds (the ratio is taken within each round).
 Targets (issue 14): at concurrency 8 the service delivers >= 0.7x the 2-process in-process
 rate; p99 < 50 ms for the small document. Run on demand (inside /work/tools/netns-run on
-the shared development machine); the test suite asserts no timing.
+the shared development machine; note ``uptime``); the test suite asserts no timing.
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def _verifier(cache: str):
     return Verifier(trust=trust, policy="basic", revocation=OfflineRevocation(cache))
 
 
-def _loop(args) -> int:
+def _loop(args) -> tuple[int, float, list[float]]:
     path, cache, seconds, start_at = args
     verifier = _verifier(cache)
     data = Path(path).read_bytes()
@@ -96,21 +102,30 @@ def _loop(args) -> int:
     assert verdict.verdict.value == "official", (verdict.verdict, verdict.reasons)
     while time.time() < start_at:
         time.sleep(0.001)
-    done, end, cpu = 0, time.monotonic() + seconds, time.process_time()
+    latencies: list[float] = []
+    end, cpu = time.monotonic() + seconds, time.process_time()
     while time.monotonic() < end:
+        started = time.perf_counter()
         verifier.verify(data, at=AT_DT, name=name)
-        done += 1
-    return done, time.process_time() - cpu
+        latencies.append(time.perf_counter() - started)
+    return len(latencies), time.process_time() - cpu, latencies
 
 
-def in_process(path: Path, cache: Path, processes: int, seconds: float) -> tuple[float, float]:
-    """(verifications per second, CPU ms per verification)."""
+def in_process(path: Path, cache: Path, processes: int, seconds: float) -> dict:
+    """Verifications per second, CPU ms per verification, p50/p99 of one call."""
     context = multiprocessing.get_context("forkserver")
     with context.Pool(processes) as pool:
         start_at = time.time() + 3  # every process loaded and warm before the clock starts
         runs = pool.map(_loop, [(str(path), str(cache), seconds, start_at)] * processes)
-    done = sum(n for n, _ in runs)
-    return done / seconds, 1000 * sum(c for _, c in runs) / done
+    done = sum(n for n, _, _ in runs)
+    latencies = sorted(t for _, _, ts in runs for t in ts)
+    return {
+        "rps": done / seconds,
+        "cpu_ms": 1000 * sum(c for _, c, _ in runs) / done,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "load": os.getloadavg()[0],
+    }
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -196,10 +211,13 @@ def over_http(proc, port: int, path: Path, concurrency: int, seconds: float) -> 
     asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))  # warm every connection
     workers = worker_pids(proc.pid)
     server_cpu, workers_cpu = cpu_seconds([proc.pid]), cpu_seconds(workers)
+    client_cpu = time.process_time()
     figures = asyncio.run(_run(port, request, concurrency, seconds))
     n = figures["requests"]
+    figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
     figures["server_cpu_ms"] = 1000 * (cpu_seconds([proc.pid]) - server_cpu) / n
     figures["worker_cpu_ms"] = 1000 * (cpu_seconds(workers) - workers_cpu) / n
+    figures["load"] = os.getloadavg()[0]
     return figures
 
 
@@ -230,64 +248,122 @@ def start_server(cache: Path, work: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit(f"sigmail serve did not start: {proc.stderr.read().decode()[-2000:]}")
 
 
+def _median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def _summary(rows: list[dict]) -> dict:
+    keys = [k for k, v in rows[0].items() if isinstance(v, int | float)]
+    return {k: _median(rows, k) for k in keys} | {"rounds": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians reported)")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 8], help="client connections"
+    )
+    parser.add_argument("--http-only", action="store_true", help="skip the in-process rates")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "seconds": args.seconds,
+        "rounds": args.rounds,
+        "load_before": os.getloadavg(),
         "documents": {},
     }
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="sigmail-bench-serve-") as tmp:
         work = Path(tmp)
         files = make_files(work)
         cache = make_cache(work)
-        for label, path in files.items():
-            one, cpu_ms = in_process(path, cache, 1, args.seconds)
-            two, _ = in_process(path, cache, 2, args.seconds)
-            results["documents"][label] = {
-                "bytes": path.stat().st_size,
-                "in_process_1": one,
-                "in_process_2": two,
-                "in_process_cpu_ms": cpu_ms,
-                "http": {},
-            }
-            print(f"{label} ({path.stat().st_size:,} bytes): in process {one:.0f}/s (1 process), "
-                  f"{two:.0f}/s (2 processes), {cpu_ms:.2f} CPU ms each", flush=True)  # fmt: skip
+        sizes = {label: path.stat().st_size for label, path in files.items()}
         proc, port = start_server(cache, work)
+        rounds: dict = {
+            label: {"in_process_1": [], "in_process_2": [], "http": {}} for label in files
+        }
         try:
-            for label, path in files.items():
-                doc = results["documents"][label]
-                for concurrency in (1, 8, 32):
-                    figures = over_http(proc, port, path, concurrency, args.seconds)
-                    doc["http"][str(concurrency)] = figures
-                    ratio = figures["rps"] / doc["in_process_2"]
-                    print(
-                        f"  {label} c={concurrency:<2}: {figures['rps']:7.1f} req/s "
-                        f"({ratio:.2f}x in-process 2), p50 {figures['p50_ms']:6.1f} ms, "
-                        f"p99 {figures['p99_ms']:6.1f} ms, {figures['requests']} requests, "
-                        f"{figures['errors']} errors; CPU ms/request: worker "
-                        f"{figures['worker_cpu_ms']:.2f}, server {figures['server_cpu_ms']:.2f}",
-                        flush=True,
-                    )
-                    if figures["errors"]:
-                        print(f"    first error: {figures['first_error']}")
+            for number in range(1, args.rounds + 1):
+                for label, path in files.items():
+                    row = rounds[label]
+                    if not args.http_only:
+                        row["in_process_2"].append(in_process(path, cache, 2, args.seconds))
+                        row["in_process_1"].append(in_process(path, cache, 1, args.seconds))
+                        two, one = row["in_process_2"][-1], row["in_process_1"][-1]
+                        print(
+                            f"round {number} {label}: in process {two['rps']:.0f}/s "
+                            f"(2 processes; p50 {two['p50_ms']:.2f} ms, p99 {two['p99_ms']:.2f} "
+                            f"ms), {one['rps']:.0f}/s (1), {one['cpu_ms']:.2f} CPU ms each; "
+                            f"load {two['load']:.1f}",
+                            flush=True,
+                        )
+                    for concurrency in args.concurrency:
+                        f = over_http(proc, port, path, concurrency, args.seconds)
+                        if row["in_process_2"]:
+                            f["ratio"] = f["rps"] / row["in_process_2"][-1]["rps"]
+                        row["http"].setdefault(str(concurrency), []).append(f)
+                        print(
+                            f"round {number} {label} c={concurrency:<2}: {f['rps']:7.1f} req/s "
+                            f"({f.get('ratio', 0):.2f}x in process 2), p50 {f['p50_ms']:6.1f} ms, "
+                            f"p99 {f['p99_ms']:6.1f} ms, {f['requests']} requests, "
+                            f"{f['errors']} errors; CPU ms/request: worker "
+                            f"{f['worker_cpu_ms']:.2f}, server {f['server_cpu_ms']:.2f}, client "
+                            f"{f['client_cpu_ms']:.2f}; load {f['load']:.1f}",
+                            flush=True,
+                        )
+                        if f["errors"]:
+                            print(f"    first error: {f['first_error']}")
         finally:
             proc.terminate()
             _, errors = proc.communicate(timeout=60)
             if errors.strip():
                 print("server stderr:\n" + errors.decode(errors="replace")[-3000:])
+    for label in files:
+        row = rounds[label]
+        doc: dict = {"bytes": sizes[label], "http": {}}
+        for key in ("in_process_1", "in_process_2"):
+            if row[key]:
+                doc[key] = _summary(row[key])
+        for concurrency, runs in row["http"].items():
+            doc["http"][concurrency] = _summary([{k: v for k, v in r.items()} for r in runs])
+        results["documents"][label] = doc
+    results["load_after"] = os.getloadavg()
+    print(f"\nmedians over {args.rounds} rounds ({args.seconds:g} s each):")
+    print(
+        "| document | measured | req/s | x in process (2) | p50 | p99 "
+        "| CPU ms per verification / per request: worker + server (+ client) |"
+    )
+    print("|---|---|---|---|---|---|---|")  # fmt: skip
+    for label, doc in results["documents"].items():
+        for key, what in (
+            ("in_process_2", "in process, 2 procs"),
+            ("in_process_1", "in process, 1 proc"),
+        ):
+            if key in doc:
+                d = doc[key]
+                ratio = d["rps"] / doc["in_process_2"]["rps"]
+                print(f"| {label} | {what} | {d['rps']:.0f} | {ratio:.2f} | {d['p50_ms']:.2f} ms | "
+                      f"{d['p99_ms']:.2f} ms | {d['cpu_ms']:.2f} |")  # fmt: skip
+        for concurrency, d in doc["http"].items():
+            ratio = f"{d['ratio']:.2f}" if "ratio" in d else "-"
+            print(f"| {label} | service c={concurrency} | {d['rps']:.1f} | {ratio} | "
+                  f"{d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['worker_cpu_ms']:.2f} + "
+                  f"{d['server_cpu_ms']:.2f} (+ {d['client_cpu_ms']:.2f}) |")  # fmt: skip
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    small = results["documents"]["small .p7m"]
+    small = results["documents"]["small .p7m"]["http"].get("8")
+    errors = any(
+        r["errors"] for d in results["documents"].values() for f in d["http"].values()
+        for r in f["rounds"]
+    )  # fmt: skip
     ok = (
-        small["http"]["8"]["rps"] >= 0.7 * small["in_process_2"]
-        and small["http"]["8"]["p99_ms"] < 50
-        and not any(f["errors"] for d in results["documents"].values() for f in d["http"].values())
-    )
+        small is not None and "ratio" in small and small["ratio"] >= 0.7
+        and small["p99_ms"] < 50 and not errors
+    )  # fmt: skip
     print("targets met" if ok else "targets NOT met (see docs/service.md)")
     return 0 if ok else 1
 

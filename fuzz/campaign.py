@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import queue
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -77,7 +78,13 @@ def _format_exc(exc: BaseException) -> str:
 # -- the worker ------------------------------------------------------------------------------
 
 
-def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, warm):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def _worker(
+    wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, warm, clock
+):
+    now = CLOCKS[clock]  # what an input's time is: wall-clock, or the worker's own CPU
     if warm:
         warm_up(fmt)
     if memory_mb:
@@ -94,6 +101,7 @@ def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimi
         stats["slowest"] = []  # (seconds, index) of the slowest inputs of the batch
         for index in range(first, last):
             state[0], state[1], state[2] = index, time.monotonic(), RUNNING
+            state[3] = time.process_time()
             try:
                 data, name = generate(fmt, seed, index)
             except Exception as exc:  # a bug of the fuzzer's own: say so, go on
@@ -102,9 +110,9 @@ def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimi
                 record |= {"exception": repr(exc), "traceback": _format_exc(exc)}
                 results.put(("finding", wid, record, b""))
                 continue
-            t0 = time.perf_counter()
+            t0 = now()
             exc = run(fmt, data, name)
-            elapsed = time.perf_counter() - t0
+            elapsed = now() - t0
             state[2] = IDLE
             stats["count"] += 1
             if elapsed > stats["worst_time"]:
@@ -121,9 +129,9 @@ def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimi
             if kind == "over_time":
                 # Once more: on a loaded machine one slow run may be the machine's, not ours;
                 # the finding stands if the second run is over the limit too.
-                t0 = time.perf_counter()
+                t0 = now()
                 run(fmt, data, name)
-                elapsed = min(elapsed, time.perf_counter() - t0)
+                elapsed = min(elapsed, now() - t0)
                 kind = classify(None, elapsed, time_limit)
             if kind is None:
                 continue
@@ -145,6 +153,7 @@ def _worker(wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimi
 
             def still_fails(candidate: bytes, sig=sig, name=name) -> bool:
                 state[1], state[2] = time.monotonic(), MINIMISING
+                state[3] = time.process_time()
                 e = run(fmt, candidate, name)
                 return e is not None and signature_of("exception", e) == sig
 
@@ -169,8 +178,46 @@ class Totals:
     slowest: list[tuple[float, int]] = field(default_factory=list)
     findings: dict[str, dict] = field(default_factory=dict)  # signature → summary
     by_kind: dict[str, int] = field(default_factory=dict)
+    done: list[list[int]] = field(default_factory=list)  # [first, last) ranges of inputs run
+    seconds: float = 0.0  # spent by the earlier runs of a resumed campaign
+
+    def mark_done(self, first: int, last: int) -> None:
+        if first >= last:
+            return
+        ranges = sorted([*self.done, [first, last]])
+        merged = [ranges[0]]
+        for lo, hi in ranges[1:]:
+            if lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        self.done = merged
+
+    def left(self, start: int, stop: int, batch: int) -> list[tuple[int, int]]:
+        """The batches of [start, stop) not run yet."""
+        out, at = [], start
+        for lo, hi in [*self.done, [stop, stop]]:
+            lo, hi = max(lo, start), min(hi, stop)
+            out += [(i, min(i + batch, lo)) for i in range(at, lo, batch)]
+            at = max(at, hi)
+        return out
+
+    @classmethod
+    def from_state(cls, report: dict) -> Totals:
+        t = cls(count=report["inputs_run"], rss_kb=int(report["worst_rss_mb"] * 1024))
+        t.worst_time = report["worst_time_s"]
+        t.worst_time_index = report["worst_time_input"]
+        t.worst_time_name = report["worst_time_name"]
+        t.rss_index = report["worst_rss_input"]
+        t.slowest = [tuple(x) for x in report["state"]["slowest"]]
+        t.findings = report["state"]["findings"]
+        t.by_kind = dict(report["findings_by_kind"])
+        t.done = [list(r) for r in report["state"]["done"]]
+        t.seconds = report["seconds"]
+        return t
 
     def add_batch(self, stats: dict) -> None:
+        self.mark_done(stats["first"], stats["last"])
         self.count += stats["count"]
         if stats["worst_time"] > self.worst_time:
             self.worst_time = stats["worst_time"]
@@ -189,7 +236,20 @@ class Campaign:
         self.out.mkdir(parents=True, exist_ok=True)
         self.ctx = mp.get_context("fork")
         self.results = self.ctx.Queue()
+        self.state_path = self.out / f"campaign-{args.seed}-{args.start}.json"
         self.totals = Totals()
+        self.resumed_from: list[dict] = []
+        if args.resume and self.state_path.exists():
+            # The same campaign (format, seed, first input) continued: the inputs already run
+            # are skipped and the figures carried on; --inputs may be larger than before.
+            before = json.loads(self.state_path.read_text())
+            self.totals = Totals.from_state(before)
+            self.resumed_from = [*before.get("resumed_from", [])]
+            self.resumed_from.append(
+                {"inputs_run": before["inputs_run"], "sigmail_commit": before["sigmail_commit"]}
+                | {"seconds": before["seconds"], "clock": before.get("clock", "wall")}
+            )
+            print(f"[{self.fmt}] resuming at {before['inputs_run']} inputs run", flush=True)
         self.workers: dict[int, tuple] = {}
         self.pending: list[tuple[int, int]] = []
         self.assigned: dict[int, tuple[int, int]] = {}
@@ -202,7 +262,8 @@ class Campaign:
         wid = self.next_wid
         self.next_wid += 1
         tasks = self.ctx.Queue()
-        state = self.ctx.Array("d", [-1.0, 0.0, IDLE], lock=False)
+        # the input running, when it started (wall-clock, and the worker's CPU time), the phase
+        state = self.ctx.Array("d", [-1.0, 0.0, IDLE, 0.0], lock=False)
         a = self.args
         proc = self.ctx.Process(
             target=_worker,
@@ -215,7 +276,7 @@ class Campaign:
 
     def _limits(self) -> tuple:
         a = self.args
-        return a.time_limit, a.memory_mb, a.minimise_tests, not a.no_warm_up
+        return a.time_limit, a.memory_mb, a.minimise_tests, not a.no_warm_up, a.clock
 
     def _feed(self, wid: int) -> None:
         if self.pending:
@@ -238,6 +299,7 @@ class Campaign:
         if phase != MINIMISING and index < first:
             index = first  # died before its first input was marked: that input is the suspect
         if phase != MINIMISING:
+            self.totals.mark_done(first, index + 1)
             self.totals.count += index - first + 1
             try:
                 data, name = generate(self.fmt, self.args.seed, index)
@@ -250,6 +312,7 @@ class Campaign:
             resume = index + 1
         else:
             resume = max(index + 1, first)
+            self.totals.mark_done(first, resume)
             self.totals.count += resume - first
         if resume < last:
             self.pending.insert(0, (resume, last))
@@ -292,31 +355,15 @@ class Campaign:
         a = self.args
         started = time.monotonic()
         stop = a.start + a.inputs
-        self.pending = [(i, min(i + a.batch, stop)) for i in range(a.start, stop, a.batch)]
+        self.pending = self.totals.left(a.start, stop, a.batch)
         for _ in range(a.workers):
             self._feed(self._spawn())
         last_report = time.monotonic()
         try:
-            while self.assigned:
-                try:
-                    what, wid, payload, data = self.results.get(timeout=0.25)
-                except queue.Empty:
-                    what = None
-                if what == "finding":
-                    self._finding(payload, data)
-                elif what == "minimised":
-                    self._minimised(payload, data)
-                elif what == "batch" and wid in self.workers:
-                    self.totals.add_batch(payload)
-                    self._feed(wid)
-                self._watch()
-                if a.seconds and time.monotonic() - started > a.seconds and self.pending:
-                    print(f"[{self.fmt}] --seconds {a.seconds} spent: no new batches", flush=True)
-                    self.pending.clear()
-                if time.monotonic() - last_report > a.progress_every:
-                    last_report = time.monotonic()
-                    self._progress(started)
-                    self._write_report(started, final=False)
+            self._loop(started, last_report)
+        except (KeyboardInterrupt, SystemExit):
+            self._write_report(started, final=False)  # what --resume goes on from
+            raise
         finally:
             for _proc, tasks, _state in self.workers.values():
                 tasks.put(None)
@@ -327,20 +374,44 @@ class Campaign:
         retimed = self._retime()
         return self._write_report(started, final=True, retimed=retimed)
 
+    def _loop(self, started: float, last_report: float) -> None:
+        a = self.args
+        while self.assigned:
+            try:
+                what, wid, payload, data = self.results.get(timeout=0.25)
+            except queue.Empty:
+                what = None
+            if what == "finding":
+                self._finding(payload, data)
+            elif what == "minimised":
+                self._minimised(payload, data)
+            elif what == "batch" and wid in self.workers:
+                self.totals.add_batch(payload)
+                self._feed(wid)
+            self._watch()
+            if a.seconds and time.monotonic() - started > a.seconds and self.pending:
+                print(f"[{self.fmt}] --seconds {a.seconds} spent: no new batches", flush=True)
+                self.pending.clear()
+            if time.monotonic() - last_report > a.progress_every:
+                last_report = time.monotonic()
+                self._progress(started)
+                self._write_report(started, final=False)
+
     def _retime(self) -> list[dict]:
         """The slowest inputs run again here, after the workers have stopped, best of three:
         on a shared machine a single slow run is often the machine's."""
         if not self.args.retime:
             return []
         warm_up(self.fmt)
+        now = CLOCKS[self.args.clock]
         out = []
         for first, index in self.totals.slowest[: self.args.retime]:
             data, name = generate(self.fmt, self.args.seed, index)
             runs = []
             for _ in range(3):
-                t0 = time.perf_counter()
+                t0 = now()
                 run(self.fmt, data, name)
-                runs.append(time.perf_counter() - t0)
+                runs.append(now() - t0)
             out.append(
                 {"input": index, "name": name, "size": len(data), "campaign_s": round(first, 4)}
                 | {"retimed_s": round(min(runs), 4)}
@@ -354,8 +425,20 @@ class Campaign:
                 continue
             if not proc.is_alive():
                 self._replace(wid, "crash")
-            elif state[2] != IDLE and now - state[1] > self.args.hang_after:
+            elif state[2] != IDLE and self._hung(proc.pid, state, now):
                 self._replace(wid, "hang")
+
+    def _hung(self, pid: int, state, now: float) -> bool:
+        """Over --hang-after on the input: wall-clock, or with --clock cpu the worker's CPU
+        time (a worker starved on a loaded machine is not hung; past 30 times the limit in
+        wall-clock it is, whatever the clock)."""
+        wall = now - state[1]
+        if self.args.clock != "cpu":
+            return wall > self.args.hang_after
+        cpu = _cpu_seconds(pid)
+        if cpu is not None and cpu - state[3] > self.args.hang_after:
+            return True
+        return wall > self.args.hang_after * (30 if cpu is not None else 1)
 
     def _progress(self, started: float) -> None:
         t = self.totals
@@ -368,7 +451,7 @@ class Campaign:
 
     def _write_report(self, started: float, *, final: bool, retimed: list | None = None) -> dict:
         a, t = self.args, self.totals
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started + t.seconds
         report = {
             "format": self.fmt,
             "seed": a.seed,
@@ -376,11 +459,12 @@ class Campaign:
             "inputs_requested": a.inputs,
             "inputs_run": t.count,
             "finished": final,
-            "complete": t.count >= a.inputs,
+            "complete": not t.left(a.start, a.start + a.inputs, a.batch),
             "workers": a.workers,
             "seconds": round(elapsed, 1),
             "inputs_per_second": round(t.count / max(elapsed, 1e-9), 1),
             "time_limit_s": a.time_limit,
+            "clock": a.clock,
             "memory_limit_mb": a.memory_mb,
             "worst_time_s": round(t.worst_time, 4),
             "worst_time_input": t.worst_time_index,
@@ -395,10 +479,24 @@ class Campaign:
             "distinct_findings": sorted(t.findings),
             "internal_errors": t.by_kind.get("exception", 0),
             "sigmail_commit": self.commit,
+            "resumed_from": self.resumed_from,
+            # what --resume needs to go on
+            "state": {"done": t.done, "slowest": t.slowest, "findings": t.findings},
         }
-        path = self.out / f"campaign-{a.seed}-{a.start}.json"
-        path.write_text(json.dumps(report, indent=2) + "\n")
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+        tmp.replace(self.state_path)  # a campaign killed while writing keeps its last state
         return report
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _commit() -> str | None:
@@ -433,6 +531,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--findings", default="fuzz-findings")
     p.add_argument("--time-limit", type=float, default=1.0, help="seconds per input")
+    p.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="what --time-limit measures: wall-clock, or the worker's CPU time (a loaded "
+        "machine makes wall-clock times long without the input being slow)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the campaign of this format, seed and --start from its state file "
+        "(campaign-SEED-START.json), skipping the inputs it ran",
+    )
     p.add_argument("--hang-after", type=float, default=20.0, help="kill a worker after this")
     p.add_argument("--memory-mb", type=int, default=512, help="address-space limit per worker")
     p.add_argument("--minimise-tests", type=int, default=1500)
@@ -463,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"input {a.show}: {name}, {len(data)} bytes", file=sys.stderr)
         sys.stdout.buffer.write(data)
         return 0
+    # `kill PID` stops a campaign cleanly: its state is written for --resume, workers stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = Campaign(a).run()
     print(json.dumps(report, indent=2))
     return 1 if report["findings_by_kind"] else 0

@@ -21,3 +21,17 @@ def hanging(data: bytes, name: str | None) -> None:
 
 def hungry(data: bytes, name: str | None) -> bytearray:
     return bytearray(1024 * 1024 * 1024)
+
+
+def spinning(data: bytes, name: str | None) -> None:
+    """0.3 s of CPU (``slow`` sleeps: 0.3 s of wall-clock and no CPU)."""
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+
+
+def looping(data: bytes, name: str | None) -> None:
+    """Spins for a minute of CPU (``hanging`` sleeps)."""
+    end = time.process_time() + 60
+    while time.process_time() < end:
+        pass

@@ -10,10 +10,10 @@ Attributes are imported on first use so that ``import sigmail`` (and the CLI) st
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
-
 from sigmail._version import __version__ as __version__
+
+# Not typing's: ``sigmail --help`` does not import typing (mypy knows the name).
+TYPE_CHECKING = False
 
 _EXPORTS = {
     "verify": "sigmail.verifier",
@@ -64,6 +64,8 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sigmail' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -240,7 +240,13 @@ class Verifier:
                 nonlocal documents_before
                 inner_kind = detect_kind(inner, name)
                 role = role_of_carried_document(inner_kind, documents_before)
-                if inner_kind in (InputKind.CMS, InputKind.PDF, InputKind.XML, InputKind.OOXML):
+                if inner_kind in (
+                    InputKind.CMS,
+                    InputKind.PDF,
+                    InputKind.XML,
+                    InputKind.OOXML,
+                    InputKind.ODF,
+                ):
                     documents_before += 1
                 path = f"{carried.prefix}{name}"
                 verdict = self._verify(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from chainpki import T0, YEAR, crl_item, issue, make_crl, make_ocsp, ocsp_item
@@ -163,3 +164,59 @@ def test_a_crl_asn1crypto_cannot_read_is_ignored_not_an_internal_error():
     result = _validate(leaf, root, [crl_item(damaged)])
     assert result.failure is not None
     assert result.failure.problem is ChainProblem.REVOCATION_UNAVAILABLE
+
+
+# --- large CRLs: looked up through the serial index (trust/certificates.listed_serials) --------
+
+
+def _big_crl(root, *extra, count=2_000):
+    """A CRL over INDEXED_CRL_BYTES: ``count`` other serials, then ``extra`` entries."""
+    others = tuple((10**12 + i, T0 - 30 * DAY, None) for i in range(count))
+    return make_crl(root, revoked=(*others, *extra))
+
+
+def test_the_crl_lookup_certvalidator_calls_is_the_indexed_one():
+    """certvalidator looks CRL entries up by the module-level name find_cert_in_list; if a new
+    version renames it, the index is silently bypassed (slow, not wrong): this says so."""
+    from pyhanko_certvalidator.revinfo import validate_crl
+
+    from sigmail.trust import certvalidator_adapter
+
+    assert validate_crl.find_cert_in_list is certvalidator_adapter._find_cert_in_list
+    assert "find_cert_in_list(" in Path(validate_crl.__file__).read_text()
+
+
+@pytest.mark.parametrize(
+    ("listed", "problem", "state"),
+    [
+        (None, None, RevocationState.GOOD),
+        ("key_compromise", ChainProblem.REVOKED, RevocationState.REVOKED),
+        ("certificate_hold", ChainProblem.ON_HOLD, RevocationState.ON_HOLD),
+    ],
+    ids=["not-listed", "revoked", "hold"],
+)
+def test_large_crl_judged_as_a_small_one(listed, problem, state):
+    from sigmail.trust.certificates import INDEXED_CRL_BYTES, stable_crl
+
+    root, leaf = _pki(f"big crl {listed}")
+    extra = [] if listed is None else [(leaf.crypto.serial_number, T0 - DAY, listed)]
+    big = _big_crl(root, *extra)
+    small = make_crl(root, revoked=tuple(extra))
+    assert len(big) >= INDEXED_CRL_BYTES > len(small)
+    assert stable_crl(big).listed_serials() is not None
+    assert stable_crl(small).listed_serials() is None
+    results = [_validate(leaf, root, [crl_item(crl)]) for crl in (big, small)]
+    for result in results:
+        assert (result.failure.problem if result.failure else None) is problem
+        if state is RevocationState.GOOD:
+            assert result.revocation[0].state is state
+
+
+def test_crl_index_lists_exactly_the_entries():
+    from sigmail.trust.certificates import stable_crl
+
+    root, _leaf = _pki("index content")
+    serials = {1, 127, 128, 255, 256, 2**63, 2**159 - 1} | {10**12 + i for i in range(1_500)}
+    crl = stable_crl(make_crl(root, revoked=tuple((s, T0 - DAY, None) for s in sorted(serials))))
+    walked = {r["user_certificate"].native for r in crl["tbs_cert_list"]["revoked_certificates"]}
+    assert crl.listed_serials() == walked == serials

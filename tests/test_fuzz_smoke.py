@@ -82,7 +82,7 @@ def _run_campaign(tmp_path, target, **options):
     argv += ["--workers", "1", "--batch", "5", "--retime", "0", "--no-warm-up"]
     argv += ["--target", f"fuzz.selftest:{target}"]
     for key, value in options.items():
-        argv += [f"--{key.replace('_', '-')}", str(value)]
+        argv += [f"--{key.replace('_', '-')}"] + ([str(value)] if value != "" else [])
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return json.loads((tmp_path / "cms" / "campaign-0-0.json").read_text())
@@ -105,6 +105,39 @@ def test_campaign_records_inputs_over_time_hangs_and_memory(tmp_path):
     assert hang["findings_by_kind"] == {"hang": 2} and hang["inputs_run"] == 2
     hungry = _run_campaign(tmp_path / "mem", "hungry", inputs=2, memory_mb=512)
     assert hungry["findings_by_kind"] == {"over_memory": 2}
+
+
+def test_campaign_cpu_clock_counts_cpu_not_waiting(tmp_path):
+    """--clock cpu: an input that waits 0.3 s (as on a loaded machine) is not slow; one that
+    computes for 0.3 s is."""
+    sleeping = _run_campaign(tmp_path / "a", "slow", inputs=2, time_limit=0.1, clock="cpu")
+    assert sleeping["findings_by_kind"] == {} and sleeping["clock"] == "cpu"
+    spinning = _run_campaign(tmp_path / "b", "spinning", inputs=2, time_limit=0.1, clock="cpu")
+    assert spinning["findings_by_kind"] == {"over_time": 2}
+    # a worker spinning on one input is hung by its CPU time
+    looping = _run_campaign(
+        tmp_path / "c", "looping", inputs=1, hang_after=1, clock="cpu", minimise_tests=0
+    )
+    assert looping["findings_by_kind"] == {"hang": 1}
+
+
+def test_campaign_resumes_from_its_state_file(tmp_path):
+    whole = _run_campaign(tmp_path / "whole", "raising", inputs=40)
+    first = _run_campaign(tmp_path / "parts", "raising", inputs=25)
+    assert first["state"]["done"] == [[0, 25]]
+    again = _run_campaign(tmp_path / "parts", "raising", inputs=40, resume="")
+    assert again["inputs_run"] == 40 and again["complete"]
+    assert again["state"]["done"] == [[0, 40]]
+    # the inputs already run are not run again: the findings add up to the whole run's
+    assert again["findings_by_kind"] == whole["findings_by_kind"]
+    assert again["resumed_from"][0]["inputs_run"] == 25
+    assert campaign.Totals(done=[[0, 10], [20, 25]]).left(0, 40, 5) == [
+        (10, 15),
+        (15, 20),
+        (25, 30),
+        (30, 35),
+        (35, 40),
+    ]
 
 
 def test_generation_of_inputs_that_once_broke_the_mutators():

@@ -336,6 +336,103 @@ def test_the_clerk_sees_the_verdict_in_the_subject_and_the_signature_still_verif
         assert second.get_content() == original.get_content()
 
 
+ANNEXES = {
+    # label: (content type, file name, annex file, agency-signed)
+    "xlsx-agency": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "phu-luc.xlsx",
+        "vectors/ooxml/ooxml-xlsx-agency.xlsx",
+        True,
+    ),
+    "xlsx-unsigned": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "phu-luc.xlsx",
+        "tests/data/formats/table.xlsx",
+        False,
+    ),
+    "ods-agency": (
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "phu-luc.ods",
+        "vectors/odf/odf-ods-agency.ods",
+        True,
+    ),
+}
+
+
+def annex_message(label: str) -> bytes:
+    """The agency's signed message carrying the signed decision (PDF) and an Office annex."""
+    from vectors.testpki.pki import KEYS_DIR, build_pki
+    from vectors.testpki.smime_vectors import signed_message as smime_signed_message
+    from vectors.testpki.spec import load_pki_spec
+
+    vectors = ROOT / "vectors"
+    pki = build_pki(load_pki_spec(vectors), vectors / KEYS_DIR, create_keys=False)
+    ctype, name, annex, _ = ANNEXES[label]
+    main = (vectors / "pdf/pdf-person-then-agency.pdf").read_bytes()
+    return smime_signed_message(
+        pki,
+        "agency-stttt",
+        attachments=(
+            ("application/pdf", "quyet-dinh.pdf", main),
+            (ctype, name, (ROOT / annex).read_bytes()),
+        ),
+        label=f"c10-{label}",
+    )
+
+
+def test_a_signed_office_annex_gets_its_c10_answer_in_the_delivered_header(mail):
+    """C10 (attachments carry the agency's signature) through a real Postfix: the agency's
+    signed .xlsx (OOXML) and .ods (ODF) annexes satisfy it, an unsigned .xlsx does not (a
+    warning: the message stays official); ``sigmail verify`` on the delivered file agrees
+    with the header the milter wrote."""
+    ids = {label: new_message_id() for label in ANNEXES}
+    for label, mid in ids.items():
+        mail.send(with_message_id(annex_message(label), mid))
+    mail.wait_delivered(list(ids.values()))
+    delivered = {str(h["Message-ID"]): (p, h) for p, h in maildir_messages(mail.lab.maildir)}
+    trust = ["--trust", str(CERTS / "root-official.pem")]
+    trust += ["--trust-public", str(CERTS / "root-national.pem")]
+    times = ["--at", AT.isoformat(), "--receipt-time", AT.isoformat()]
+    allow = ["--fetch-allow", "127.0.0.1/32"]  # the test PKI's responder, as the milter's
+    for label, mid in ids.items():
+        _, name, _, agency_signed = ANNEXES[label]
+        path, header = delivered[mid]
+        (summary,) = ours(header, "X-Sigmail-Verdict")
+        results = [v for v in ours(header, "Authentication-Results") if v.startswith(AUTHSERV)]
+        assert summary.split()[0] == "official", (label, summary)
+        assert "smime=pass" in results[0], (label, results)
+        assert ("attachment_not_agency_signed" in summary) is not agency_signed, (label, summary)
+        assert ("attachment_not_agency_signed" in results[0]) is not agency_signed
+        assert 'official "quyet-dinh.pdf"' in summary
+        if agency_signed:
+            assert f'official "{name}"' in summary, (label, summary)
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sigmail",
+                "verify",
+                str(path),
+                "--json",
+                *trust,
+                *times,
+                *allow,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        verdict = json.loads(again.stdout)
+        assert verdict["verdict"] == summary.split()[0], (label, again.stderr[-2000:])
+        assert ("attachment_not_agency_signed" in verdict["reasons"]) is not agency_signed
+        annex = next(d for d in verdict["documents"] if d["name"] == name)
+        assert annex["kind"] == ("odf" if name.endswith(".ods") else "ooxml")
+        agency = [s for s in annex["signatures"] if s["role"] == "agency"]
+        assert bool(agency) is agency_signed
+        if agency_signed:
+            assert annex["verdict"] == "official" and agency[0]["status"] == "passed"
+
+
 def test_reject_action_refuses_with_the_configured_reply(mail):
     mid = new_message_id()
     with pytest.raises(smtplib.SMTPDataError) as refused:

@@ -184,6 +184,66 @@ def test_an_empty_raw_body_is_400(offline):
     assert answer.status_code == 400 and problem(answer)["type"].endswith("bad-upload")
 
 
+def _raw_post(port: int, body: bytes, boundary: bytes = b"sigmailtest") -> str:
+    """POST this multipart body as it is (Content-Length given) and return the answer."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
+        s.settimeout(60)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return answer.decode(errors="replace")
+
+
+def _part(name: str, value: bytes, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+    return b"--sigmailtest\r\nContent-Disposition: " + disposition.encode() + b"\r\n\r\n" + value
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # cut off inside the document: Starlette's form parser took what had arrived
+        (_part("file", OFFICIAL.read_bytes()[:2000], "a.p7m"), "truncated"),
+        # the whole document, then no closing boundary
+        (_part("file", OFFICIAL.read_bytes(), "a.p7m") + b"\r\n", "truncated"),
+        (b"".join(_part("file", b"x", f"{i}.pdf") + b"\r\n" for i in range(3)) + b"--sigmailtest--"
+         b"\r\n", "more than 2 files"),
+        (b"".join(_part(f"f{i}", b"x") + b"\r\n" for i in range(17))
+         + _part("file", b"x", "a.pdf") + b"\r\n--sigmailtest--\r\n", "more than 16 fields"),
+        (_part("at", b"2" * (64 * 1024 + 1)) + b"\r\n" + _part("file", b"x", "a.pdf")
+         + b"\r\n--sigmailtest--\r\n", "over 65,536 bytes"),
+        (b"--sigmailtest\r\nContent-Type: text/plain\r\n\r\nx\r\n--sigmailtest--\r\n", "no name"),
+    ],
+    ids=["truncated-inside", "no-closing-boundary", "3-files", "17-fields", "field-64k", "no-name"],
+)  # fmt: skip
+def test_an_unusable_multipart_body_is_a_400_problem(offline, body, words):
+    answer = _raw_post(offline.port, body)
+    head, _, text = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400"), answer[:500]
+    assert "application/problem+json" in head
+    detail = json.loads(text)
+    assert detail["type"] == "urn:sigmail:problem:bad-upload" and words in detail["detail"], detail
+
+
+def test_a_whole_multipart_body_by_hand_is_verified(offline):
+    """The same parser on a body written here (no client library): the parts that are not
+    the service's are skipped, a field of 64 KiB is still taken, the verdict is the CLI's."""
+    body = (
+        _part("note", b"n" * (64 * 1024)) + b"\r\n" + _part("at", AT.encode()) + b"\r\n"
+        + _part("other", b"ignored", "other.bin") + b"\r\n"
+        + _part("file", OFFICIAL.read_bytes(), OFFICIAL.name) + b"\r\n--sigmailtest--\r\n"
+    )  # fmt: skip
+    answer = _raw_post(offline.port, body)
+    head, _, text = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200"), answer[:500]
+    assert text.encode() == cli_json(*TRUST, "--offline", "--at", AT, str(OFFICIAL))
+
+
 def test_content_length_over_the_limit_is_413_before_the_body(offline):
     with socket.create_connection(("127.0.0.1", offline.port)) as s:
         s.sendall(

@@ -27,9 +27,10 @@ here, reading each item once in chunks (about 1 GB/s), before deciding.
 
 from __future__ import annotations
 
-import logging
+import gc
 import multiprocessing
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -109,6 +110,16 @@ class _Pool:
         pass
 
 
+def _here(batch: Batch, settings: Settings) -> Future:
+    """A batch audited in this process, as a finished future."""
+    future: Future = Future()
+    try:
+        future.set_result(audit_batch(batch, settings))
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
+
+
 class _Inline(_Pool):
     """Everything in this process (workers = 1): no pickling, easiest to debug."""
 
@@ -116,40 +127,74 @@ class _Inline(_Pool):
         self.settings = settings
 
     def submit(self, batch):
-        future: Future = Future()
-        try:
-            future.set_result(audit_batch(batch, self.settings))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
+        return _here(batch, self.settings)
 
 
 class _Processes(_Pool):
+    """Worker processes on this machine, each with one Verifier for the whole run.
+
+    When this process runs no other thread (``sigmail audit`` itself), the workers are forked
+    from it after it has audited the first batch: they start with sigmail imported, the
+    Verifier made and its caches warm (trust store, policy, parsed CRLs, validated chains),
+    shared copy-on-write (``gc.freeze`` keeps the collector from touching those pages). With
+    other threads running (a library caller, the test suite), a forked child could inherit a
+    lock one of them holds, so the workers come from a fork server that has imported
+    sigmail, and each makes its Verifier when it starts.
+    """
+
     def __init__(self, settings: Settings, workers: int) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if context.get_start_method() == "forkserver":
-            context.set_forkserver_preload(["sigmail.audit.work"])
+        self.settings = settings
         self.workers = workers
         self.batch = 8
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers,
+        self.pool: ProcessPoolExecutor | None = None
+        self.frozen = False
+        methods = multiprocessing.get_all_start_methods()
+        self.fork = "fork" in methods and threading.active_count() == 1
+        if not self.fork:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+            context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                context.set_forkserver_preload(["sigmail.audit.work", "sigmail.verifier"])
+            self.pool = self._executor(context)
+
+    def _executor(self, context) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=context,
             initializer=init_worker,
-            initargs=(settings,),
+            initargs=(self.settings,),
         )
 
     def submit(self, batch):
-        return self.pool.submit(audit_in_worker, batch)
+        if self.pool is None:
+            # The first batch here, warming this process's Verifier; the workers are forked
+            # at the next submit (a fork pool starts them all then, before its threads).
+            future = _here(batch, self.settings)
+            gc.collect()
+            gc.freeze()
+            self.frozen = True
+            self.pool = self._executor(multiprocessing.get_context("fork"))
+            return future
+        future = self.pool.submit(audit_in_worker, batch)
+        if self.frozen:  # forked: this process's collector may look at everything again
+            gc.unfreeze()
+            self.frozen = False
+        return future
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
 
 
 class _Dask(_Pool):
     def __init__(self, settings: Settings, scheduler: str | None, workers: int | None) -> None:
         try:
-            from distributed import Client, LocalCluster, as_completed
+            from distributed import Client, as_completed
+
+            from sigmail.audit.dask_worker import AuditPlugin, local_cluster
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise UsageError(
                 "--engine dask needs Dask distributed: pip install 'sigmail[audit]'"
@@ -158,15 +203,8 @@ class _Dask(_Pool):
 
         self.cluster = None
         if scheduler is None:
-            # No cluster given: one on this machine for this run, one process per worker
-            # (verification holds the GIL), no dashboard.
-            self.cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            # No cluster given: one on this machine for this run (sigmail.audit.dask_worker).
+            self.cluster = local_cluster(workers or os.cpu_count() or 1)
             scheduler = self.cluster.scheduler_address
         try:
             self.client = Client(scheduler, timeout="20s", set_as_default=False)
@@ -176,13 +214,15 @@ class _Dask(_Pool):
         self.task = audit_task
         self.workers = max(1, sum(self.client.nthreads().values()))
         self.batch = 16  # a task costs the scheduler about a millisecond: amortise it
-        # Sent once to every worker instead of once per task.
-        self.settings = self.client.scatter(settings, broadcast=True, hash=False)
+        # The settings reach every worker once, and its Verifier is made before any task.
+        self.plugin = AuditPlugin(settings)
+        self.client.register_plugin(self.plugin)
+        self.token = settings.token
         # Every submitted future, yielded as it finishes.
         self.completed = as_completed(loop=self.client.loop)
 
     def submit(self, batch):
-        future = self.client.submit(self.task, batch, self.settings, pure=False)
+        future = self.client.submit(self.task, batch, self.token, pure=False)
         self.completed.add(future)
         return future
 
@@ -190,8 +230,12 @@ class _Dask(_Pool):
         return set(self.completed.next_batch(block=True))
 
     def close(self) -> None:
-        self.client.close()
-        self._stop_cluster()
+        try:
+            if self.cluster is None:  # a shared cluster: leave its workers as they were
+                self.client.unregister_worker_plugin(self.plugin.name)
+        finally:
+            self.client.close()
+            self._stop_cluster()
 
     def _stop_cluster(self) -> None:
         if self.cluster is not None:

@@ -135,9 +135,9 @@ def arrival(fields: Iterable[tuple[str, str]], own_mta: Iterable[str]) -> Arriva
     """The arrival of a message with header ``fields`` (lower-case names, in order)."""
     own = {normalize_host(h) for h in own_mta if h.strip()}
     fields = list(fields)
-    received = [parse_received(v) for k, v in fields if k == "received"]
-    if received:
-        top = received[0]
+    value = next((v for k, v in fields if k == "received"), None)
+    if value is not None:  # only the topmost field counts: the others are not parsed
+        top = parse_received(value)
         if top.by_host is not None and top.by_host in own and top.date is not None:
             return Arrival(top.date, "own_mta", receipt_time=top.date, receipt_host=top.by_host)
         if top.date is not None:

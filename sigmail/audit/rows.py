@@ -56,7 +56,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("kind", "TEXT", "string", "message | document"),
     Column("message_id", "TEXT", "string", "Message-ID of the message (documents: its carrier)"),
     Column("name", "TEXT", "string", "file or document name"),
-    Column("format", "TEXT", "string", "eml | p7m | p7s | pdf | unknown"),
+    Column("format", "TEXT", "string", "eml | p7m | p7s | pdf | xml | ooxml | odf | unknown"),
     Column("received_at", "TEXT", "string", "when it arrived (UTC), see received_source"),
     Column("received_source", "TEXT", "string", "own_mta | received | date | file"),
     Column("receipt_time", "TEXT", "string", "the own MTA's receipt time given as proof"),

@@ -47,7 +47,19 @@ __all__ = [
     "scan",
 ]
 
-DOCUMENT_SUFFIXES = (".eml", ".pdf", ".p7m", ".p7s", ".xml", ".docx", ".xlsx", ".pptx")
+DOCUMENT_SUFFIXES = (
+    ".eml",
+    ".pdf",
+    ".p7m",
+    ".p7s",
+    ".xml",
+    ".docx",
+    ".xlsx",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".odp",
+)
 # An mbox separator: "From " + envelope sender + a date with a time of day (asctime format
 # as written by MTAs; some write a zone too). A body line "From here on, …" is not one.
 _FROM_LINE = re.compile(rb"From \S+ +.*\d\d?:\d\d")

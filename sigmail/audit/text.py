@@ -40,20 +40,34 @@ _MAX_TEXT = 64 * 1024  # characters searched: both fields sit on the first page
 _ID_DATA = "1.2.840.113549.1.7.1"
 
 
-def _bare(text: str) -> tuple[str, list[int]]:
-    """``text`` without diacritics (đ → d) and where each remaining character came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, char in enumerate(text):
-        if char in "đĐ":
-            out.append("d" if char == "đ" else "D")
-            origin.append(i)
-            continue
-        for c in unicodedata.normalize("NFD", char):
-            if not unicodedata.combining(c):
-                out.append(c)
-                origin.append(i)
-    return "".join(out), origin
+def _strip_char(char: str) -> str:
+    """One character without its diacritics (đ → d); "" for a lone combining mark."""
+    if char in "đĐ":
+        return "d" if char == "đ" else "D"
+    return "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+
+
+_STRIPPED: dict[int, str] = {}  # code point → _strip_char, filled as characters are met
+
+
+def _bare(text: str) -> tuple[str, list[int] | None]:
+    """``text`` without diacritics (đ → d) and where each remaining character came from
+    (None: from the same index, every character giving exactly one)."""
+    if text.isascii():
+        return text, None
+    table = {}
+    for char in set(text):
+        point = ord(char)
+        if point >= 0x80:
+            stripped = _STRIPPED.get(point)
+            if stripped is None:
+                stripped = _STRIPPED[point] = _strip_char(char)
+            table[point] = stripped
+    bare = text.translate(table)
+    if len(bare) == len(text) and all(len(v) == 1 for v in table.values()):
+        return bare, None
+    origin = [i for i, char in enumerate(text) for _ in range(len(table.get(ord(char), char)))]
+    return bare, origin
 
 
 _NUMBER = re.compile(
@@ -91,7 +105,9 @@ def fields_from_text(text: str) -> DocumentFields:
     match = _NUMBER.search(bare)
     if match is not None:
         start, end = match.span(1)
-        written = text[origin[start] : origin[end - 1] + 1]
+        if origin is not None:
+            start, end = origin[start], origin[end - 1] + 1
+        written = text[start:end]
         number = re.sub(r"\s+", "", written)
     candidates: list[tuple[bool, int, date]] = []
     for pattern in (_DATE_WORDS, _DATE_DIGITS):

@@ -61,6 +61,7 @@ class ItemResult:
     size: int = 0
 
 
+_LIMITS = Limits()  # the defaults, made once (a Limits checks every field when made)
 _VERIFIERS: dict[str, object] = {}
 _LOCK = threading.Lock()
 
@@ -94,7 +95,9 @@ def verifier_for(settings: Settings):
 def _fields(settings: Settings, data, name, content):
     """Document number and date; a bug here never costs the entry its verdict (unless strict)."""
     try:
-        return tuple(document_fields(data, name, content=content, limits=settings.limits))
+        return tuple(
+            document_fields(data, name, content=content, limits=settings.limits or _LIMITS)
+        )
     except Exception as exc:
         if settings.strict:
             raise InternalError(f"reading the text of {name}: {exc!r}") from exc
@@ -114,7 +117,7 @@ def _open(item: Item, limits: Limits):
 
 def audit_item(seq: int, item: Item, digest: str, settings: Settings) -> ItemResult:
     """The register rows of one item (run in a worker)."""
-    limits = settings.limits or Limits()
+    limits = settings.limits or _LIMITS
     try:
         data = _open(item, limits)
         content = None
@@ -151,7 +154,7 @@ def _carried_fields(settings: Settings, documents: list[CarriedDocument], fields
 
 def _audit(seq, item, digest, settings, data, content) -> ItemResult:
     verifier = verifier_for(settings)
-    limits = settings.limits or Limits()
+    limits = settings.limits or _LIMITS
     name = item.name
     head = bytes(data[:1024])
     is_message = detect_kind(head, name) == InputKind.EML
@@ -210,28 +213,61 @@ def audit_batch(batch: Batch, settings: Settings) -> list[ItemResult]:
     return [audit_item(seq, item, digest, settings) for seq, item, digest in batch]
 
 
-def audit_task(batch: Batch, settings: Settings) -> list[ItemResult]:
-    """The Dask task (the same work; a separate name keeps task keys readable)."""
+def audit_task(batch: Batch, token: str) -> list[ItemResult]:
+    """The Dask task: the same work, with the settings the run's worker plugin left here
+    (:mod:`sigmail.audit.dask_worker`); a separate name keeps task keys readable."""
+    settings = _DASK_SETTINGS.get(token)
+    if settings is None:
+        raise InternalError(f"audit settings {token} never reached this Dask worker")
     return audit_batch(batch, settings)
 
 
-# -- local process pool ------------------------------------------------------------------------
+# -- worker processes (both engines) -----------------------------------------------------------
 
 _SETTINGS: Settings | None = None
 
 
-def init_worker(settings: Settings) -> None:
-    global _SETTINGS
-    _SETTINGS = settings
-    # A worker's log lines as the command's own: a logged exception is one line on stderr.
-    from sigmail.cli.stderr_log import debug_env, stderr_handler
+def _log_to_stderr() -> None:
+    """A worker's log lines as the command's own: a logged exception is one line on stderr,
+    once. A forked worker inherits the command's handler (``sigmail.cli``) and keeps it;
+    a spawned one (fork server, Dask) gets one; a second is never added."""
+    from sigmail.cli.stderr_log import StderrHandler, debug_env, stderr_handler
 
     logger = logging.getLogger("sigmail")
-    logger.addHandler(stderr_handler(tracebacks=debug_env()))
-    logger.setLevel(logging.DEBUG if debug_env() else logging.WARNING)
+    if not any(isinstance(h, StderrHandler) for h in logger.handlers):
+        logger.addHandler(stderr_handler(tracebacks=debug_env()))
+        logger.setLevel(logging.DEBUG if debug_env() else logging.WARNING)
     logger.propagate = False
+
+
+def init_worker(settings: Settings) -> None:
+    """Start of a worker process of the local engine: its settings, its log lines, and its
+    Verifier made now (inherited already made when the worker was forked)."""
+    global _SETTINGS
+    _SETTINGS = settings
+    _log_to_stderr()
+    verifier_for(settings)
 
 
 def audit_in_worker(batch: Batch) -> list[ItemResult]:
     assert _SETTINGS is not None, "init_worker was not called"
     return audit_batch(batch, _SETTINGS)
+
+
+_DASK_SETTINGS: dict[str, Settings] = {}  # token → settings, on a Dask worker
+
+
+def start_dask_worker(settings: Settings, *, separate: bool) -> None:
+    """A Dask worker's share of a run (its plugin's ``setup``): the settings kept under their
+    token, the Verifier made; in a worker process of its own, its log lines once on stderr."""
+    with _LOCK:
+        _DASK_SETTINGS[settings.token] = settings
+    if separate:
+        _log_to_stderr()
+    verifier_for(settings)
+
+
+def stop_dask_worker(token: str) -> None:
+    """The end of a run on a Dask worker (its plugin's ``teardown``)."""
+    with _LOCK:
+        _DASK_SETTINGS.pop(token, None)

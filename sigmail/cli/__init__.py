@@ -11,16 +11,30 @@ An internal error (a bug) is one line on stderr; the traceback only with ``--ver
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sigmail.cli.exit_codes import EXIT_INTERNAL, EXIT_USAGE
 from sigmail.errors import ConfigError, SigmailError, UsageError
 
-__all__ = ["EXIT_INTERNAL", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_INTERNAL", "EXIT_USAGE", "build_parser", "main"]
+
+# Every command: the module that defines its parser, and its one-line help. Only the command
+# given on the command line has its module imported and its parser built (a command's module
+# imports what its options need); the others are listed by name and help, which is all
+# ``sigmail --help`` prints — so ``sigmail --help`` imports no command at all, and
+# ``sigmail verify`` not the audit's or the service's options. tests/test_cli.py checks that
+# these lines are the ones the modules give.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("verify_cmd", "verify signed files and print their verdicts"),
+    "trust": ("trust_cmd", "install and list trust anchors (pinned by the policy)"),
+    "reasons": ("reasons_cmd", "list every reason code with its effect and legal basis"),
+    "milter": ("milter_cmd", "run the mail filter (milter) for Postfix or Sendmail"),
+    "audit": ("audit_cmd", "verify mailboxes and folders into the arrival register"),
+    "report": ("audit_cmd", "yearly statistics from the arrival register (HTML, CSV)"),
+    "serve": ("serve_cmd", "run the verification service (HTTP API and the clerk's web page)"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,19 +45,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from sigmail.cli import audit_cmd, milter_cmd, reasons_cmd, serve_cmd, trust_cmd, verify_cmd
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``sigmail`` parser. With ``argv``, only the command it names is built in full (the
+    others by name and help only); without, every command is."""
+    import importlib
 
+    if argv is None:
+        full = {module for module, _help in COMMANDS.values()}
+    else:
+        chosen = _command_of(argv)
+        full = {COMMANDS[chosen][0]} if chosen is not None else set()
     parser = _Parser(prog="sigmail", description=__doc__.split("\n")[0].strip("`"))
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    verify_cmd.add_parser(sub)
-    trust_cmd.add_parser(sub)
-    reasons_cmd.add_parser(sub)
-    milter_cmd.add_parser(sub)
-    audit_cmd.add_parser(sub)  # audit and report (docs/audit.md)
-    serve_cmd.add_parser(sub)  # the HTTP service and the clerk's page (docs/service.md)
+    built: set[str] = set()
+    for name, (module, help_line) in COMMANDS.items():
+        if module not in full:
+            sub.add_parser(name, help=help_line, add_help=False)
+        elif module not in built:  # adds all its commands (audit_cmd: audit, report) in order
+            built.add(module)
+            importlib.import_module(f"sigmail.cli.{module}").add_parser(sub)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (the top level has
+    only --help and --version, which take no value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            word = next(words, "")
+        elif word.startswith("-"):
+            continue
+        return word if word in COMMANDS else None
+    return None
 
 
 def _version() -> str:
@@ -67,6 +102,8 @@ def _logging_to_stderr(args: argparse.Namespace) -> Iterator[None]:
     if args.command in ("milter", "serve"):
         yield
         return
+    import logging
+
     from sigmail.cli.stderr_log import debug_env, stderr_handler
 
     logger = logging.getLogger("sigmail")
@@ -97,7 +134,7 @@ def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         _innermost(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -116,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # the CLI's one boundary: a bug is exit 70, never a traceback dump
         if _debug(args):
+            import traceback
+
             traceback.print_exc(file=sys.stderr)
         print(f"sigmail: internal error: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
         return EXIT_INTERNAL

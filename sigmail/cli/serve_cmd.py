@@ -72,6 +72,7 @@ def config_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     try:
+        import orjson  # noqa: F401  (the workers' JSON writer; same extra)
         import uvicorn
 
         from sigmail.service import create_app

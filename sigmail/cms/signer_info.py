@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,38 +108,47 @@ SINGLE_VALUED_ATTRIBUTES = {
 }
 
 
-def _check_single_valued(attrs: cms.CMSAttributes, check: SignerCheck, loc: str) -> set[str]:
-    """Report every single-valued attribute that is repeated or does not have one value;
-    return the dotted OIDs of those (their values are not read: they are not one claim)."""
-    occurrences: dict[str, list[int]] = {}
-    for attr in attrs:
-        oid = attr["type"].dotted
-        if oid in SINGLE_VALUED_ATTRIBUTES:
-            occurrences.setdefault(oid, []).append(len(attr["values"]))
-    broken = set()
-    for oid, counts in occurrences.items():
-        if counts == [1]:
-            continue
-        broken.add(oid)
-        what = f"{len(counts)} times" if len(counts) > 1 else f"with {counts[0]} values"
-        check.add(
-            "signed_attributes_invalid",
-            loc,
-            f"the {SINGLE_VALUED_ATTRIBUTES[oid]} attribute occurs {what}; "
-            "it must occur once, with one value",
-        )
-    return broken
+class _Attributes:
+    """The signed attributes read once: each attribute's dotted type, in order, and the
+    single-valued ones that are broken (repeated, or without exactly one value).
 
+    Every later look-up (:meth:`single`) is a dictionary access instead of another walk
+    over the attributes: a warm verification reads half a dozen of them."""
 
-def _single_attr(attrs: cms.CMSAttributes | None, name: str):
-    """The one value of attribute ``name``, or None when it is absent. Call it after
-    :func:`_check_single_valued`, which reports (and makes callers skip) the repeated ones."""
-    if not attrs:
-        return None
-    found = [a for a in attrs if a["type"].native == name]
-    if len(found) != 1 or len(found[0]["values"]) != 1:
-        return None
-    return found[0]["values"][0]
+    __slots__ = ("_by_oid", "broken")
+
+    def __init__(self, attrs: cms.CMSAttributes) -> None:
+        self._by_oid: dict[str, list[cms.CMSAttribute]] = {}
+        for attr in attrs:
+            self._by_oid.setdefault(attr["type"].dotted, []).append(attr)
+        self.broken: set[str] = set()
+
+    def check_single_valued(self, check: SignerCheck, loc: str) -> set[str]:
+        """Report every single-valued attribute that is repeated or does not have one value;
+        return the dotted OIDs of those (their values are not read: they are not one claim)."""
+        for oid, found in self._by_oid.items():
+            if oid not in SINGLE_VALUED_ATTRIBUTES:
+                continue
+            counts = [len(a["values"]) for a in found]
+            if counts == [1]:
+                continue
+            self.broken.add(oid)
+            what = f"{len(counts)} times" if len(counts) > 1 else f"with {counts[0]} values"
+            check.add(
+                "signed_attributes_invalid",
+                loc,
+                f"the {SINGLE_VALUED_ATTRIBUTES[oid]} attribute occurs {what}; "
+                "it must occur once, with one value",
+            )
+        return self.broken
+
+    def single(self, oid: str):
+        """The one value of the attribute of type ``oid``, or None when it is absent or not
+        one value (call :meth:`check_single_valued` first, which reports those)."""
+        found = self._by_oid.get(oid)
+        if found is None or len(found) != 1 or len(found[0]["values"]) != 1:
+            return None
+        return found[0]["values"][0]
 
 
 def same_name(a: x509.Name, b: x509.Name) -> bool:
@@ -160,7 +171,7 @@ def _candidates(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate,
         match = [c for c in certificates if c.key_identifier == ski]
     unique: dict[bytes, x509.Certificate] = {}
     for c in match:
-        unique.setdefault(hashlib.sha256(c.dump()).digest(), c)
+        unique.setdefault(c.dump(), c)  # the same encoding twice is one certificate
     return list(unique.values())
 
 
@@ -191,19 +202,44 @@ def _der_length(n: int) -> bytes:
 
 _CONTENT_TYPE = "1.2.840.113549.1.9.3"
 _MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_SIGNING_TIME = "1.2.840.113549.1.9.5"
 _SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
 _SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
+_ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
+
+_CERT_DIGESTS_MAX = 4096
+_cert_digests: OrderedDict[tuple[str | None, bytes], bytes] = OrderedDict()
+_cert_digests_lock = threading.Lock()
+
+
+def certificate_digest(name: str | None, cert: x509.Certificate) -> bytes:
+    """The ``name`` digest of ``cert``'s encoding (``None``: the SHA-1 of an ESSCertID v1),
+    computed once per certificate and algorithm (a bounded, shared cache keyed by the
+    encoding: every message from a signer names the same certificate in its
+    signing-certificate attribute). Raises AlgorithmProblem for an unknown algorithm."""
+    key = (name, cert.dump())
+    with _cert_digests_lock:
+        found = _cert_digests.get(key)
+        if found is not None:
+            _cert_digests.move_to_end(key)
+            return found
+    # ESSCertID (v1) is SHA-1 by definition, whatever digest() knows of.
+    value = hashlib.sha1(key[1]).digest() if name is None else digest(name, key[1])
+    with _cert_digests_lock:
+        _cert_digests[key] = value
+        while len(_cert_digests) > _CERT_DIGESTS_MAX:
+            _cert_digests.popitem(last=False)
+    return value
 
 
 def _check_signing_certificate(
-    si: cms.SignerInfo, cert: x509.Certificate, check: SignerCheck, loc: str, broken: set[str]
+    attrs: _Attributes, cert: x509.Certificate, check: SignerCheck, loc: str
 ) -> None:
-    attrs = si["signed_attrs"]
-    v2 = _single_attr(attrs, "signing_certificate_v2")
-    v1 = _single_attr(attrs, "signing_certificate") if v2 is None else None
+    v2 = attrs.single(_SIGNING_CERTIFICATE_V2)
+    v1 = attrs.single(_SIGNING_CERTIFICATE) if v2 is None else None
     ref = v2 if v2 is not None else v1
     if ref is None:
-        if not broken & {_SIGNING_CERTIFICATE, _SIGNING_CERTIFICATE_V2}:
+        if not attrs.broken & {_SIGNING_CERTIFICATE, _SIGNING_CERTIFICATE_V2}:
             check.add("signing_certificate_attr_missing", loc)
         return
     certs = ref["certs"]
@@ -216,12 +252,12 @@ def _check_signing_certificate(
     if v2 is not None:
         hash_name = first["hash_algorithm"]["algorithm"].native
         try:
-            expected = digest(hash_name, cert.dump())
+            expected = certificate_digest(hash_name, cert)
         except AlgorithmProblem as exc:
             check.add("signer_certificate_mismatch", loc, exc.detail)
             return
     else:
-        expected = hashlib.sha1(cert.dump()).digest()  # ESSCertID is SHA-1 by definition
+        expected = certificate_digest(None, cert)  # ESSCertID is SHA-1 by definition
     if not hmac.compare_digest(first["cert_hash"].native, expected):
         check.add(
             "signer_certificate_mismatch",
@@ -230,7 +266,9 @@ def _check_signing_certificate(
         )
         return
     issuer_serial = first["issuer_serial"]
-    if issuer_serial.native is not None:
+    # Absent (optional in ESSCertID and ESSCertIDv2): asn1crypto gives a Void. Asking for
+    # .native instead would build the whole GeneralNames as Python values on every message.
+    if not isinstance(issuer_serial, core.Void) and issuer_serial.contents is not None:
         serial_ok = issuer_serial["serial_number"].native == cert.serial_number
         # the issuer is the certificate issuer's directory name (RFC 5035 IssuerSerial): a
         # GeneralNames holding only other kinds of name cannot name it
@@ -244,9 +282,11 @@ def _check_signing_certificate(
             )
 
 
-def _check_algorithm_protection(si: cms.SignerInfo, check: SignerCheck, loc: str) -> None:
+def _check_algorithm_protection(
+    si: cms.SignerInfo, attrs: _Attributes, check: SignerCheck, loc: str
+) -> None:
     """RFC 6211: when present, the protected algorithms must be the ones used."""
-    prot = _single_attr(si["signed_attrs"], "cms_algorithm_protection")
+    prot = attrs.single(_ALGORITHM_PROTECTION)
     if prot is None:
         return
     same_digest = prot["digest_algorithm"].dump() == si["digest_algorithm"].dump()
@@ -324,16 +364,17 @@ def _check(
 
     signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
     has_signed_attrs = len(signed_attrs) > 0
+    attrs = _Attributes(signed_attrs if has_signed_attrs else ())
     broken: set[str] = set()
     if has_signed_attrs:
-        broken = _check_single_valued(signed_attrs, check, loc)
+        broken = attrs.check_single_valued(check, loc)
         try:
             check_eddsa_digest(check.signature_algorithm, si["digest_algorithm"])
         except AlgorithmProblem as exc:
             check.add(exc.code, loc, exc.detail)
-        ct = _single_attr(signed_attrs, "content_type")
-        md = _single_attr(signed_attrs, "message_digest")
-        st = _single_attr(signed_attrs, "signing_time")
+        ct = attrs.single(_CONTENT_TYPE)
+        md = attrs.single(_MESSAGE_DIGEST)
+        st = attrs.single(_SIGNING_TIME)
         if st is not None:
             claimed = st.chosen.native if hasattr(st, "chosen") else st.native
             if isinstance(claimed, datetime):
@@ -367,7 +408,7 @@ def _check(
         else:
             check.add("detached_content_missing", loc)
         message = signed_message
-        _check_algorithm_protection(si, check, loc)
+        _check_algorithm_protection(si, attrs, check, loc)
     else:
         # Without signed attributes the signature is over the content itself (RFC 5652 §5.4),
         # which is only allowed for id-data.
@@ -427,7 +468,7 @@ def _check(
         except AlgorithmProblem as exc:
             check.add(exc.code, loc, exc.detail)
         if has_signed_attrs:
-            _check_signing_certificate(si, check.signer_cert, check, loc, broken)
+            _check_signing_certificate(attrs, check.signer_cert, check, loc)
         _check_key_usage(check.signer_cert, check, loc)
     return check
 

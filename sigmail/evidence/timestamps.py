@@ -73,6 +73,8 @@ def _walk(data, name, where, depth, limits: Limits, out, seen) -> None:
             _pdf(data, where, limits, out, seen)
         elif kind == InputKind.EML:
             _email(data, where, depth, limits, out, seen)
+        elif kind in (InputKind.XML, InputKind.OOXML, InputKind.ODF):
+            _xades(data, kind, where, limits, out, seen)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):
         return  # not for us to judge: the verdict already says what is wrong with it
     except Exception as exc:  # sigmail's own parse errors (MalformedInput, PdfSyntaxError, …)
@@ -123,6 +125,38 @@ def _pdf(data, where, limits, out, seen) -> None:
         label = f"{_prefix(where)}PDF field {sig.label}"
         if info["content_type"].native == "signed_data":
             _signer_tokens(info, label, out, seen)
+
+
+def _xades(data, kind, where, limits, out, seen) -> None:
+    """XAdES SignatureTimeStamps: of a signed XML document, of each signature part of an
+    Office package, of each signature file of an OpenDocument package (its macro
+    signatures' too), read with the verifier's safe parser and ZIP reader."""
+    from sigmail.odf.package import DOCUMENT_SIGNATURES, MACRO_SIGNATURES
+    from sigmail.ooxml.zipsafe import read_zip
+    from sigmail.xmldsig.names import ds
+    from sigmail.xmldsig.parse import parse_xml
+    from sigmail.xmldsig.xades import read_xades
+
+    budget = Budget(limits)
+    files: list[tuple[str, bytes]] = [("", data)]
+    if kind != InputKind.XML:
+        entries = read_zip(data, budget).entries
+        if kind == InputKind.ODF:
+            names = [n for n in (DOCUMENT_SIGNATURES, MACRO_SIGNATURES) if n in entries]
+        else:
+            names = sorted(
+                n
+                for n in entries
+                if n.lower().startswith("_xmlsignatures/") and n.lower().endswith(".xml")
+            )
+        files = [(n, entries[n]) for n in names]
+    for name, xml in files:
+        root = parse_xml(xml, budget, locator=name or "document")
+        for i, signature in enumerate(root.iter(ds("Signature"))):
+            props = read_xades(signature, budget)
+            for token, _c14n in props.timestamps if props is not None else ():
+                label = f"{name} signature {i}" if name else f"signature {i}"
+                _add(out, seen, f"{_prefix(where)}{label}", token)
 
 
 def _email(data, where, depth, limits, out, seen) -> None:

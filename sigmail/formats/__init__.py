@@ -31,6 +31,7 @@ HANDLERS = {
     InputKind.PDF: "sigmail.formats.pdf:verify_pdf",
     InputKind.XML: "sigmail.formats.xml:verify_xml",
     InputKind.OOXML: "sigmail.formats.ooxml:verify_ooxml",
+    InputKind.ODF: "sigmail.formats.odf:verify_odf",
 }
 
 

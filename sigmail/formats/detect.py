@@ -32,10 +32,10 @@ class InputKind:
     PDF = "pdf"
     CMS = "cms"  # .p7m (attached) or .p7s (detached): told apart after parsing
     EML = "eml"
-    # Recognised, not verified (yet): named in an "unsupported" finding.
     OOXML = "ooxml"  # Office Open XML: .docx, .xlsx, .pptx (ZIP with [Content_Types].xml)
     ODF = "odf"  # OpenDocument: .odt, .ods, .odp (ZIP whose first member is "mimetype")
     XML = "xml"
+    # Recognised, not verified: named in an "unsupported" finding.
     ZIP = "zip"
     IMAGE = "image"
     OLE = "ole"  # OLE2 compound file: .doc, .xls, .ppt of Office 97-2003, Outlook .msg

@@ -30,7 +30,7 @@ class PdfDocument:
         self.budget = budget
         self.max_decoded = budget.limits.max_input_bytes
         # One account for every stream the document decodes, xref streams included.
-        self.allowance = DecodeAllowance(budget.limits)
+        self.allowance = DecodeAllowance(budget.limits, self.src.size)
         self.revisions: list[Revision] = read_revisions(self.src, budget, self.allowance)
         self._objects: dict[tuple, Any] = {}
         self._objstms: dict[tuple, tuple[bytes, list[tuple[int, int]], int]] = {}

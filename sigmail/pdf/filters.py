@@ -37,24 +37,38 @@ class UnsupportedFilter(PdfSyntaxError):
     code = "unsupported"
 
 
+TOKENS_BASE = 50_000  # tokens any PDF may parse out of its object streams, whatever its size
+
+
 class DecodeAllowance:
     """What one document may still decode: output bytes, and decoding steps taken one at a
     time in Python. Every decode of every stream spends from the same account."""
 
-    __slots__ = ("bytes_left", "limits", "steps_left", "tokens_left")
+    __slots__ = ("bytes_left", "limits", "steps_left", "token_allowance", "tokens_left")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, input_size: int | None = None) -> None:
         self.limits = limits
         self.bytes_left = limits.max_pdf_decoded_bytes
         self.steps_left = limits.max_pdf_decode_steps
-        self.tokens_left = limits.max_pdf_stream_tokens
+        # Tokens parsed out of decoded data cost Python work, up to a microsecond each,
+        # and a few kB of Flate inflate to millions of them: the allowance grows with the
+        # file (TOKENS_BASE plus one a byte), up to the limit, so the work stays in
+        # proportion to the input.
+        self.token_allowance = limits.max_pdf_stream_tokens
+        if input_size is not None:
+            self.token_allowance = min(self.token_allowance, TOKENS_BASE + max(0, input_size))
+        self.tokens_left = self.token_allowance
 
     def spend_tokens(self, n: int) -> None:
-        """Objects parsed out of decoded data (object streams), a token at a time."""
+        """Objects parsed out of decoded data (object streams), a token at a time (the parser
+        decrements ``tokens_left`` itself and calls this with 0 once it is below zero)."""
         self.tokens_left -= n
         if self.tokens_left < 0:
-            ceiling = self.limits.max_pdf_stream_tokens
-            raise LimitExceeded("max_pdf_stream_tokens", ceiling, ceiling - self.tokens_left)
+            raise LimitExceeded(
+                "max_pdf_stream_tokens",
+                self.token_allowance,
+                self.token_allowance - self.tokens_left,
+            )
 
     def spend_bytes(self, n: int) -> None:
         self.bytes_left -= n

@@ -33,6 +33,19 @@ _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _OBJ_HEADER = re.compile(
     rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?!" + _REGULAR + rb")"
 )
+# One token after whitespace: the groups, in this order, are what lastindex tells apart.
+_TOKEN = re.compile(
+    rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*(?:"
+    rb"((\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?!" + _REGULAR + rb"))"  # a reference
+    rb"|(\d{1,18}(?!" + _REGULAR + rb"))"  # an integer (longer ones: the long way)
+    rb"|(/" + _REGULAR + rb"*)"  # a name
+    rb"|(\[|<<)"  # an array or a dictionary opens
+    rb"|(\]|>>)"  # … or closes
+    rb"|([+-]?(?:\d+\.?\d*|\.\d+)(?!" + _REGULAR + rb"))"  # any other number
+    rb"|((?:true|false|null)(?!" + _REGULAR + rb")))"
+)
+_T_REF, _T_INT, _T_NAME, _T_OPEN, _T_CLOSE, _T_NUMBER, _T_CONSTANT = 1, 4, 5, 6, 7, 8, 9
+_CONSTANTS = {b"true": True, b"false": False, b"null": None}
 _STREAM_KW = re.compile(rb"stream(?:\r\n|\n|\r)?")
 _ENDSTREAM = re.compile(rb"[\x00\t\n\x0c\r ]*endstream")
 
@@ -103,8 +116,42 @@ class ObjectParser:
         """The object starting at (or after whitespace from) ``pos``, and the end offset."""
         if depth > MAX_DEPTH:
             raise PdfSyntaxError("objects nested too deeply", pos)
-        if self.tokens is not None:
-            self.tokens.spend_tokens(1)
+        tokens = self.tokens
+        if tokens is not None:
+            tokens.tokens_left -= 1
+            if tokens.tokens_left < 0:
+                tokens.spend_tokens(0)  # raises, saying how many
+        # The common tokens in one regular-expression match (whitespace skipped in it);
+        # everything else, and every error, goes the long way round.
+        m = _TOKEN.match(self.buf, pos, self.end)
+        if m is not None:
+            kind = m.lastindex
+            if kind == _T_INT:
+                return int(m.group(kind)), m.end()
+            if kind == _T_NAME:
+                return _name(m.group(kind)[1:]), m.end()
+            if kind == _T_REF:
+                at = m.start(kind)
+                return Ref(
+                    integer(m.group(_T_REF + 1), at), integer(m.group(_T_REF + 2), at)
+                ), m.end()
+            if kind == _T_OPEN:
+                if self.buf[m.start(kind)] == 0x5B:  # [
+                    return self._array(m.end(), depth)
+                return self._dict(m.end(), depth)
+            if kind == _T_NUMBER:
+                text = m.group(kind)
+                try:
+                    return (float(text) if b"." in text else int(text)), m.end()
+                except ValueError as exc:  # more digits than int() converts
+                    raise PdfSyntaxError("bad number", m.start(kind)) from exc
+            if kind == _T_CONSTANT:
+                return _CONSTANTS[m.group(kind)], m.end()
+        return self._parse_other(pos, depth)
+
+    def _parse_other(self, pos: int, depth: int) -> tuple[Any, int]:
+        """What :meth:`parse` does not take in one match: strings, reals, signed numbers,
+        keywords, and the errors."""
         pos = self.skip_ws(pos)
         c = self._char(pos)
         buf = self.buf
@@ -165,31 +212,50 @@ class ObjectParser:
 
     def _array(self, pos: int, depth: int) -> tuple[list, int]:
         out: list = []
+        buf, end, tokens = self.buf, self.end, self.tokens
+        match = _TOKEN.match
         while True:
-            pos = self.skip_ws(pos)
-            if self._char(pos) == 0x5D:  # ]
-                return out, pos + 1
-            value, pos = self._value(pos, depth)
+            m = match(buf, pos, end)
+            if m is None:
+                at = self.skip_ws(pos)
+                self._char(at)  # the end of the data is an error here
+            else:
+                kind = m.lastindex
+                at = m.start(kind)
+                if kind == _T_CLOSE and buf[at] == 0x5D:  # ]
+                    return out, at + 1
+                if kind == _T_INT and depth < MAX_DEPTH:
+                    # the bulk of a big array: what parse() does, without the call
+                    if tokens is not None:
+                        tokens.tokens_left -= 1
+                        if tokens.tokens_left < 0:
+                            tokens.spend_tokens(0)
+                    out.append(int(m.group(kind)))
+                    pos = m.end()
+                    continue
+            value, pos = self._value(at, depth)
             out.append(value)
 
     def _dict(self, pos: int, depth: int) -> tuple[PdfDict, int]:
         out = PdfDict()
         spans: dict[str, tuple[int, int]] | None = {} if self.base is not None else None
         dups: list[str] = []
-        buf = self.buf
+        buf, end = self.buf, self.end
+        match = _TOKEN.match
         while True:
-            pos = self.skip_ws(pos)
-            c = self._char(pos)
-            if c == 0x3E:  # >
-                if pos + 1 < self.end and buf[pos + 1] == 0x3E:
-                    out.duplicates = tuple(dups)
-                    out.spans = spans
-                    return out, pos + 2
-                raise PdfSyntaxError("'>' inside a dictionary", pos)
-            if c != 0x2F:
+            m = match(buf, pos, end)
+            kind = m.lastindex if m is not None else None
+            if kind == _T_CLOSE and buf[m.start(kind)] == 0x3E:  # >>
+                out.duplicates = tuple(dups)
+                out.spans = spans
+                return out, m.end()
+            if kind != _T_NAME:
+                pos = self.skip_ws(pos)
+                c = self._char(pos)
+                if c == 0x3E:  # a lone >
+                    raise PdfSyntaxError("'>' inside a dictionary", pos)
                 raise PdfSyntaxError("dictionary key is not a name", pos)
-            m = _NAME.match(buf, pos, self.end)
-            key = _name(m.group(1))
+            key = _name(m.group(kind)[1:])
             start = self.skip_ws(m.end())
             value, pos = self._value(start, depth)
             if key in out:

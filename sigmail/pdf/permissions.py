@@ -112,19 +112,27 @@ def _lock_from(doc: PdfDocument, params: PdfDict | None, revision: int) -> Field
 
 
 def field_lock(doc: PdfDocument, sig: PdfSignature) -> tuple[FieldLock | None, DocMDPLevel | None]:
-    """The FieldMDP lock of ``sig`` (from its /Reference or its field's /Lock), and a DocMDP
-    level a PDF 2.0 /Lock may add (``/P``)."""
+    """The FieldMDP lock of ``sig`` (from its /Reference or its field's /Lock), and the DocMDP
+    level a PDF 2.0 lock adds (``/P`` of the FieldMDP parameters or of the field's /Lock; the
+    stricter where both say one). A /Reference does not make the /Lock's /P go away: the lock
+    dictionary is what the author set, and the signer's /Reference is only its copy."""
+    lock: FieldLock | None = None
+    levels: list[DocMDPLevel] = []
     for ref in _references(doc, sig, sig.home):
         if ref.get("TransformMethod") == "FieldMDP":
-            lock = _lock_from(doc, doc.dict_at(ref.get("TransformParams"), sig.home), sig.home)
-            if lock is not None:
-                return lock, None
+            params = doc.dict_at(ref.get("TransformParams"), sig.home)
+            lock = lock or _lock_from(doc, params, sig.home)
+            if params is not None and (p := DocMDPLevel.from_p(params.get("P"))) is not None:
+                levels.append(p)
     for field_ref in sig.field_refs:
         field = doc.dict_at(field_ref, sig.home)
         lock_dict = doc.dict_at(field.get("Lock"), sig.home) if field else None
         if lock_dict is not None:
-            return _lock_from(doc, lock_dict, sig.home), DocMDPLevel.from_p(lock_dict.get("P"))
-    return None, None
+            lock = lock or _lock_from(doc, lock_dict, sig.home)
+            if (p := DocMDPLevel.from_p(lock_dict.get("P"))) is not None:
+                levels.append(p)
+            break
+    return lock, min(levels) if levels else None
 
 
 def permissions(doc: PdfDocument, sig: PdfSignature) -> Permissions:

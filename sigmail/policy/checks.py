@@ -21,7 +21,10 @@ from sigmail.verdict.reasons import Effect
 
 __all__ = ["CHECKS", "DOCUMENT_KINDS", "Case", "Check", "counted_signatures"]
 
-DOCUMENT_KINDS = ("pdf", "p7m", "p7s", "xml", "ooxml")
+DOCUMENT_KINDS = ("pdf", "p7m", "p7s", "xml", "ooxml", "odf")
+# Signatures that are no signer of the document: a PDF document timestamp, an ODF macro
+# signature (it signs the macros, not the document; sigmail/odf/verify.py).
+NOT_SIGNERS = ("doc_timestamp", "odf_macro")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ def counted_signatures(case: Case) -> list[SignatureReport]:
 
 def _counted(sig: SignatureReport) -> bool:
     return (
-        sig.kind != "doc_timestamp"
+        sig.kind not in NOT_SIGNERS
         and sig.integrity is SignatureStatus.PASSED
         and sig.role is not None
     )
@@ -62,7 +65,7 @@ def c1_signature_present(policy: Policy, case: Case) -> list[Finding]:
     """C1: at least one signature. An input already judged unreadable is not "unsigned", and
     neither is a message whose signed part sits inside an unsigned wrapper: that is
     ``partially_signed`` (C11), not a reference copy."""
-    if any(s.kind != "doc_timestamp" for s in case.signatures):
+    if any(s.kind not in NOT_SIGNERS for s in case.signatures):
         return []
     decided = {Effect.INVALID, Effect.INDETERMINATE, Effect.UNSIGNED}
     if any(f.effect in decided or f.code == "partially_signed" for f in case.findings):

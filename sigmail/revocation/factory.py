@@ -26,10 +26,12 @@ def revocation_source(
     ``fetch_allow`` networks). Raises ConfigError for a bad network or timeout."""
     allow = fetch_allow if isinstance(fetch_allow, str) else tuple(fetch_allow)
     if offline:
-        from sigmail.revocation.addresses import NetworkPolicy
         from sigmail.revocation.offline import OfflineRevocation
 
-        NetworkPolicy(allow=allow)  # a bad entry is refused now, not at the first online run
+        if allow != ():  # a bad entry is refused now, not at the first online run
+            from sigmail.revocation.addresses import NetworkPolicy
+
+            NetworkPolicy(allow=allow)
         return OfflineRevocation(cache_dir)
     from sigmail.revocation.online import OnlineRevocation
 

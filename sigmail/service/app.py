@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sigmail.cli.options import parse_time
 from sigmail.errors import UsageError
@@ -58,14 +59,14 @@ _ARCHIVE_EXT = {"pdf": ".pdf", "eml": ".eml", "p7m": ".p7m", "p7s": ".p7s"}
 class _SecurityHeaders:
     """Pure ASGI middleware (it does not buffer bodies): the strict headers on every answer."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        async def send_with_headers(message):
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
@@ -222,6 +223,7 @@ class _Service:
     def _archive(self, data: bytes, sha256: str, name: str | None) -> None:
         ext = Path(name or "").suffix.lower()
         ext = ext if ext[1:] in _ARCHIVE_EXT else ".bin"
+        assert self.config.archive_dir is not None
         target = Path(self.config.archive_dir) / f"{sha256}{ext}"
         if not target.exists():
             target.write_bytes(data)
@@ -264,6 +266,8 @@ def create_app(config: ServiceConfig) -> Starlette:
         result, error, facts = await service.verify(request, evidence=evidence)
         if error is not None:
             answer = error
+        elif result is None:  # pragma: no cover - verify() answers one or the other
+            raise AssertionError("neither a result nor an error")
         elif evidence:
             stem = Path(facts.get("name") or "document").stem or "document"
             answer = Response(
@@ -343,7 +347,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         result, error, facts = await service.verify(request, evidence=False)
         lang = facts.get("lang") or page.language(request)
         if error is not None:
-            detail = json.loads(error.body)
+            detail = json.loads(bytes(error.body))
             answer = HTMLResponse(
                 page.render(lang, None, error=detail), status_code=error.status_code
             )
@@ -351,6 +355,7 @@ def create_app(config: ServiceConfig) -> Starlette:
                 if header in error.headers:
                     answer.headers[header] = error.headers[header]
         else:
+            assert result is not None
             answer = HTMLResponse(page.render(lang, json.loads(result.verdict_json)))
         _log_line(request, answer.status_code, started, facts)
         return counted("/", answer)

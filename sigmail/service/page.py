@@ -10,6 +10,7 @@ PDF coverage). Every string from the request or the document goes through :func:
 from __future__ import annotations
 
 from datetime import timedelta, timezone
+from typing import Any
 
 from starlette.requests import Request
 
@@ -21,7 +22,7 @@ __all__ = ["TEXT", "language", "render"]
 
 _ICT = timezone(timedelta(hours=7))
 
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "vi": {
         "title": "Kiểm tra văn bản điện tử",
         "intro": "Kiểm tra chữ ký số của văn bản điện tử đến (PDF, .p7m, .p7s, thư .eml) "

@@ -1,9 +1,12 @@
 """Worker processes for verification, with a bounded queue in front of them.
 
 Verification is CPU-bound and synchronous; it runs in ``workers`` processes (both cores serve
-and the event loop never blocks). Each worker has its own pipe; the event loop writes a job
-to an idle worker and is woken by the loop's own reader on that pipe when the result is back
-(no executor threads: no GIL hand-offs between threads on every request). At most
+and the event loop never blocks). Each worker has two persistent pipes of its own; the event
+loop writes a job's frame (:mod:`sigmail.service.worker`: a small header and the document's
+raw bytes, written with ``writev`` straight from the received bytes, the rest of a large one
+when the pipe has room) to an idle worker and is woken by its own reader on the other pipe
+when the answer's frame is back (no pickling, no executor threads: no GIL hand-offs between
+threads on every request). At most
 ``workers + queue`` jobs are accepted at a time; the next one is refused at once with
 :class:`PoolBusy` (503 + Retry-After) instead of waiting in an unbounded backlog. A worker
 that outlives its deadline is killed and replaced, so a stuck verification frees its slot.
@@ -13,24 +16,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import multiprocessing
 import os
-import pickle
-import struct
 from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
 
 from sigmail.errors import SigmailError
 from sigmail.service.config import ServiceConfig
-from sigmail.service.worker import Job, JobResult, init_worker, run_job
+from sigmail.service.worker import (
+    PREFIX,
+    Job,
+    JobResult,
+    decode_result,
+    encode_job,
+    init_worker,
+    serve_jobs,
+)
 
 __all__ = ["PoolBroken", "PoolBusy", "PoolTimeout", "VerifierPool"]
 
 log = logging.getLogger("sigmail.service")
-
-# Bodies above this are written to the pipe from a thread: the worker reads as it arrives,
-# but a 64 MiB write must not hold the event loop.
-_WRITE_INLINE = 1024 * 1024
 
 
 class PoolBusy(SigmailError):
@@ -46,28 +55,34 @@ class PoolBroken(SigmailError):
     """A worker process died (killed, out of memory) or failed; it was replaced."""
 
 
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
+
+
+def _widen(fd: int) -> None:
+    """A 1 MiB pipe buffer (Linux's default /proc/sys/fs/pipe-max-size) instead of 64 KiB: a
+    document of up to 1 MiB goes in one write, not sixteen wake-ups of the loop (0.26 -> 0.20
+    ms of CPU per MB, 16 -> 1.5 writes). Best effort: elsewhere the pipe keeps its size."""
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, 1 << 20)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _serve(jobs: Connection, results: Connection, config: ServiceConfig) -> None:
     """A worker process: load the verifiers once, then one job at a time until EOF."""
     init_worker(config)
-    results.send_bytes(b"ready")
-    while True:
-        try:
-            message = jobs.recv_bytes()
-        except (EOFError, OSError):  # the server is gone or closed the pipe: stop
-            return
-        try:
-            answer: object = run_job(pickle.loads(message))
-        except Exception as exc:  # a bug in the worker must cost one request, not the process
-            answer = PoolBroken(f"verification failed in the worker: {exc!r}")
-        results.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+    serve_jobs(jobs.fileno(), results.fileno())
 
 
 class _Worker:
-    """One process and two one-way pipes. The event loop watches the results pipe (which an
-    event loop may turn non-blocking, so it is read with os.read and the framing of
-    multiprocessing.Connection is undone here); the jobs pipe stays blocking."""
+    """One process and two one-way pipes (multiprocessing's, for their passing to a
+    forkserver child; their framing is not used). The event loop watches the results pipe
+    and writes the jobs pipe, both non-blocking on this side."""
 
-    def __init__(self, context, config: ServiceConfig) -> None:
+    def __init__(self, context: Any, config: ServiceConfig) -> None:
         jobs_r, self.jobs = context.Pipe(duplex=False)
         self.results, results_w = context.Pipe(duplex=False)
         self.process = context.Process(
@@ -76,61 +91,80 @@ class _Worker:
         self.process.start()
         jobs_r.close()
         results_w.close()
-        self.waiting: asyncio.Future | None = None
+        for fd in (self.jobs.fileno(), self.results.fileno()):
+            os.set_blocking(fd, False)
+            _widen(fd)
+        self.waiting: asyncio.Future[tuple[dict, bytes]] | None = None
         self._buffer = bytearray()
+        self._need = 0  # the whole frame's length once its prefix is in
 
-    def watch(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
-        """A future for the next message from this worker (read by the event loop itself)."""
+    def watch(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[tuple[dict, bytes]]:
+        """A future for the next frame from this worker (read by the event loop itself)."""
         self.waiting = loop.create_future()
+        self._buffer.clear()
+        self._need = 0
         loop.add_reader(self.results.fileno(), self._readable, loop)
         return self.waiting
 
-    def _message(self) -> bytes | None:
-        """One whole message from the buffer, if it holds one (``!i`` length, or -1 then
-        ``!Q`` length, then the bytes: multiprocessing.connection's framing)."""
-        buffer = self._buffer
-        if len(buffer) < 4:
-            return None
-        (size,) = struct.unpack("!i", buffer[:4])
-        start = 4
-        if size == -1:
-            if len(buffer) < 12:
-                return None
-            (size,) = struct.unpack("!Q", buffer[4:12])
-            start = 12
-        if len(buffer) < start + size:
-            return None
-        message = bytes(buffer[start : start + size])
-        del buffer[: start + size]
-        return message
+    async def send(self, loop: asyncio.AbstractEventLoop, frame: list) -> None:
+        """Write a frame: what the pipe takes now, the rest as it drains (a 64 MiB document
+        never holds the loop)."""
+        fd = self.jobs.fileno()
+        views = [memoryview(b) for b in frame if len(b)]
+        while views:
+            try:
+                done = os.writev(fd, views)
+            except BlockingIOError:
+                done = 0
+            while done:
+                if done >= len(views[0]):
+                    done -= len(views.pop(0))
+                else:
+                    views[0], done = views[0][done:], 0
+            if views:
+                writable = loop.create_future()
+                loop.add_writer(fd, _wake, writable)
+                try:
+                    await writable
+                finally:
+                    loop.remove_writer(fd)
 
     def _readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        buffer = self._buffer
+        want = (self._need or PREFIX.size + (1 << 16)) - len(buffer)
         try:
-            chunk = os.read(self.results.fileno(), 1 << 20)
+            chunk = os.read(self.results.fileno(), max(want, 1 << 16))
         except BlockingIOError:
             return
         except OSError:
             chunk = b""
+        frame: tuple[dict, bytes] | None = None
         if chunk:
-            self._buffer += chunk
-            message = self._message()
-            if message is None:
+            buffer += chunk
+            if not self._need and len(buffer) >= PREFIX.size:
+                header_size, size = PREFIX.unpack_from(buffer)
+                self._need = PREFIX.size + header_size + size
+            if not self._need or len(buffer) < self._need:
                 return  # more to come
-        else:
-            message = None
+            header_end = PREFIX.size + PREFIX.unpack_from(buffer)[0]
+            with memoryview(buffer) as view:  # one copy of the answer, into bytes
+                frame = (orjson.loads(view[PREFIX.size : header_end]), view[header_end:].tobytes())
+            buffer.clear()
         loop.remove_reader(self.results.fileno())
         future, self.waiting = self.waiting, None
         if future is None or future.done():
             return
-        if message is None:
+        if frame is None:
             future.set_exception(PoolBroken("a verification process died; it was replaced"))
         else:
-            future.set_result(message)
+            future.set_result(frame)
 
     def stop(self, loop: asyncio.AbstractEventLoop | None, *, kill: bool = False) -> None:
         if loop is not None:
             with contextlib.suppress(Exception):
                 loop.remove_reader(self.results.fileno())
+            with contextlib.suppress(Exception):
+                loop.remove_writer(self.jobs.fileno())
         if kill:
             self.process.kill()
         self.jobs.close()  # the worker reads EOF and returns
@@ -155,9 +189,9 @@ class VerifierPool:
     async def _new_worker(self) -> _Worker:
         loop = asyncio.get_running_loop()
         worker = _Worker(self._context, self.config)
-        ready = await worker.watch(loop)  # loading trust and policies: PoolBroken if it fails
-        if ready != b"ready":
-            raise PoolBroken(f"a verification process did not start: {ready!r}")
+        header, _ = await worker.watch(loop)  # loading trust and policies: PoolBroken if not
+        if header != {"ready": True}:
+            raise PoolBroken(f"a verification process did not start: {header!r}")
         self._workers.append(worker)
         return worker
 
@@ -191,28 +225,26 @@ class VerifierPool:
 
     async def _run_on(self, worker: _Worker, job: Job) -> JobResult:
         loop = asyncio.get_running_loop()
+        idle = self._idle
+        assert idle is not None, "run() checked that the pool is started"
         healthy = False
         try:
-            payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
             answer = worker.watch(loop)
-            if len(payload) > _WRITE_INLINE:
-                await loop.run_in_executor(None, worker.jobs.send_bytes, payload)
-            else:
-                worker.jobs.send_bytes(payload)
             try:
-                data = await asyncio.wait_for(answer, self._deadline)
+                async with asyncio.timeout(self._deadline):  # a timer, not a task (wait_for)
+                    await worker.send(loop, encode_job(job))
+                    header, payload = await answer
             except TimeoutError as exc:
                 raise PoolTimeout(f"verification took over {self._deadline:.0f} s") from exc
-            result = pickle.loads(data)
             healthy = True
-            if isinstance(result, PoolBroken):
-                raise result
-            return result
+            if "error" in header:
+                raise PoolBroken(header["error"])
+            return decode_result(header, payload)
         except (OSError, EOFError) as exc:
             raise PoolBroken("a verification process died; it was replaced") from exc
         finally:
             if healthy:
-                self._idle.put_nowait(worker)
+                idle.put_nowait(worker)
             else:  # dead, stuck or interrupted half-way: replace it
                 log.warning(
                     "verification process %d replaced (exit code %s)",
@@ -223,7 +255,7 @@ class VerifierPool:
                 self._workers.remove(worker)
                 worker.stop(loop, kill=True)
                 with contextlib.suppress(Exception):
-                    self._idle.put_nowait(await self._new_worker())
+                    idle.put_nowait(await self._new_worker())
 
     def close(self) -> None:
         """Stop the workers (the server drained its requests before this)."""

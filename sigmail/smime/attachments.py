@@ -48,7 +48,7 @@ def cms_content_type(data: bytes) -> str | None:
 
 
 def document_kind(entity: Entity) -> str | None:
-    """The kind of document a part is ("eml", "pdf", "cms" or "ooxml"), or None."""
+    """The kind of document a part is ("eml", "pdf", "cms", "ooxml" or "odf"), or None."""
     ctype = entity.content_type
     name = (entity.filename or "").lower()
     if ctype in MESSAGE_TYPES or (ctype == "application/octet-stream" and name.endswith(".eml")):
@@ -62,12 +62,17 @@ def document_kind(entity: Entity) -> str | None:
         (".docx", ".xlsx", ".pptx")
     ):
         return "ooxml"
+    # An OpenDocument annex (.odt, .ods, .odp), signed or not, likewise.
+    if ctype.startswith("application/vnd.oasis.opendocument.") or name.endswith(
+        (".odt", ".ods", ".odp", ".odg")
+    ):
+        return "odf"
     return None
 
 
 def document_name(entity: Entity, kind: str, taken: set[str]) -> str:
     """A unique name for the document made from ``entity`` (its file name when it has one)."""
-    extension = {"eml": ".eml", "pdf": ".pdf", "cms": ".p7m", "ooxml": ".docx"}[kind]
+    extension = {"eml": ".eml", "pdf": ".pdf", "cms": ".p7m", "ooxml": ".docx", "odf": ".odt"}[kind]
     if entity.content_type in PKCS7_SIGNATURE:
         extension = ".p7s"
     name = entity.filename or f"{entity.locator}{extension}"

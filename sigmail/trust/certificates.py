@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from datetime import datetime
 from functools import lru_cache
 
-# asn1crypto's OID maps are global, and pyhanko-certvalidator extends them when imported (the
-# ML-DSA key and signature names, attribute-certificate extensions). Import it before any
-# certificate is parsed, so that every object is parsed under the same maps: an ML-DSA key read
-# before the import keeps a state the validator then trips on.
-import pyhanko_certvalidator.asn1_types  # noqa: F401
 from asn1crypto import algos, core, crl, pem, x509
 
 from sigmail.verdict.model import CertificateSummary
@@ -30,6 +27,47 @@ __all__ = [
     "stable_crl",
     "summarize",
 ]
+
+
+def _register_certvalidator_oids() -> None:
+    """Run ``pyhanko_certvalidator.asn1_types`` now, without the package's ``__init__``.
+
+    asn1crypto's OID maps are global, and pyhanko-certvalidator extends them in that module (the
+    ML-DSA key and signature names, attribute-certificate extensions). It must run before any
+    certificate is parsed, so that every object is parsed under the same maps: an ML-DSA key
+    read before it keeps a state the validator then trips on. Importing it the ordinary way
+    runs the package's ``__init__`` first (the validation context, asyncio, the fetchers: about
+    half of a cold ``sigmail verify``), which only chain validation needs. The module imports
+    nothing but asn1crypto, so it is executed from its own file and entered in ``sys.modules``
+    under its real name: when the package is imported later, its ``from .asn1_types import …``
+    finds this very module, so the classes the maps point at are the ones the validator uses.
+    """
+    name = "pyhanko_certvalidator.asn1_types"
+    if name in sys.modules or "pyhanko_certvalidator" in sys.modules:
+        import pyhanko_certvalidator.asn1_types
+
+        return
+    from importlib.machinery import PathFinder
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    package = PathFinder.find_spec("pyhanko_certvalidator")
+    locations = package.submodule_search_locations if package is not None else None
+    files = [f"{folder}/asn1_types.py" for folder in locations or ()]
+    spec = next((spec_from_file_location(name, f) for f in files if os.path.isfile(f)), None)
+    if spec is None or spec.loader is None:  # an unusual install (zip, frozen): the ordinary way
+        import pyhanko_certvalidator.asn1_types  # noqa: F401
+
+        return
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+
+
+_register_certvalidator_oids()
 
 _UID_OID = "0.9.2342.19200300.100.1.1"
 _ORG_ID_OID = "2.5.4.97"
@@ -150,6 +188,37 @@ class StableCertificateList(_StableDump, crl.CertificateList):
         ("signature_algorithm", algos.SignedDigestAlgorithm),
         ("signature", core.OctetBitString),
     ]
+
+    def listed_serials(self) -> frozenset[int] | None:
+        """The serial numbers this CRL lists, read once per CRL, or None: then look through
+        its entries as usual (a CRL under :data:`INDEXED_CRL_BYTES`, where walking the entries
+        costs less than importing cryptography.x509, or one cryptography cannot read).
+
+        A serial *not* in the set is on no entry of the CRL, whatever the entry's issuer or
+        extensions; a serial in it must still be looked up entry by entry (indirect CRLs,
+        critical entry extensions, the reason). Walking asn1crypto's entries costs ~3 µs each
+        (a 20,000-entry CRL: ~60 ms, once per lookup in pyhanko-certvalidator); cryptography's
+        parser reads them ~10× faster, once.
+        """
+        try:
+            return self._listed_serials  # type: ignore[has-type]
+        except AttributeError:
+            pass
+        serials: frozenset[int] | None = None
+        der = self.dump()
+        if len(der) >= INDEXED_CRL_BYTES:
+            from cryptography import x509 as cx509
+
+            try:
+                serials = frozenset(r.serial_number for r in cx509.load_der_x509_crl(der))
+            except Exception:
+                serials = None
+        self._listed_serials = serials
+        return serials
+
+
+# From this size of DER (~1,300 entries) a CRL's serial numbers are indexed (listed_serials).
+INDEXED_CRL_BYTES = 32 * 1024
 
 
 def _seq_header(length: int) -> bytes:

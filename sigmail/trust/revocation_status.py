@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from asn1crypto import crl, keys, ocsp, x509
+from asn1crypto import keys, ocsp, x509
 
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS
@@ -19,7 +19,7 @@ from sigmail.revocation.evidence import (
     RevocationLookup,
     RevocationSource,
 )
-from sigmail.trust.certificates import stable_crl
+from sigmail.trust.certificates import StableCertificateList, stable_crl
 from sigmail.trust.chain_types import (
     RevocationRule,
 )
@@ -40,7 +40,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # orders a CRL without thisUpdate fir
 
 @dataclass(slots=True)
 class _ParsedCRL:
-    obj: crl.CertificateList
+    obj: StableCertificateList
     issuer: object  # Name.hashable
     this_update: datetime | None
     next_update: datetime | None
@@ -50,6 +50,9 @@ class _ParsedCRL:
     def entry(self, serial: int) -> tuple[datetime, str | None] | None:
         """(revocation date, reason) of ``serial`` on this CRL, if listed."""
         if self._entries is None:
+            listed = self.obj.listed_serials()
+            if listed is not None and serial not in listed:
+                return None
             entries: dict[int, tuple[datetime, str | None]] = {}
             for revoked in self.obj["tbs_cert_list"]["revoked_certificates"]:
                 reason = revoked.crl_reason_value

@@ -10,6 +10,7 @@ subclass picks the n-th, so a document with several signatures is checked one by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509 as crypto_x509
@@ -21,7 +22,10 @@ from signxml.verifier import SignatureConfiguration
 
 from sigmail.xmldsig.names import detached, ds
 
-__all__ = ["CryptoCheck", "check_signature_crypto"]
+__all__ = ["CryptoCheck", "UriResolver", "check_signature_crypto"]
+
+# A reference URI outside the document → what it points at (None: not known, not verified).
+UriResolver = Callable[[str], "bytes | etree._Element | None"]
 
 _CONFIG = SignatureConfiguration(
     require_x509=True,
@@ -63,9 +67,17 @@ class CryptoCheck:
     detail: str | None = None
 
 
-def check_signature_crypto(root: etree._Element, index: int, certificate_der: bytes) -> CryptoCheck:
+def check_signature_crypto(
+    root: etree._Element,
+    index: int,
+    certificate_der: bytes,
+    *,
+    uri_resolver: UriResolver | None = None,
+) -> CryptoCheck:
     """Verify the ``index``-th ds:Signature of ``root`` (document order) with the key of
-    ``certificate_der``."""
+    ``certificate_der``. ``uri_resolver`` gives signxml what a reference outside the
+    document points at (an ODF package's stream: bytes, or a parsed element for XML that a
+    C14N transform canonicalises); without one such a reference does not verify."""
     try:
         cert = crypto_x509.load_der_x509_certificate(certificate_der)
     except ValueError as exc:  # asn1crypto read it lazily; cryptography reads it all
@@ -74,7 +86,11 @@ def check_signature_crypto(root: etree._Element, index: int, certificate_der: by
         # signxml's XSD check is off: sigmail checks the structure it relies on itself, and
         # Office 2007 writes Ids that are not xs:ID (POI's office2007prettyPrintedRels.docx).
         _NthSignatureVerifier(index).verify(
-            root, x509_cert=cert, expect_config=_CONFIG, validate_schema=False
+            root,
+            x509_cert=cert,
+            expect_config=_CONFIG,
+            validate_schema=False,
+            uri_resolver=uri_resolver,
         )
     except InvalidDigest as exc:
         return CryptoCheck(True, False, "digest_mismatch", str(exc))

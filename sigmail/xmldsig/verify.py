@@ -35,7 +35,7 @@ from sigmail.problems import ASN1_ERRORS
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.certificates import load_certificate, summarize
 from sigmail.verdict.model import Finding, SignatureReport, TimeSource, TimestampReport
-from sigmail.xmldsig.crypto import check_signature_crypto
+from sigmail.xmldsig.crypto import UriResolver, check_signature_crypto
 from sigmail.xmldsig.names import (
     BASE64,
     C14N_METHODS,
@@ -227,6 +227,10 @@ class _Check:
             self.without_comments.append(self.root)  # URI="" drops comments (XMLDSig §4.4.3.3)
             return
         if target.startswith("#xpointer(") or not target.startswith("#"):
+            if decoded:  # signxml decodes an element's text; an external stream has none
+                detail = f"base64 transform over {target!r}, outside the document"
+                self.finding("unsupported_transform", detail, where)
+                raise _Stop
             problem = self.external(reference) if self.external else "not fetched"
             if problem is not None:
                 self.finding("unsupported", f"reference to {target!r}: {problem}", where)
@@ -310,9 +314,11 @@ def verify_xml_signature(
     locator: str | None = None,
     external: ExternalCheck | None = None,
     kind: str | None = None,
+    uri_resolver: UriResolver | None = None,
 ) -> XmlSignature:
     """Check the ``position``-th ds:Signature of ``root`` (document order), reported as
-    signature ``index``."""
+    signature ``index``. ``external`` accepts references outside the document (their URIs
+    are the caller's to know), ``uri_resolver`` gives signxml their content."""
     loc = locator or f"signature {index}"
     check = _Check(root, signature, index, loc, ctx, ids, external)
     props = read_xades(signature, ctx.budget)
@@ -343,7 +349,7 @@ def verify_xml_signature(
         except AlgorithmProblem as exc:
             check.algorithm(exc)
         ctx.budget.spend_signature_check()
-        crypto = check_signature_crypto(root, position, leaf.dump())
+        crypto = check_signature_crypto(root, position, leaf.dump(), uri_resolver=uri_resolver)
         valid, intact = crypto.valid, crypto.intact
         if crypto.code is not None:
             check.finding(crypto.code, crypto.detail or crypto.code)

@@ -54,7 +54,7 @@ GENERATED_DIRS = ("cms", CERTS_DIR, "pki/crl")
 #   make(pki, crls, spec_dir, out_dir) -> list[dict]   write its files, return manifest entries
 #                                     shaped like the CMS ones (name, path, sha256, kind, …)
 # A family whose module does not exist yet is skipped.
-FAMILY_MODULES = ("smime_vectors", "pdf_vectors", "xml_vectors", "ooxml_vectors")
+FAMILY_MODULES = ("smime_vectors", "pdf_vectors", "xml_vectors", "ooxml_vectors", "odf_vectors")
 
 
 def _families() -> list[Any]:

@@ -23,7 +23,9 @@ suspicious (the document is ``invalid``; the reason names the change)
     swapped in; optional content changed), ``appended_without_xref``, ``trailing_data``,
     ``docmdp_violation``, ``fieldmdp_violation``, ``signature_dictionary_modified``,
     ``signature_reused`` (an earlier signature as the value of a new field),
-    ``modification_unclassified`` (anything not shown to be harmless)
+    ``modification_unclassified`` (anything not shown to be harmless; among them
+    ``action_added``: a JavaScript, Launch, Hide … action added anywhere, which can change
+    what the document shows)
 
 An object is judged by its role in the revision before (so, ultimately, in the signed one):
 a benign explanation claims only new objects that revision did not refer to and earlier

@@ -9,6 +9,7 @@ from sigmail.pdf.byte_range import Coverage
 from sigmail.pdf.diff.body_scan import appended
 from sigmail.pdf.diff.change import BENIGN, SUSPICIOUS, Change
 from sigmail.pdf.diff.levels import apply_permissions, merge
+from sigmail.pdf.diff.rules.actions import explain_actions
 from sigmail.pdf.diff.rules.catalog import explain_catalog, explain_trailer
 from sigmail.pdf.diff.rules.forms import explain_form
 from sigmail.pdf.diff.rules.pages import explain_pages
@@ -30,6 +31,7 @@ def explain_revision(diff: RevisionDiff) -> list[Change]:
     explain_catalog(diff)
     explain_form(diff)
     explain_pages(diff)
+    explain_actions(diff)
     explain_rest(diff)
     return diff.changes
 
