@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -149,7 +150,9 @@ class _Processes(_Pool):
         self.pool: ProcessPoolExecutor | None = None
         self.frozen = False
         methods = multiprocessing.get_all_start_methods()
-        self.fork = "fork" in methods and threading.active_count() == 1
+        # Not on macOS, whose system libraries do not survive a fork (Python's default there
+        # is spawn).
+        self.fork = "fork" in methods and sys.platform != "darwin" and threading.active_count() == 1
         if not self.fork:
             method = "forkserver" if "forkserver" in methods else "spawn"
             context = multiprocessing.get_context(method)
