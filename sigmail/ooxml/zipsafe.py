@@ -176,6 +176,8 @@ def open_zip(data: bytes, budget: Budget) -> ZipArchive:
         infos = zipfile.ZipFile(BytesIO(data)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise MalformedInput(f"the ZIP container does not parse: {exc}") from None
+    except NotImplementedError as exc:  # "zip file version 12.7": a version zipfile lacks
+        raise UnsupportedInput(f"the ZIP container: {exc}") from None
     if len(infos) > limits.max_zip_entries:
         raise LimitExceeded("max_zip_entries", limits.max_zip_entries, len(infos))
     seen: set[str] = set()

@@ -78,7 +78,10 @@ def check_signature_crypto(
     ``certificate_der``. ``uri_resolver`` gives signxml what a reference outside the
     document points at (an ODF package's stream: bytes, or a parsed element for XML that a
     C14N transform canonicalises); without one such a reference does not verify."""
-    cert = crypto_x509.load_der_x509_certificate(certificate_der)
+    try:
+        cert = crypto_x509.load_der_x509_certificate(certificate_der)
+    except ValueError as exc:  # asn1crypto read it, cryptography's stricter parser does not
+        return CryptoCheck(None, None, "malformed", f"the signer certificate: {exc}")
     try:
         # signxml's XSD check is off: sigmail checks the structure it relies on itself, and
         # Office 2007 writes Ids that are not xs:ID (POI's office2007prettyPrintedRels.docx).
