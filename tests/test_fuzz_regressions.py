@@ -186,3 +186,18 @@ def test_parsed_certificates_kept_are_bounded_by_their_size(monkeypatch):
     assert sum(map(len, certificates._loaded)) == certificates._loaded_bytes <= 20_000
     assert 1 < len(certificates._loaded) < 60
     assert certificates.load_certificate(bytes(der)) is kept[-1]  # the newest is kept
+
+
+@pytest.mark.parametrize(
+    ("file", "reason"),
+    [("ooxml-cert-cryptography.docx", "malformed"), ("ooxml-zip-version.docx", "unsupported")],
+)
+def test_ooxml_packages_the_campaign_broke_get_a_verdict(file, reason):
+    """ooxml-cert-cryptography: a signer certificate asn1crypto reads and cryptography does
+    not (ValueError out of xmldsig/crypto.py); ooxml-zip-version: zipfile's
+    NotImplementedError for a ZIP version it lacks (out of ooxml/zipsafe.py). Both were an
+    internal_error through the verifier."""
+    data = (DATA / file).read_bytes()
+    assert targets.run("ooxml", data, "x.docx") is None
+    verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.docx")
+    assert reason in verdict.reasons
