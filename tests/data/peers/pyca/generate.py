@@ -80,9 +80,12 @@ def main() -> None:
     out["der-two-signers.p7m"] = _builder(
         (ec_cert, ec_key, hashes.SHA512()), (rsa_cert, rsa_key, hashes.SHA512())
     ).sign(DER, [])
-    # test_pkcs7_verify_der_with_certificate: no certificate in the SignedData
+    # test_pkcs7_verify_smime: an opaque S/MIME message (application/pkcs7-mime, attached)
+    out["smime-opaque.eml"] = _builder(ec).sign(SMIME, [])
+    # test_pkcs7_verify_der_with_certificate, _no_certificates: no certificate in the SignedData
     out["der-no-certs.p7m"] = _builder(ec).sign(DER, [OPT.NoCerts])
-    # test_pkcs7_verify_invalid_signature: detached, no attributes, checked against other data
+    # test_pkcs7_verify_invalid_signature, _der_no_content: detached, no attributes, checked
+    # against other data, and without its data
     out["der-detached-no-attributes.p7s"] = _builder(ec).sign(
         DER, [OPT.NoAttributes, OPT.DetachedSignature]
     )
