@@ -213,6 +213,24 @@ def test_every_package_has_a_layer():
     assert len(placed) == sum(len(a) for _, a in LAYERS), "a package in two layers"
 
 
+def test_the_architecture_page_draws_these_layers():
+    """docs/architecture.md's drawing has every package, higher layers above lower ones."""
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawing = page.split("## Layers", 1)[1].split("```", 2)[1].splitlines()
+
+    def line_of(area: str) -> int:
+        token = {"": "sigmail/__init__.py", "__main__": "__main__"}.get(area)
+        token = token or (f"{area}/" if (PACKAGE / area).is_dir() else f"{area}.py")
+        found = [i for i, line in enumerate(drawing) if token in line]
+        assert found, f"{area} is not in the drawing of docs/architecture.md"
+        return found[0]
+
+    rows = [(i, line_of(area)) for i, (_, areas) in enumerate(LAYERS) for area in areas]
+    for layer, line in rows:
+        above = [other for higher, other in rows if higher > layer]
+        assert all(other < line for other in above), f"layer {LAYERS[layer][0]} drawn too high"
+
+
 def test_each_rule_catches_its_violation():
     """The rules fail where they should, on small made-up graphs over real module names."""
     clean = {"sigmail.verdict.model": set(), "sigmail.pdf.verify": {"sigmail.verdict.model"}}
