@@ -137,9 +137,8 @@ ROWS: tuple[Reason, ...] = (
     ),
 )
 
-# Added under issue 10; listed after the PDF rows (the table's published order), see
-# sigmail/verdict/reasons.py.
-
+# Added under issue 10, so listed after the PDF rows in the published order (sigmail/verdict/
+# reasons.py joins the tuples in that order).
 MESSAGE_DATE_ROWS: tuple[Reason, ...] = (
     # -- issue 10 (CMS and S/MIME): what a thing is, said right ---------------------------------
     Reason(

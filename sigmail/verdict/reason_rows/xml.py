@@ -51,4 +51,5 @@ ROWS: tuple[Reason, ...] = (
         "Part of the document (an XML element, a part of an Office package) is not covered "
         "by any signature: added after signing, or never signed",
     ),
+    # -- the end of the table: a new code goes here (or in a new tuple joined after this one) --
 )
