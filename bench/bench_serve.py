@@ -20,6 +20,10 @@ Each round, for each document, measures back to back (so both see the same machi
   the server process and its worker processes, and from this process for the client (which
   shares the machine's two cores with them: the in-process loop has no client).
 
+``--pool-only`` instead drives the worker pool directly (no HTTP, 8 jobs in flight) and
+reports the event loop's CPU per job: what handing a job to a worker and its answer back
+costs the server process.
+
 The figures reported are the medians over the rounds (the ratio is taken within each round).
 Targets (issue 14): at concurrency 8 the service delivers >= 0.7x the 2-process in-process
 rate; p99 < 50 ms for the small document. Run on demand (inside /work/tools/netns-run on
@@ -221,6 +225,56 @@ def over_http(proc, port: int, path: Path, concurrency: int, seconds: float) -> 
     return figures
 
 
+def pool_only(cache: Path, files: dict[str, Path], in_flight: int, seconds: float) -> dict:
+    """The worker pool driven directly (no HTTP): CPU per job of this process (the event loop's
+    hand-off: frames, pipes, wake-ups) and of the workers."""
+    import uvloop
+
+    from sigmail.service.config import ServiceConfig
+    from sigmail.service.pool import VerifierPool
+    from sigmail.service.worker import Job
+
+    config = ServiceConfig().with_(
+        workers=2, queue=64, policy="basic", offline=True, revocation_cache=str(cache),
+        trust=tuple(map(str, TRUST)), trust_public=tuple(map(str, TRUST_PUBLIC)),
+    )  # fmt: skip
+    figures: dict = {}
+
+    async def measure() -> None:
+        pool = VerifierPool(config)
+        await pool.start()
+        workers = [w.process.pid for w in pool._workers]
+        try:
+            for label, path in files.items():
+                job = Job(path.read_bytes(), path.name, None, None, AT_DT, None, "basic")
+
+                async def client(end: float, done: list, job: Job = job) -> None:
+                    while time.monotonic() < end:
+                        result = await pool.run(job)
+                        assert result.verdict == "official", result.verdict
+                        done.append(1)
+
+                warm = time.monotonic() + 1
+                await asyncio.gather(*(client(warm, []) for _ in range(in_flight)))
+                done: list = []
+                cpu, workers_cpu = time.process_time(), cpu_seconds(workers)
+                started = time.monotonic()
+                end = started + seconds
+                await asyncio.gather(*(client(end, done) for _ in range(in_flight)))
+                n = len(done)
+                figures[label] = {
+                    "jobs_per_s": n / (time.monotonic() - started),
+                    "loop_cpu_ms": 1000 * (time.process_time() - cpu) / n,
+                    "worker_cpu_ms": 1000 * (cpu_seconds(workers) - workers_cpu) / n,
+                    "load": os.getloadavg()[0],
+                }
+        finally:
+            pool.close()
+
+    uvloop.run(measure())
+    return figures
+
+
 def start_server(cache: Path, work: Path) -> tuple[subprocess.Popen, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -265,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, nargs="+", default=[1, 8], help="client connections"
     )
     parser.add_argument("--http-only", action="store_true", help="skip the in-process rates")
+    parser.add_argument(
+        "--pool-only",
+        action="store_true",
+        help="only the worker pool driven directly (8 jobs in flight): its hand-off's CPU",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -281,6 +340,17 @@ def main(argv: list[str] | None = None) -> int:
         files = make_files(work)
         cache = make_cache(work)
         sizes = {label: path.stat().st_size for label, path in files.items()}
+        if args.pool_only:
+            for number in range(1, args.rounds + 1):
+                for label, f in pool_only(cache, files, 8, args.seconds).items():
+                    print(
+                        f"round {number} {label}, pool alone, 8 in flight: "
+                        f"{f['jobs_per_s']:.0f} jobs/s; CPU ms per job: event loop "
+                        f"{f['loop_cpu_ms']:.3f}, workers {f['worker_cpu_ms']:.2f}; "
+                        f"load {f['load']:.1f}",
+                        flush=True,
+                    )
+            return 0
         proc, port = start_server(cache, work)
         rounds: dict = {
             label: {"in_process_1": [], "in_process_2": [], "http": {}} for label in files

@@ -623,10 +623,16 @@ _STRUCTURED = {"cms": ASN1_MUTATORS, "pdf": PDF_MUTATORS, "mime": MIME_MUTATORS}
 
 
 def _structured_for(name: str) -> tuple[Mutator, ...]:
+    from fuzz.markup import OOXML_MUTATORS, XML_MUTATORS
+
     if name.endswith(".pdf"):
         return PDF_MUTATORS
     if name.endswith(".eml"):
         return MIME_MUTATORS
+    if name.endswith(".xml"):
+        return XML_MUTATORS
+    if name.endswith((".docx", ".xlsx", ".pptx")):
+        return OOXML_MUTATORS
     return ASN1_MUTATORS
 
 

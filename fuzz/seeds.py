@@ -19,8 +19,10 @@ _GLOBS = {
     "cms": ("cms/*.p7m", "cms/*.p7s"),
     "pdf": ("pdf/*.pdf",),
     "mime": ("smime/*.eml",),
+    "xml": ("xml/*.xml",),
+    "ooxml": ("ooxml/*.docx", "ooxml/*.xlsx", "ooxml/*.pptx"),
 }
-FORMATS = ("cms", "pdf", "mime", "verify")
+FORMATS = ("cms", "pdf", "mime", "verify", "xml", "ooxml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,8 @@ class Seed:
 
 @cache
 def seeds(fmt: str) -> tuple[Seed, ...]:
-    """The seeds of ``fmt`` ("verify" takes every vector of every format)."""
+    """The seeds of ``fmt`` ("verify" takes the CMS, PDF and e-mail vectors: the XML and
+    OOXML ones have targets of their own, and adding them would renumber its inputs)."""
     if fmt == "verify":
         return seeds("cms") + seeds("pdf") + seeds("mime")
     if fmt not in _GLOBS:

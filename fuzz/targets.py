@@ -89,6 +89,46 @@ def pdf_read(data: bytes, name: str | None = None) -> None:
         sig.contents_span  # noqa: B018
 
 
+def _handler_context():
+    """What the format handlers get from the verifier: trust, time, a fresh budget, offline
+    revocation (the verifiers' own settings, policy basic)."""
+    from sigmail.contract import VerificationContext
+
+    v = _verifiers()[0]
+    return VerificationContext(
+        trust=v.trust,
+        validation_time=AT,
+        budget=Budget(LIMITS),
+        algorithms=v.policy.algorithms,
+        chain_params=v.policy.chain,
+        revocation_source=v.revocation,
+        chain_cache=v.chain_cache,
+        tz_quirk=v.policy.tz_quirk,
+    )
+
+
+def _nested(inner: bytes, /, *, name: str | None, content: bytes | None = None):
+    return _verifiers()[0].verify(inner, at=AT, name=name, content=content)
+
+
+def xml_verify(data: bytes, name: str | None = None) -> None:
+    """The XML signature handler (``sigmail.formats.xml``) outside the verifier's boundary:
+    parsing with its budgets, every ds:Signature, its references, transforms, XAdES
+    properties and chain, and the coverage check."""
+    from sigmail.formats.xml import verify_xml
+
+    verify_xml(data, name=name, content=None, ctx=_handler_context(), nested=_nested)
+
+
+def ooxml_verify(data: bytes, name: str | None = None) -> None:
+    """The OOXML handler (``sigmail.formats.ooxml``) outside the verifier's boundary: the
+    ZIP reader with its budgets, the package's relationships and content types, every
+    signature part and the parts it covers."""
+    from sigmail.formats.ooxml import verify_ooxml
+
+    verify_ooxml(data, name=name, content=None, ctx=_handler_context(), nested=_nested)
+
+
 @cache
 def _verifiers():
     from sigmail import OfflineRevocation, TrustStore, Verifier
@@ -146,6 +186,8 @@ TARGETS: dict[str, Callable[[bytes, str | None], None]] = {
     "cms": cms_parse,
     "pdf": pdf_read,
     "verify": verify_entry,
+    "xml": xml_verify,
+    "ooxml": ooxml_verify,
 }
 
 

@@ -52,8 +52,9 @@ class Limits:
     about a microsecond: half an LZW input byte, a RunLength run, a PNG-predictor Average or
     Paeth byte, five per run of PNG rows of one type (real xref and object streams have one)."""
     max_pdf_stream_tokens: int = 1_000_000
-    """Tokens (and string escapes) parsed out of object streams for one PDF, a few
-    microseconds each: a 60 kB file can inflate to 30 million of them."""
+    """Tokens (and string escapes) parsed out of object streams for one PDF, up to a
+    microsecond each: a 60 kB file can inflate to 30 million of them. The ceiling: a file
+    gets 50,000 plus one per byte of its size, up to this (pdf.filters.DecodeAllowance)."""
     max_seconds: float = 30.0
     """Wall-clock budget for one verification (a resource limit, not the validation time)."""
     max_xml_bytes: int = 32 * 1024 * 1024

@@ -155,3 +155,34 @@ def test_a_long_run_of_blanks_before_no_token_is_read_once(blank):
     with pytest.raises(PdfSyntaxError, match="dictionary key is not a name"):
         ObjectParser(data).parse(0)
     assert ObjectParser(b"[% 5\n 7]").parse(0)[0] == [7]  # a comment is never cut short
+
+
+def test_a_zip_member_whose_deflate_data_is_damaged_is_malformed():
+    """ooxml-zlib-error: zipfile's reader raises zlib.error on a damaged deflate stream;
+    read_zip let it out (an internal_error through the verifier)."""
+    data = (DATA / "ooxml-zlib-error.xlsx").read_bytes()
+    verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.xlsx")
+    assert verdict.reasons == ("malformed",)
+    assert "ZIP entry" in verdict.findings[0].detail
+
+
+def test_parsed_certificates_kept_are_bounded_by_their_size(monkeypatch):
+    """The verify worker grew by ~430 MB over 100,000 inputs: every distinct (mutated)
+    certificate was kept parsed, 4,096 of them (146 MB for typical ones). The cache is now
+    bounded by the size of the encodings too."""
+    import base64
+
+    from sigmail.trust import certificates
+
+    monkeypatch.setattr(certificates, "_LOADED_BYTES", 20_000)
+    monkeypatch.setattr(certificates, "_loaded", type(certificates._loaded)())
+    monkeypatch.setattr(certificates, "_loaded_bytes", 0)
+    pem = (VECTORS / "pki" / "certs" / "root-official.pem").read_bytes()
+    der = bytearray(base64.b64decode(b"".join(pem.splitlines()[1:-1])))
+    kept = []
+    for n in range(60):  # distinct encodings: the last byte of the signature changed
+        der[-1] = n
+        kept.append(certificates.load_certificate(bytes(der)))
+    assert sum(map(len, certificates._loaded)) == certificates._loaded_bytes <= 20_000
+    assert 1 < len(certificates._loaded) < 60
+    assert certificates.load_certificate(bytes(der)) is kept[-1]  # the newest is kept

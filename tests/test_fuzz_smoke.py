@@ -20,7 +20,7 @@ from fuzz.seeds import seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE_SEED = 20260601
-INPUTS = {"mime": 300, "cms": 300, "pdf": 150, "verify": 200}
+INPUTS = {"mime": 300, "cms": 300, "pdf": 150, "verify": 200, "xml": 200, "ooxml": 100}
 
 
 @pytest.mark.parametrize("fmt", sorted(INPUTS))

@@ -35,6 +35,8 @@ NOT_FOR_A_P7M = (
     "sigmail.formats.xml",
     "sigmail.ooxml",
     "sigmail.formats.ooxml",
+    "sigmail.odf",
+    "sigmail.formats.odf",
     "sigmail.verdict.html",
     "sigmail.verdict.svg",
     "sigmail.verdict.auth_results",

@@ -357,3 +357,12 @@ def test_base64_over_the_whole_document_is_refused():
     verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
     assert "unsupported_transform" in verdict.reasons
     assert verdict.verdict.value == "indeterminate"
+
+
+def test_base64_over_a_reference_outside_the_document_is_refused():
+    sig = enveloping()
+    ref = sig.find(f"{{{DS}}}SignedInfo/{{{DS}}}Reference[@URI='#letter']")
+    ref.set("URI", "letter.b64")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert "unsupported_transform" in verdict.reasons
+    assert "internal_error" not in verdict.reasons

@@ -12,7 +12,7 @@ Two engines run the same unit of work (:func:`sigmail.audit.work.audit_item`):
   same paths, so the sources must be on storage every worker mounts at the same place; the
   register is written here, by the client.
 
-Items go to the workers in batches (8 locally, 16 to Dask: a task's round trip and, with
+Items go to the workers in batches (8 locally, 48 to Dask: a task's round trip and, with
 Dask, the scheduler's decision are paid once per batch). Memory is bounded the same way in
 both engines: only descriptions of items travel (each worker reads its item itself, at most
 one byte more than the verifier accepts; a PDF is memory-mapped, not loaded), at most
@@ -30,6 +30,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -149,7 +150,9 @@ class _Processes(_Pool):
         self.pool: ProcessPoolExecutor | None = None
         self.frozen = False
         methods = multiprocessing.get_all_start_methods()
-        self.fork = "fork" in methods and threading.active_count() == 1
+        # Not on macOS, whose system libraries do not survive a fork (Python's default there
+        # is spawn).
+        self.fork = "fork" in methods and sys.platform != "darwin" and threading.active_count() == 1
         if not self.fork:
             method = "forkserver" if "forkserver" in methods else "spawn"
             context = multiprocessing.get_context(method)
@@ -213,7 +216,7 @@ class _Dask(_Pool):
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         self.task = audit_task
         self.workers = max(1, sum(self.client.nthreads().values()))
-        self.batch = 16  # a task costs the scheduler about a millisecond: amortise it
+        self.batch = 48  # a task costs the scheduler, the client and a worker: amortise it
         # The settings reach every worker once, and its Verifier is made before any task.
         self.plugin = AuditPlugin(settings)
         self.client.register_plugin(self.plugin)

@@ -43,7 +43,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sigmail.errors import ConfigError
+from sigmail.errors import ConfigError, SigmailException
 from sigmail.milter.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -62,12 +62,12 @@ _KEPT_RUNTIMES = 2
 _STOP_SECONDS = 5.0
 
 
-class WorkerDied(RuntimeError):
+class WorkerDied(SigmailException, RuntimeError):
     """The worker verifying a message died before answering (the message gets the
     fail-safe answer: it may be what killed it)."""
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(SigmailException, RuntimeError):
     """A worker raised instead of giving a verdict (a bug: the fail-safe answers)."""
 
 

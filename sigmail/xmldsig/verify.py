@@ -227,6 +227,10 @@ class _Check:
             self.without_comments.append(self.root)  # URI="" drops comments (XMLDSig §4.4.3.3)
             return
         if target.startswith("#xpointer(") or not target.startswith("#"):
+            if decoded:  # signxml decodes an element's text; an external stream has none
+                detail = f"base64 transform over {target!r}, outside the document"
+                self.finding("unsupported_transform", detail, where)
+                raise _Stop
             problem = self.external(reference) if self.external else "not fetched"
             if problem is not None:
                 self.finding("unsupported", f"reference to {target!r}: {problem}", where)
