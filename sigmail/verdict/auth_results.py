@@ -29,7 +29,7 @@ from email.header import Header
 import authres
 import authres.smime
 
-from sigmail.smime.headers import parse_mailboxes
+from sigmail.mailboxes import parse_mailboxes
 from sigmail.verdict.model import Verdict
 
 __all__ = [
