@@ -8,6 +8,7 @@ asserted: the figures are bench/bench_cold.py's.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -77,8 +78,23 @@ finally:
 """
 
 
+@functools.cache
+def startup_modules() -> frozenset[str]:
+    """What this interpreter has imported before any code runs: site's .pth files may import
+    certifi, typing and more (a sandbox's CA hook does); sigmail is not to blame for those."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; print('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return frozenset(proc.stdout.split())
+
+
 def imported(*argv: str, cwd: Path) -> tuple[set[str], subprocess.CompletedProcess]:
-    """The modules ``python -X importtime -m sigmail ARGV`` imports (and its result)."""
+    """The modules ``python -X importtime -m sigmail ARGV`` imports (and its result), less
+    what the interpreter imports at startup in this environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGMAIL_")}
     env["SIGMAIL_TRUST_DIR"] = str(cwd / "no-trust-dir")
     modules = cwd / "modules.txt"
@@ -95,7 +111,7 @@ def imported(*argv: str, cwd: Path) -> tuple[set[str], subprocess.CompletedProce
         if line.startswith("import time:") and "|" in line:
             names.add(line.rsplit("|", 1)[1].strip())
     assert "sigmail.cli" in names, proc.stderr[-2000:]
-    return names, proc
+    return names - startup_modules(), proc
 
 
 # Run on its own (trust/certificates.py) for its OID registrations: not the package.

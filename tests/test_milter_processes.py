@@ -37,9 +37,12 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie is dead too
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    # a zombie is dead too; a process reaped meanwhile has no /proc entry to read
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def _replies(running, kinds):
@@ -112,15 +115,19 @@ def test_stopping_the_daemon_stops_the_workers(milter):
         time.sleep(0.05)
 
 
-class _KillAfterSend:
-    """A worker's pipe that kills the worker once a message has been handed to it."""
+class _KillWhenTaken:
+    """A worker's pipe that kills the worker once it has taken a message (as a message that
+    crashes the verification would). A worker that dies before it takes one is another case:
+    the message goes to a new worker (the test above)."""
 
     def __init__(self, conn, pid):
         self._conn, self._pid = conn, pid
 
-    def send_bytes(self, message):
-        self._conn.send_bytes(message)
-        os.kill(self._pid, signal.SIGKILL)
+    def recv(self):
+        item = self._conn.recv()
+        if item == ("taken", None):
+            os.kill(self._pid, signal.SIGKILL)
+        return item
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
@@ -130,7 +137,7 @@ def test_a_worker_dying_with_a_message_fails_only_that_message(milter):
     running = milter(processes=1, workers=1)
     processes = running.server.processes
     (worker,) = processes._all
-    worker.conn = _KillAfterSend(worker.conn, worker.process.pid)
+    worker.conn = _KillWhenTaken(worker.conn, worker.process.pid)
     message = message_of_kind("official")
     with running.client() as mta:
         died = "\n".join(mta.send_message(message).golden())

@@ -154,18 +154,31 @@ class VerifierProcesses:
         """
         worker = self._idle.get()
         try:
-            if not worker.process.is_alive():  # died idle: not this message's doing
-                worker = self._replace(worker)
-            try:
-                worker.conn.send((blob if blob != worker.blob else None, received_at))
-                worker.conn.send_bytes(message)  # as it is: no pickled copy of a big message
+            for attempt in (1, 2):
+                if not worker.process.is_alive():  # died idle: not this message's doing
+                    worker = self._replace(worker)
+                try:
+                    worker.conn.send((blob if blob != worker.blob else None, received_at))
+                    worker.conn.send_bytes(message)  # as it is: no pickled copy of a big message
+                    worker.conn.recv()  # "taken": the worker holds the message now
+                except (EOFError, OSError) as exc:
+                    # Dead before it took the message: killed while idle, and is_alive() had
+                    # not seen it yet (a forkserver child is reaped by the forkserver, later).
+                    # Not this message's doing: a fresh worker gets it, once.
+                    code = worker.process.exitcode
+                    worker = self._replace(worker)
+                    if attempt == 2:
+                        raise WorkerDied(f"the verifying process died (exit code {code})") from exc
+                    continue
                 worker.blob = blob
-                kind, value = worker.conn.recv()
-            except (EOFError, OSError) as exc:
-                worker.process.join(1.0)
-                code = worker.process.exitcode
-                worker = self._replace(worker)
-                raise WorkerDied(f"the verifying process died (exit code {code})") from exc
+                try:
+                    kind, value = worker.conn.recv()
+                except (EOFError, OSError) as exc:
+                    worker.process.join(1.0)
+                    code = worker.process.exitcode
+                    worker = self._replace(worker)
+                    raise WorkerDied(f"the verifying process died (exit code {code})") from exc
+                break
         finally:
             self._idle.put(worker)
         if kind != "ok":
@@ -231,6 +244,7 @@ def _serve(conn: Connection, blob: bytes) -> None:
         sent, received_at = item
         try:
             message = conn.recv_bytes()
+            conn.send(("taken", None))
         except (EOFError, OSError):
             return
         if sent is not None:
