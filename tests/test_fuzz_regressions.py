@@ -201,3 +201,23 @@ def test_ooxml_packages_the_campaign_broke_get_a_verdict(file, reason):
     assert targets.run("ooxml", data, "x.docx") is None
     verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.docx")
     assert reason in verdict.reasons
+
+
+XML_CERTIFICATES = sorted((DATA / "xml-certificates").glob("*.xml"))
+
+
+@pytest.mark.parametrize("path", XML_CERTIFICATES, ids=[p.stem for p in XML_CERTIFICATES])
+def test_xml_signatures_with_certificates_that_break_late_get_a_verdict(path):
+    """xml-certificate-fields: 29 places where a certificate in an XML signature (ds:KeyInfo,
+    XAdES CertificateValues) parsed lazily, then raised in whatever read a field first (a key
+    algorithm, a policy, an extended key usage, an IDNA name; cryptography's
+    UnsupportedAlgorithm for an unknown key type): each was an internal_error. Now a
+    certificate is parsed whole when loaded, and a broken one is a malformed finding."""
+    data = path.read_bytes()
+    assert targets.run("xml", data, "x.xml") is None
+    verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.xml")
+    assert "internal_error" not in verdict.reasons
+    assert str(verdict.verdict) in ("invalid", "indeterminate")
+    assert {"malformed", "unsupported_algorithm", "signer_certificate_missing"} & set(
+        verdict.reasons
+    )

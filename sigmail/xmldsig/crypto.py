@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509 as crypto_x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
@@ -92,6 +93,8 @@ def check_signature_crypto(
             validate_schema=False,
             uri_resolver=uri_resolver,
         )
+    except UnsupportedAlgorithm as exc:  # a key type cryptography does not know
+        return CryptoCheck(None, None, "unsupported_algorithm", str(exc))
     except InvalidDigest as exc:
         return CryptoCheck(True, False, "digest_mismatch", str(exc))
     except InvalidSignature as exc:

@@ -82,8 +82,10 @@ def _c14n(element: etree._Element, uri: str) -> bytes:
     return canonical(element, exclusive, comments)
 
 
-def _certificates(signature: etree._Element, budget) -> list[x509.Certificate]:
+def _certificates(signature: etree._Element, budget) -> tuple[list[x509.Certificate], int]:
+    """The KeyInfo certificates that parse, and how many did not."""
     out = []
+    broken = 0
     for data in signature.iterfind(f"{ds('KeyInfo')}/{ds('X509Data')}/{ds('X509Certificate')}"):
         der = b64(data)
         if der is None:
@@ -91,10 +93,11 @@ def _certificates(signature: etree._Element, budget) -> list[x509.Certificate]:
         try:
             out.append(load_certificate(der))
         except ASN1_ERRORS:
+            broken += 1
             continue
         if len(out) > budget.limits.max_certificates:
             raise LimitExceeded("max_certificates", budget.limits.max_certificates, len(out))
-    return out
+    return out, broken
 
 
 def _leaf(
@@ -322,7 +325,9 @@ def verify_xml_signature(
     loc = locator or f"signature {index}"
     check = _Check(root, signature, index, loc, ctx, ids, external)
     props = read_xades(signature, ctx.budget)
-    certs = _certificates(signature, ctx.budget)
+    certs, broken = _certificates(signature, ctx.budget)
+    if broken:
+        check.finding("malformed", f"ds:KeyInfo: {broken} certificate(s) do not parse")
     values: list[x509.Certificate] = []
     for der in props.certificates if props is not None else ():
         try:
