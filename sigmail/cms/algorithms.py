@@ -140,7 +140,7 @@ class AlgorithmPolicy:
             raise AlgorithmProblem("unsupported_algorithm", f"unsupported key algorithm {algo}")
         try:
             bits = key_info.bit_size
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        except (ValueError, LookupError, TypeError, ArithmeticError) as exc:  # IndexError: no key
             raise AlgorithmProblem("unsupported_algorithm", f"unreadable {algo} key") from exc
         if algo in ("rsa", "rsassa_pss"):
             if bits < self.min_rsa_bits:

@@ -298,13 +298,18 @@ def load_certificate(der: bytes) -> x509.Certificate:
 
 def _load_certificate(der: bytes) -> x509.Certificate:
     cert = StableCertificate.load(der, strict=True)
-    # Parse now, all of it, so a broken certificate fails here (ValueError) and not later in
-    # whatever reads a field first (a key algorithm, a policy, an IDNA name: found by fuzzing
-    # XML signatures). Once per certificate's bytes: the cache above keeps the result.
+    # Parse now every field but the key's own bytes (read when the key is used, where an
+    # unknown or broken key is unsupported_algorithm), so a broken certificate fails here
+    # (ValueError), not later in whatever reads a field first (a key algorithm, a policy, an
+    # IDNA name: found by fuzzing XML signatures). Once per certificate: the cache keeps it.
     try:
         cert.issuer.hashable  # noqa: B018 - the normalised names path building compares
         cert.subject.hashable  # noqa: B018
-        cert.native  # noqa: B018 - every field and extension, decoded
+        tbs = cert["tbs_certificate"]
+        for field in ("version", "serial_number", "signature", "validity", "extensions"):
+            tbs[field].native  # noqa: B018 - every extension decoded (names above)
+        tbs["subject_public_key_info"]["algorithm"].native  # noqa: B018
+        cert["signature_algorithm"].native  # noqa: B018
     except (IndexError, KeyError, TypeError, OverflowError) as exc:  # asn1crypto's other faults
         raise ValueError(f"the certificate does not parse: {type(exc).__name__}: {exc}") from None
     return cert
@@ -329,8 +334,9 @@ def describe_key(cert: x509.Certificate) -> str | None:
         if algo in ("ed25519", "ed448"):
             return algo.upper()
         return f"{algo.upper()}-{info.bit_size}"
-    # asn1crypto's bit_size raises UnboundLocalError for the keys it has no size rule for.
-    except (ValueError, KeyError, TypeError, UnboundLocalError):
+    # asn1crypto's bit_size raises UnboundLocalError for the keys it has no size rule for,
+    # IndexError for an empty key.
+    except (ValueError, LookupError, TypeError, UnboundLocalError):
         return algo
 
 
