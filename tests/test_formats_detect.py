@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sigmail import OfflineRevocation, TrustStore, Verifier
-from sigmail.formats.detect import InputKind, detect
+from sigmail.formats.detect import InputKind, detect, file_suffix
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ROOT / "tests" / "data" / "formats"
@@ -82,3 +82,26 @@ def test_xml_prolog_is_skipped_to_the_root_element():
     )
     assert detect(data).label == "an XML document (root element <ds:Signature>)"
     assert detect(b"<!-- unterminated comment").kind != InputKind.XML
+
+
+@pytest.mark.parametrize(
+    ("vector", "name", "suffix"),
+    [
+        ("ooxml/ooxml-xlsx-agency.xlsx", None, ".xlsx"),
+        ("ooxml/ooxml-docx-person-agency.docx", "x.DOCM", ".docm"),  # the name, same kind
+        ("ooxml/ooxml-docx-person-agency.docx", "x.odt", ".docx"),  # another kind's name
+        ("odf/odf-ods-agency.ods", "x.zip", ".ods"),
+        ("xml/xml-agency.xml", None, ".xml"),
+        ("cms/agency-official.p7m", "x.p7s", ".p7s"),
+        ("cms/agency-official.p7m", "x.pdf", ".p7m"),
+        ("pdf/pdf-person-b-lta.pdf", "x", ".pdf"),
+    ],
+)
+def test_the_stored_suffix_follows_the_content(vector, name, suffix):
+    data = (ROOT / "vectors" / vector).read_bytes()
+    assert file_suffix(detect(data, name), name) == suffix
+
+
+def test_what_sigmail_does_not_verify_has_no_suffix():
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    assert file_suffix(detect(png, "a.pdf"), "a.pdf") == ""

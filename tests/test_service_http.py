@@ -616,3 +616,23 @@ def test_a_killed_worker_is_replaced(tmp_path):
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("vector", "sent_as", "kept_as"),
+    [
+        ("ooxml/ooxml-docx-person-agency.docx", "annex.docm", ".docm"),  # its kind's name
+        ("ooxml/ooxml-xlsx-agency.xlsx", "annex.pdf", ".xlsx"),  # a name of another kind
+        ("odf/odf-odt-person-agency.odt", "upload", ".odt"),
+        ("xml/xml-agency.xml", "hoso.txt", ".xml"),
+        ("pdf/pdf-person-b-lta.pdf", "trick.exe", ".pdf"),
+    ],
+)
+def test_the_archive_names_an_upload_by_its_content(guarded, online, vector, sent_as, kept_as):
+    data = (VECTORS / vector).read_bytes()
+    answer = httpx.post(
+        guarded.url + "/v1/verify", files={"file": (sent_as, data)}, headers=AUTH, timeout=60
+    )
+    assert answer.status_code == 200
+    digest = json.loads(answer.content)["sha256"]
+    assert [p.name for p in guarded.archive.glob(f"{digest}.*")] == [f"{digest}{kept_as}"]

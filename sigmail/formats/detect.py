@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["HEAD_BYTES", "Detected", "InputKind", "detect", "detect_kind"]
+__all__ = [
+    "HEAD_BYTES",
+    "KIND_SUFFIXES",
+    "Detected",
+    "InputKind",
+    "detect",
+    "detect_kind",
+    "file_suffix",
+]
 
 HEAD_BYTES = 4096  # what content detection reads of an input (ZIP member names aside)
 
@@ -48,6 +56,34 @@ class InputKind:
 class Detected:
     kind: str  # an InputKind value
     label: str  # what a clerk is told the file is ("a Word document (.docx, Office Open XML)")
+    suffix: str = ""  # the file-name suffix this content usually has (".docx"), "" if none
+
+
+# The suffixes a file of each verified kind may carry: a name with one of these keeps it (a
+# macro-enabled ".docm", a detached ".p7s"); any other name gets the content's own suffix.
+KIND_SUFFIXES: dict[str, frozenset[str]] = {
+    InputKind.PDF: frozenset({".pdf"}),
+    InputKind.CMS: frozenset({".p7m", ".p7s", ".p7", ".p7b", ".p7c"}),
+    InputKind.EML: frozenset({".eml"}),
+    # .docx .docm .dotx .dotm … .ppsm: documents and templates, with and without macros
+    InputKind.OOXML: frozenset(
+        f".{stem}{end}"
+        for stem in ("doc", "dot", "xls", "xlt", "ppt", "pot", "pps")
+        for end in "xm"
+    ),
+    InputKind.ODF: frozenset(f".{a}{b}" for a in ("od", "ot") for b in "tspg"),  # .odt … .otg
+    InputKind.XML: frozenset({".xml"}),
+}
+
+
+def file_suffix(detected: Detected, name: str | None) -> str:
+    """The suffix to store ``detected`` content under: the name's when it is one this kind
+    carries, else the content's own; "" for kinds sigmail does not verify."""
+    if detected.kind not in KIND_SUFFIXES:
+        return ""
+    lower = (name or "").lower()
+    suffix = lower[lower.rfind(".") :] if "." in lower else ""
+    return suffix if suffix in KIND_SUFFIXES[detected.kind] else detected.suffix
 
 
 _IMAGES = (
@@ -62,15 +98,21 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or the end record of an empty zip
 
 _OOXML = (
-    (b"word/", "a Word document (.docx, Office Open XML)"),
-    (b"xl/", "an Excel workbook (.xlsx, Office Open XML)"),
-    (b"ppt/", "a PowerPoint presentation (.pptx, Office Open XML)"),
+    (b"word/", "a Word document (.docx, Office Open XML)", ".docx"),
+    (b"xl/", "an Excel workbook (.xlsx, Office Open XML)", ".xlsx"),
+    (b"ppt/", "a PowerPoint presentation (.pptx, Office Open XML)", ".pptx"),
 )
 _ODF = {
-    b"application/vnd.oasis.opendocument.text": "an OpenDocument text (.odt)",
-    b"application/vnd.oasis.opendocument.spreadsheet": "an OpenDocument spreadsheet (.ods)",
-    b"application/vnd.oasis.opendocument.presentation": "an OpenDocument presentation (.odp)",
-    b"application/vnd.oasis.opendocument.graphics": "an OpenDocument drawing (.odg)",
+    b"application/vnd.oasis.opendocument.text": ("an OpenDocument text (.odt)", ".odt"),
+    b"application/vnd.oasis.opendocument.spreadsheet": (
+        "an OpenDocument spreadsheet (.ods)",
+        ".ods",
+    ),
+    b"application/vnd.oasis.opendocument.presentation": (
+        "an OpenDocument presentation (.odp)",
+        ".odp",
+    ),
+    b"application/vnd.oasis.opendocument.graphics": ("an OpenDocument drawing (.odg)", ".odg"),
 }
 _OLE_NAMES = {
     ".doc": "a Word 97-2003 document (.doc)",
@@ -93,7 +135,7 @@ def detect(data: bytes, name: str | None = None) -> Detected:
     lower = (name or "").lower()
     stripped = head.lstrip()
     if stripped[:5] == b"%PDF-" or (b"%PDF-" in head[:1024] and lower.endswith(".pdf")):
-        return Detected(InputKind.PDF, "a PDF document")
+        return Detected(InputKind.PDF, "a PDF document", ".pdf")
     if head.startswith(_ZIP):
         return _zip(data, head)
     if head.startswith(_OLE2):
@@ -110,19 +152,19 @@ def detect(data: bytes, name: str | None = None) -> Detected:
     if stripped.startswith(b"-----BEGIN PGP"):
         return Detected(InputKind.OPENPGP, "OpenPGP data (armoured)")
     if _is_der_sequence(stripped) or stripped.startswith(b"-----BEGIN"):
-        return Detected(InputKind.CMS, "a CMS (PKCS #7) file")
+        return Detected(InputKind.CMS, "a CMS (PKCS #7) file", ".p7m")
     if _MIME_HEADER.match(stripped) or _is_mbox(head):
-        return Detected(InputKind.EML, "an e-mail message")
+        return Detected(InputKind.EML, "an e-mail message", ".eml")
     # The content alone does not decide from here on: the name may.
     if lower.endswith(_CMS_NAMES):
-        return Detected(InputKind.CMS, "a CMS (PKCS #7) file")
+        return Detected(InputKind.CMS, "a CMS (PKCS #7) file", ".p7m")
     if lower.endswith(".pdf"):
-        return Detected(InputKind.PDF, "a PDF document")
+        return Detected(InputKind.PDF, "a PDF document", ".pdf")
     xml = _xml_root(head)
     if xml is not None:
         return xml
     if lower.endswith(_EML_NAMES):
-        return Detected(InputKind.EML, "an e-mail message")
+        return Detected(InputKind.EML, "an e-mail message", ".eml")
     if _is_text(head):
         return Detected(InputKind.TEXT, _text_label(stripped))
     return Detected(InputKind.UNKNOWN, "data of an unrecognised type")
@@ -149,16 +191,16 @@ def _zip(data: bytes, head: bytes) -> Detected:
     if head[30:38] == b"mimetype":
         start = 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
         media_type = head[start : start + 80].split(b"PK", 1)[0].strip()
-        for prefix, label in _ODF.items():
+        for prefix, (label, suffix) in _ODF.items():
             if media_type.startswith(prefix):
-                return Detected(InputKind.ODF, label)
+                return Detected(InputKind.ODF, label, suffix)
         if media_type.startswith(b"application/vnd.oasis.opendocument."):
             return Detected(InputKind.ODF, "an OpenDocument file")
     view = bytes(data) if not isinstance(data, bytes) else data
     if view.find(b"[Content_Types].xml") >= 0:
-        for marker, label in _OOXML:
+        for marker, label, suffix in _OOXML:
             if view.find(marker) >= 0:
-                return Detected(InputKind.OOXML, label)
+                return Detected(InputKind.OOXML, label, suffix)
         return Detected(InputKind.OOXML, "an Office Open XML file")
     return Detected(InputKind.ZIP, "a ZIP archive")
 
@@ -188,7 +230,7 @@ def _xml_root(head: bytes) -> Detected | None:
     root = found.group(1).decode("ascii", "replace")
     if root.lower() == "html":
         return Detected(InputKind.TEXT, "an HTML page")
-    return Detected(InputKind.XML, f"an XML document (root element <{root}>)")
+    return Detected(InputKind.XML, f"an XML document (root element <{root}>)", ".xml")
 
 
 def _is_text(head: bytes) -> bool:

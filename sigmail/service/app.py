@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sigmail.cli.options import parse_time
 from sigmail.errors import UsageError
+from sigmail.formats.detect import detect, file_suffix
 from sigmail.service.config import ServiceConfig
 from sigmail.service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from sigmail.service.pool import PoolBroken, PoolBusy, PoolTimeout, VerifierPool
@@ -53,7 +54,6 @@ SECURITY_HEADERS = (
     (b"cache-control", b"no-store"),
 )
 _PROBLEM = "application/problem+json"
-_ARCHIVE_EXT = {"pdf": ".pdf", "eml": ".eml", "p7m": ".p7m", "p7s": ".p7s"}
 
 
 class _SecurityHeaders:
@@ -221,8 +221,9 @@ class _Service:
         return result, None, facts
 
     def _archive(self, data: bytes, sha256: str, name: str | None) -> None:
-        ext = Path(name or "").suffix.lower()
-        ext = ext if ext[1:] in _ARCHIVE_EXT else ".bin"
+        # The suffix follows the content, not the client's name: a PDF named ".exe" is kept
+        # as ".pdf", a signed workbook as ".xlsx", what sigmail does not verify as ".bin".
+        ext = file_suffix(detect(data, name), name) or ".bin"
         assert self.config.archive_dir is not None
         target = Path(self.config.archive_dir) / f"{sha256}{ext}"
         if not target.exists():
