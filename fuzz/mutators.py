@@ -8,6 +8,7 @@ and ``corpus`` the seeds (for splicing and grafting). :func:`generate` turns
 from __future__ import annotations
 
 import base64
+import itertools
 import random
 import re
 import zlib
@@ -363,7 +364,11 @@ def pdf_startxref(rng, data, corpus):
     m = hits[-1] if rng.random() < 0.7 else rng.choice(hits)
     old = int(m.group(1))
     targets = [old + rng.choice((-1, 1, -20, 20)), 0, len(data), len(data) + 100, 2**40]
-    targets += [o.start() for o in re.finditer(rb"\d+ 0 obj|xref", data)][:50]
+    # The first 50 object headers: stop looking after them, and start a number only where a
+    # run of digits starts (the bytes picked are the same; a long run no longer costs its
+    # length squared).
+    found = re.finditer(rb"(?<!\d)\d+ 0 obj|xref", data)
+    targets += [o.start() for o in itertools.islice(found, 50)]
     return data[: m.start(1)] + b"%d" % rng.choice(targets) + data[m.end(1) :]
 
 
