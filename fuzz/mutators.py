@@ -8,6 +8,7 @@ and ``corpus`` the seeds (for splicing and grafting). :func:`generate` turns
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import random
 import re
@@ -109,7 +110,22 @@ _CONTENTS = (
 
 
 def _asn1_nodes(data: bytes):
+    if data in _seed_ders():  # most first mutations start from a seed as it is
+        return _seed_nodes(data)
     trees = asn1.parse(data)
+    return trees, asn1.flatten(trees)
+
+
+@functools.lru_cache(maxsize=1)
+def _seed_ders() -> frozenset[bytes]:
+    """The DER of every seed of every format (the trees are immutable: shared safely)."""
+    return frozenset(_der_of(s.data) for fmt in ("cms", "verify") for s in seeds(fmt))
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_nodes(der: bytes) -> tuple[tuple[asn1.Node, ...], list[asn1.Node]]:
+    """A seed's TLV trees and their nodes in pre-order, parsed once (callers only read)."""
+    trees = asn1.parse_seed(der)
     return trees, asn1.flatten(trees)
 
 
@@ -128,10 +144,16 @@ def _asn1_replace(rng, data, corpus, make):
 def _graft_source(rng: random.Random, corpus: Sequence[Seed]) -> list[asn1.Node]:
     for _ in range(4):
         seed = rng.choice(corpus)
-        nodes = asn1.flatten(asn1.parse_seed(_der_of(seed.data)))
+        nodes = _seed_nodes(_seed_der(seed.data))[1]
         if nodes:
             return nodes
     return []
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_der(data: bytes) -> bytes:
+    """:func:`_der_of` of a seed, decoded once."""
+    return _der_of(data)
 
 
 def _der_of(data: bytes) -> bytes:
