@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import random
 import re
 import warnings
 import zipfile
+import zlib
+from collections import OrderedDict
 
 __all__ = ["OOXML_MUTATORS", "XML_MUTATORS"]
 
@@ -160,9 +163,66 @@ def _members(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]] | None:
         return None
 
 
+_DEFLATED: OrderedDict[bytes, bytes] = OrderedDict()  # a part body → its raw deflate stream
+
+
+class _RememberedDeflate:
+    """zipfile's compressor for one member, answering with the whole raw deflate stream of
+    the member's body from a cache: the packages are the same bytes, written by zipfile as
+    before, but the same part (a seed's document, 5,000 copies of ``<a/>``) is not deflated
+    again for every input. zipfile's ``writestr`` hands the body over in one ``compress``
+    call, then calls ``flush``."""
+
+    _MAX_BODY = 4 << 20
+    _MAX_KEPT = 16 << 20  # bytes of bodies kept as keys
+    _kept = 0
+
+    def __init__(self) -> None:
+        self._called = False
+
+    def compress(self, data: bytes) -> bytes:
+        if self._called:  # not the one-call use this stands in for
+            raise RuntimeError("one compress call per member expected")
+        self._called = True
+        cls = type(self)
+        stream = _DEFLATED.get(data)
+        if stream is not None:
+            _DEFLATED.move_to_end(data)
+            return stream
+        deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        stream = deflate.compress(data) + deflate.flush()
+        if len(data) <= cls._MAX_BODY:
+            body = bytes(data)
+            _DEFLATED[body] = stream
+            cls._kept += len(body)
+            while cls._kept > cls._MAX_KEPT:
+                old, _ = _DEFLATED.popitem(last=False)
+                cls._kept -= len(old)
+        return stream
+
+    def flush(self) -> bytes:
+        return b""
+
+
+@contextlib.contextmanager
+def _remembered_deflate():
+    original = zipfile._get_compressor  # type: ignore[attr-defined]
+
+    def compressor(compress_type, compresslevel=None):
+        if compress_type == zipfile.ZIP_DEFLATED and compresslevel is None:
+            return _RememberedDeflate()
+        return original(compress_type, compresslevel)
+
+    zipfile._get_compressor = compressor  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        zipfile._get_compressor = original  # type: ignore[attr-defined]
+
+
 def _pack(members: list[tuple[zipfile.ZipInfo, bytes]], rng: random.Random) -> bytes:
     out = io.BytesIO()
-    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as z:
+    with warnings.catch_warnings(), _remembered_deflate(), zipfile.ZipFile(out, "w") as z:
         warnings.simplefilter("ignore")  # duplicate names are the point
         for info, body in members:
             info = zipfile.ZipInfo(info.filename, date_time=(2026, 6, 1, 0, 0, 0))
