@@ -22,6 +22,8 @@ import zipfile
 import zlib
 from collections import OrderedDict
 
+from fuzz.mutators import repeated
+
 __all__ = ["OOXML_MUTATORS", "XML_MUTATORS"]
 
 _ELEMENT = re.compile(rb"<([A-Za-z_][\w.:-]*)\b[^<>]*?(?:/>|>.*?</\1\s*>)", re.S)
@@ -61,7 +63,7 @@ def xml_element(rng, data, corpus):
     m = rng.choice(found)
     what = rng.randrange(4)
     if what == 0:
-        return data[: m.end()] + m.group(0) * rng.choice((1, 2, 50)) + data[m.end() :]
+        return repeated(data[: m.end()], m.group(0), rng.choice((1, 2, 50)), data[m.end() :])
     if what == 1:
         return data[: m.start()] + data[m.end() :]
     if what == 2:
