@@ -27,7 +27,7 @@ from sigmail.cms.algorithms import (
     verify_signature,
 )
 from sigmail.cms.ber import bounded, octets
-from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES
+from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS
 from sigmail.verdict.model import Finding
@@ -203,6 +203,12 @@ def _der_length(n: int) -> bytes:
 _CONTENT_TYPE = "1.2.840.113549.1.9.3"
 _MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 _SIGNING_TIME = "1.2.840.113549.1.9.5"
+# RFC 5652 §11.1-11.3: these MUST be signed attributes and MUST NOT be unsigned ones.
+_SIGNED_ONLY = {
+    _CONTENT_TYPE: "content-type",
+    _MESSAGE_DIGEST: "message-digest",
+    _SIGNING_TIME: "signing-time",
+}
 _SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
 _SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
 _ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
@@ -467,6 +473,8 @@ def _check(
             "no signed attributes: nothing binds the signer certificate",
         )
 
+    _check_unsigned_attributes(si, check, loc)
+
     if message is not None and candidates:
         chosen = None
         problem: AlgorithmProblem | None = None
@@ -509,6 +517,21 @@ def _check(
             _check_signing_certificate(attrs, check.signer_cert, check, loc)
         _check_key_usage(check.signer_cert, check, loc)
     return check
+
+
+def _check_unsigned_attributes(si: cms.SignerInfo, check: SignerCheck, loc: str) -> None:
+    """A content type, message digest or signing time among the unsigned attributes is a
+    claim nobody signed, which RFC 5652 forbids (§11.1-11.3); OpenSSL refuses it too."""
+    unsigned = bounded(si["unsigned_attrs"], MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes")
+    for attr in unsigned:
+        name = _SIGNED_ONLY.get(attr["type"].dotted)
+        if name is not None:
+            check.add(
+                "signed_attributes_invalid",
+                loc,
+                f"a {name} attribute among the unsigned attributes (RFC 5652 §11: it must be "
+                "signed)",
+            )
 
 
 def _check_key_usage(cert: x509.Certificate, check: SignerCheck, loc: str) -> None:
