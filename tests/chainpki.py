@@ -45,6 +45,8 @@ EKU = {
     "time_stamping": ExtendedKeyUsageOID.TIME_STAMPING,
     "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING,
     "any_extended_key_usage": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
+    "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
+    "document_signing": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36"),  # RFC 9336
 }
 
 REASONS = {

@@ -201,6 +201,33 @@ CASES = [
         params=TSA,
     ),
     Case("eku-chained-ca-allows", _eku(("time_stamping",), ("time_stamping",)), None, params=TSA),
+    # A document signer (the default params): S/MIME, document signing or any purpose, not
+    # code signing or client authentication alone (RFC 8550 4.4.4, RFC 9336).
+    Case("signer-eku-email", _eku(("client_auth", "email_protection")), None, params=NO_REVOCATION),
+    Case("signer-eku-document-signing", _eku(("document_signing",)), None, params=NO_REVOCATION),
+    Case("signer-eku-none", _eku(None), None, params=NO_REVOCATION),
+    Case("signer-eku-any", _eku(("any_extended_key_usage",)), None, params=NO_REVOCATION),
+    Case(
+        "signer-eku-code-signing",
+        _eku(("code_signing",)),
+        ChainProblem.INVALID,
+        0,
+        params=NO_REVOCATION,
+    ),
+    Case(
+        "signer-eku-client-auth-only",
+        _eku(("client_auth",)),
+        ChainProblem.INVALID,
+        0,
+        params=NO_REVOCATION,
+    ),
+    Case(
+        "signer-eku-chained-ca-excludes",
+        _eku(("email_protection",), ("time_stamping",)),
+        ChainProblem.INVALID,
+        1,
+        params=NO_REVOCATION,
+    ),
     Case("leaf-is-anchor", _leaf_is_anchor, None, params=NO_REVOCATION),
     Case("prefers-valid-intermediate", _two_intermediates_one_expired, None, params=NO_REVOCATION),
     Case("anchor-expired", _good, ChainProblem.EXPIRED, 2, at=T0 + 11 * YEAR, params=NO_REVOCATION),

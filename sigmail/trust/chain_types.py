@@ -18,6 +18,7 @@ from sigmail.trust.store import Anchor
 from sigmail.verdict.model import RevocationStatus
 
 __all__ = [
+    "DOCUMENT_SIGNING_PURPOSES",
     "ChainFailure",
     "ChainParams",
     "ChainProblem",
@@ -52,6 +53,21 @@ class RevocationRule(StrEnum):
     NONE = "none"  # never checked
 
 
+# What a signer's certificate must be for when it has an extendedKeyUsage extension: S/MIME
+# (RFC 8550 4.4.4: emailProtection, or anyExtendedKeyUsage), document signing (RFC 9336), or
+# the document-signing purposes Microsoft Office and Adobe Acrobat know. A codeSigning- or
+# clientAuth-only certificate was not issued for signing correspondence. (The real VGCA
+# agency certificates list clientAuth, emailProtection and msSmartcardLogin.)
+DOCUMENT_SIGNING_PURPOSES = frozenset(
+    {
+        "email_protection",
+        "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning (RFC 9336)
+        "1.3.6.1.4.1.311.10.3.12",  # Microsoft document signing
+        "1.2.840.113583.1.1.5",  # Adobe Authentic Documents Trust
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainParams:
     """Everything about *how* to validate; the defaults are sigmail's for document signers."""
@@ -67,8 +83,9 @@ class ChainParams:
     initial_explicit_policy: bool = False
     initial_policy_mapping_inhibit: bool = False
     initial_any_policy_inhibit: bool = False
-    # EKU the leaf must carry when it has an EKU extension (e.g. timeStamping for a TSA).
-    required_leaf_eku: frozenset[str] = frozenset()
+    # EKU the leaf must carry when it has an EKU extension (timeStamping for a TSA); every CA
+    # above it with an EKU extension must allow it too. Empty: any purpose.
+    required_leaf_eku: frozenset[str] = DOCUMENT_SIGNING_PURPOSES
     # Revocation evidence issued after `at` may prove status at `at` (needed to judge a
     # timestamped signature with today's CRL).
     retroactive_revocation: bool = True

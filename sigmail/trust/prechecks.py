@@ -30,6 +30,13 @@ def _purposes(cert: x509.Certificate) -> set[str] | None:
     return {p.native for p in eku} | {p.dotted for p in eku}
 
 
+_PURPOSE_NAMES = {
+    "1.3.6.1.5.5.7.3.36": "document_signing",
+    "1.3.6.1.4.1.311.10.3.12": "microsoft_document_signing",
+    "1.2.840.113583.1.1.5": "adobe_authentic_documents",
+}
+
+
 def eku_failure(
     full: tuple[x509.Certificate, ...], required: frozenset[str]
 ) -> ChainFailure | None:
@@ -54,7 +61,8 @@ def eku_failure(
         who = "the leaf" if index == 0 else f"chain[{index}] ({subject_text(cert)})"
         return ChainFailure(
             ChainProblem.INVALID,
-            f"extended key usage of {who} ({listed}) allows none of: {', '.join(sorted(required))}",
+            f"extended key usage of {who} ({listed}) allows none of: "
+            + ", ".join(sorted(_PURPOSE_NAMES.get(p, p) for p in required)),
             index,
         )
     return None
