@@ -177,7 +177,8 @@ def _committed_items(register: Path) -> int:
         return 0
 
 
-COUNT = 900  # more than one commit's worth (every 500 items or 2 s)
+COUNT = 2000  # several commits' worth (every 500 items or 2 s); 900 could all be done before
+# a test starved of CPU on a loaded machine saw the first commit
 
 
 @pytest.fixture(scope="module")
