@@ -265,6 +265,35 @@ def test_any_doctype_is_malformed_and_nothing_is_loaded(data):
     assert "DOCTYPE" in verdict.findings[0].detail
 
 
+MODULE = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument'
+    b' 1.0//EN" "module.dtd">\n<script:module xmlns:script="http://openoffice.org/2000/script"'
+    b' script:name="Module1">Sub Main\nEnd Sub</script:module>'
+)
+
+
+def test_an_odf_macro_stream_may_name_its_dtd_and_nothing_else():
+    """LibreOffice's Basic and dialog streams name an external DTD; the ODF handler lets
+    that through (never loading it), and nothing more: an internal subset, an entity
+    reference or another kind of document still is refused."""
+    from sigmail.limits import Budget, Limits
+    from sigmail.problems import MalformedInput
+    from sigmail.xmldsig.parse import parse_xml
+
+    root = parse_xml(MODULE, Budget(Limits()), external_dtd_name=True)
+    assert etree.tostring(root, method="c14n").startswith(b"<script:module ")
+    with pytest.raises(MalformedInput, match="DOCTYPE"):
+        parse_xml(MODULE, Budget(Limits()))  # not for any other XML
+    for refused in (
+        b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',
+        b'<!DOCTYPE a SYSTEM "a.dtd" [<!ENTITY x "y">]><a/>',
+        b'<!DOCTYPE a SYSTEM "a.dtd"><a>&x;</a>',
+        b"<!DOCTYPE a [<!ELEMENT a ANY>]><a/>",
+    ):
+        with pytest.raises(MalformedInput):
+            parse_xml(refused, Budget(Limits()), external_dtd_name=True)
+
+
 def test_an_xml_document_without_a_signature_stays_unsupported_and_named():
     verdict = offline().verify(etree.tostring(letter()), at=AT, name="x.xml")
     assert verdict.reasons == ("unsupported",)

@@ -166,6 +166,29 @@ def test_an_enveloping_signature_over_a_base64_object_verifies(responder):
     )
 
 
+@pytest.mark.parametrize("written", ["2026-05-20T10:00:00.493159199", "2026-05-20T10:00:00"])
+def test_a_signing_time_without_a_zone_is_a_claim_read_as_utc(written, responder):
+    """xs:dateTime allows no zone; LibreOffice writes local time so (nine decimals). It was
+    ``malformed``, which made every XAdES .odt LibreOffice signs invalid."""
+    sig = enveloping()
+    sig.find(f".//{{{XADES}}}SigningTime").text = written
+    seal(sig, "person-an")
+    verdict = online().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert verdict.verdict.value == "official", verdict.to_json()
+    (report,) = verdict.signatures
+    assert report.claimed_signing_time.isoformat().startswith("2026-05-20T10:00:00")
+    assert report.claimed_signing_time.utcoffset().total_seconds() == 0
+
+
+def test_a_signing_time_that_is_no_date_is_malformed():
+    sig = enveloping()
+    sig.find(f".//{{{XADES}}}SigningTime").text = "yesterday"
+    seal(sig, "person-an")
+    verdict = offline().verify(etree.tostring(sig), at=AT, name="x.xml")
+    assert verdict.verdict.value == "invalid"
+    assert "malformed" in {f.code for f in verdict.signatures[0].findings}
+
+
 def test_a_changed_base64_object_is_a_digest_mismatch():
     sig = enveloping()
     seal(sig, "person-an")

@@ -206,7 +206,10 @@ class _Streams:
     def xml(self, name: str, data: bytes) -> etree._Element:
         if name not in self.parsed:
             try:
-                self.parsed[name] = parse_xml(data, self.ctx.budget, locator=name)
+                # A macro signature's Basic and dialog streams name their DTD; nothing is read.
+                self.parsed[name] = parse_xml(
+                    data, self.ctx.budget, locator=name, external_dtd_name=True
+                )
             except InputProblem:
                 # Not (or no longer) well-formed: nothing canonicalises to the signed digest.
                 self.parsed[name] = etree.Element("sigmail-unparseable-stream")

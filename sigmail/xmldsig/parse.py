@@ -30,9 +30,28 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes, budget: Budget, *, locator: str = "document") -> etree._Element:
+def _names_external_dtd_only(data: bytes, docinfo) -> bool:
+    """A DOCTYPE that only names an external DTD (which is never loaded) and declares nothing
+    itself: no internal subset, so no entity, element or attribute declaration."""
+    start = data.find(b"<!DOCTYPE")
+    end = data.find(b">", start)
+    dtd = docinfo.internalDTD
+    return (
+        0 <= start < end
+        and b"[" not in data[start:end]
+        and docinfo.externalDTD is None
+        and (dtd is None or not (list(dtd.iterentities()) or list(dtd.iterelements())))
+    )
+
+
+def parse_xml(
+    data: bytes, budget: Budget, *, locator: str = "document", external_dtd_name: bool = False
+) -> etree._Element:
     """The root element of ``data``; ``MalformedInput`` for bad or DTD-carrying XML,
-    ``LimitExceeded`` for XML beyond the budget."""
+    ``LimitExceeded`` for XML beyond the budget. With ``external_dtd_name``, a DOCTYPE that
+    only names an external DTD is let through (LibreOffice's Basic and dialog streams carry
+    ``<!DOCTYPE script:module PUBLIC … "module.dtd">``); the DTD is still never read, and an
+    entity reference, which only a DTD could define, is still refused."""
     budget.check_size("max_xml_bytes", len(data))
     try:
         root = etree.fromstring(data, parser=_parser())
@@ -41,7 +60,9 @@ def parse_xml(data: bytes, budget: Budget, *, locator: str = "document") -> etre
             raise MalformedInput(f"XML with a DOCTYPE is refused ({exc})", locator) from None
         raise MalformedInput(f"XML does not parse: {exc}", locator) from None
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    if (
+        docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None
+    ) and not (external_dtd_name and _names_external_dtd_only(data, docinfo)):
         raise MalformedInput(
             "XML with a DOCTYPE is refused: no DTD, no entities (docs/xml-signatures.md)", locator
         )

@@ -65,7 +65,10 @@ def _time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if value.tzinfo is None:
-        return None  # xs:dateTime without a zone is no instant
+        # xs:dateTime allows no zone, and LibreOffice writes the signer's local time so
+        # (2016-11-30T10:51:10.493159199). The claim proves nothing either way: it is read as
+        # UTC, as a CMS signingTime in local time is, and the +7 h check then explains it.
+        return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
 
