@@ -61,3 +61,28 @@ def test_public_names_stay_importable(module):
         for name in ("HttpTransport", "ca_issuer_urls", "crl_urls", "ocsp_urls"):
             assert callable(getattr(mod, name))
         assert callable(mod.published_certificates)
+
+
+def test_ocsp_cert_id_hashes_for_every_hash_an_ocsp_response_may_use():
+    # asn1crypto caches the CertID hashes for SHA-1 and SHA-256 only; sigmail's OCSP matcher
+    # asked it for getattr(name, "sha512") and raised on a SHA-384/512 CertID.
+    import hashlib
+    from pathlib import Path
+
+    from asn1crypto import pem, x509
+
+    from sigmail.trust.revocation_status import cert_id_hashes
+
+    certs = Path(__file__).resolve().parents[1] / "vectors" / "pki" / "certs"
+
+    def load(name):
+        return x509.Certificate.load(pem.unarmor((certs / name).read_bytes())[2])
+
+    cert, issuer = load("ca-official.pem"), load("root-official.pem")
+    key = bytes(issuer.public_key["public_key"])
+    for algo in ("sha1", "sha256", "sha384", "sha512"):
+        expected = (
+            hashlib.new(algo, cert.issuer.dump()).digest(),
+            hashlib.new(algo, key).digest(),
+        )
+        assert cert_id_hashes(algo, cert, issuer) == expected, algo

@@ -46,6 +46,25 @@ _REVOCATION_VALUES_OID = "1.2.840.113549.1.9.16.2.24"
 _ADOBE_REVINFO_OID = "1.2.840.113583.1.1.8"
 
 
+class _CRLValues(core.SequenceOf):
+    _child_spec = crl.CertificateList
+
+
+class _OCSPValues(core.SequenceOf):
+    _child_spec = ocsp.BasicOCSPResponse
+
+
+class RevocationValues(core.Sequence):
+    """CAdES RevocationValues (ETSI EN 319 122-1, 5.3.4; RFC 5126, 6.3.4; explicit tags),
+    which asn1crypto does not know: without this spec the attribute's value is a bare Any."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto reads the class attribute
+        ("crl_vals", _CRLValues, {"explicit": 0, "optional": True}),
+        ("ocsp_vals", _OCSPValues, {"explicit": 1, "optional": True}),
+        ("other_rev_vals", core.Any, {"explicit": 2, "optional": True}),
+    ]
+
+
 class NotSignedData(MalformedInput):
     """A well-formed ContentInfo of another type (EnvelopedData, Data, …): not malformed in
     itself, but not a signature either. The caller says what it is."""
@@ -137,6 +156,8 @@ def signer_revocation(
             oid = attr["type"].dotted
             if oid == _REVOCATION_VALUES_OID:
                 for values in bounded(attr["values"], limit, "max_revocation_items"):
+                    if isinstance(values, core.Any):  # asn1crypto has no spec for it
+                        values = values.parse(RevocationValues)
                     items.extend(_items_from_revocation_values(values, "embedded", limit))
                     _count(budget, items)
             elif oid == _ADOBE_REVINFO_OID:

@@ -4,6 +4,7 @@ validation time judged from them."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -330,6 +331,18 @@ def _ocsp_signer_verified(basic, issuer, checker, refused) -> bool:
     return False
 
 
+def cert_id_hashes(
+    algo: str, cert: x509.Certificate, issuer: x509.Certificate
+) -> tuple[bytes, bytes]:
+    """The issuerNameHash and issuerKeyHash by which an OCSP CertID (RFC 6960, 4.1.1) names
+    ``cert``, with ``algo``. asn1crypto caches them for SHA-1 and SHA-256 only (it has no
+    ``sha384``/``sha512`` attribute); the others are computed the same way."""
+    if algo in ("sha1", "sha256"):
+        return getattr(cert.issuer, algo), getattr(issuer.public_key, algo)
+    key = bytes(issuer.public_key["public_key"])  # as asn1crypto's PublicKeyInfo.sha256
+    return hashlib.new(algo, cert.issuer.dump()).digest(), hashlib.new(algo, key).digest()
+
+
 def _judge_ocsps(cert, issuer, evidence, checker, at, retroactive) -> list[_Judgement]:
     out = []
     for parsed, item in evidence.ocsps:
@@ -342,11 +355,10 @@ def _judge_ocsps(cert, issuer, evidence, checker, at, retroactive) -> list[_Judg
             algo = cert_id["hash_algorithm"]["algorithm"].native
             if algo not in ("sha1", "sha256", "sha384", "sha512"):
                 continue
-            if (
-                cert_id["serial_number"].native != cert.serial_number
-                or cert_id["issuer_name_hash"].native != getattr(cert.issuer, algo)
-                or cert_id["issuer_key_hash"].native != getattr(issuer.public_key, algo)
-            ):
+            if cert_id["serial_number"].native != cert.serial_number or (
+                cert_id["issuer_name_hash"].native,
+                cert_id["issuer_key_hash"].native,
+            ) != cert_id_hashes(algo, cert, issuer):
                 continue
             this_update = single["this_update"].native
             next_update = single["next_update"].native

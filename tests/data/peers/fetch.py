@@ -2,6 +2,7 @@
 
     python tests/data/peers/fetch.py                       # from GitHub, by commit
     python tests/data/peers/fetch.py --git-dir CLONE.git --suite dss   # from a local clone
+    python tests/data/peers/fetch.py --suite dss-cades               # one suite (DSS's CAdES files)
 
 A suite whose manifest says ``"fetch": true`` lists each file's repository, commit and path;
 every file is written to the suite's ``files/`` (ignored by git) only if its SHA-256 is the one
