@@ -57,10 +57,35 @@ def _certificates_in_pdf(data: bytes) -> list[bytes]:
     return out
 
 
+_TIMESTAMP_ATTRIBUTES = {"1.2.840.113549.1.9.16.2.14", "1.2.840.113549.1.9.16.2.48"}
+
+
+def _certificates_in_signed_data(signed: cms.SignedData) -> list[bytes]:
+    found = [c.chosen.dump() for c in signed["certificates"] or [] if c.name == "certificate"]
+    try:
+        return found + _certificates_in_attributes(list(signed["signer_infos"]))
+    except (ValueError, TypeError, KeyError):  # an attribute that does not parse: none from it
+        return found
+
+
+def _certificates_in_attributes(signer_infos: list) -> list[bytes]:
+    found: list[bytes] = []
+    for si in signer_infos:  # the signature timestamps' TSA certificates too, countersigners'
+        for attr in si["unsigned_attrs"] or []:
+            if attr["type"].dotted in _TIMESTAMP_ATTRIBUTES:
+                for token in attr["values"]:
+                    if isinstance(token, cms.ContentInfo):  # not a token that parses: none
+                        found += _certificates_in_signed_data(token["content"])
+            elif attr["type"].dotted == "1.2.840.113549.1.9.6":  # counter-signature
+                signer_infos.extend(attr["values"])
+    return found
+
+
 def _certificates_in_cms(data: bytes) -> list[bytes]:
-    """Every certificate a CMS SignedData file carries (DER, BER, PEM or base64)."""
+    """Every certificate a CMS SignedData file carries (DER, BER, PEM or base64), its
+    signature timestamps' included."""
     signed = cms.ContentInfo.load(decode_cms_bytes(data))["content"]
-    return [c.chosen.dump() for c in signed["certificates"] or [] if c.name == "certificate"]
+    return _certificates_in_signed_data(signed)
 
 
 def _anchor_der(suite_dir: Path, entry: dict) -> bytes:

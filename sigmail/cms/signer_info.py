@@ -349,7 +349,7 @@ def _check_algorithm_protection(
 def check_signer_info(
     si: cms.SignerInfo,
     *,
-    econtent_type: str,
+    econtent_type: str | None,
     content: ContentDigests,
     certificates: tuple[x509.Certificate, ...],
     algorithms: AlgorithmPolicy,
@@ -425,6 +425,13 @@ def _check(
                 check.claimed_signing_time = claimed.astimezone(UTC)
         if _CONTENT_TYPE in broken:
             pass  # reported: not one content type
+        elif econtent_type is None:  # a countersignature: there is no content type (§11.4)
+            if ct is not None:
+                check.add(
+                    "signed_attributes_invalid",
+                    loc,
+                    "a countersignature carries a content-type attribute (RFC 5652 §11.4)",
+                )
         elif ct is None or ct.dotted != econtent_type:
             got = ct.dotted if ct is not None else "absent"
             check.add(
@@ -456,7 +463,7 @@ def _check(
     else:
         # Without signed attributes the signature is over the content itself (RFC 5652 §5.4),
         # which is only allowed for id-data.
-        if econtent_type != _ID_DATA:
+        if econtent_type not in (_ID_DATA, None):  # None: a countersignature (§11.4)
             check.add(
                 "signed_attributes_invalid",
                 loc,

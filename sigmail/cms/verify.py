@@ -10,6 +10,7 @@ proven; that mapping is :func:`chain_findings`, in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from asn1crypto import cms, x509
@@ -35,7 +36,13 @@ from sigmail.verdict.model import (
 )
 from sigmail.verdict.reasons import Effect
 
-__all__ = ["chain_findings", "signature_status", "verify_signed_data", "verify_signer_info"]
+__all__ = [
+    "chain_findings",
+    "countersignatures",
+    "signature_status",
+    "verify_signed_data",
+    "verify_signer_info",
+]
 
 _CLOCK_TOLERANCE = timedelta(minutes=5)
 # A signer is timestamped once or twice (a TSA, and perhaps a second for redundancy); each
@@ -179,12 +186,14 @@ def verify_signer_info(
     *,
     index: int,
     locator: str,
-    econtent_type: str,
+    econtent_type: str | None,
     content: ContentDigests,
     certificates: tuple[x509.Certificate, ...],
     revocation: Sequence[RevocationItem],
     ctx: VerificationContext,
 ) -> SignatureReport:
+    """One SignerInfo's report; ``econtent_type`` None for a countersignature (RFC 5652
+    §11.4: ``content`` is then the countersigned SignerInfo's signature value)."""
     check = check_signer_info(
         si,
         econtent_type=econtent_type,
@@ -247,6 +256,74 @@ def verify_signer_info(
     )
 
 
+_COUNTER_SIGNATURE = "1.2.840.113549.1.9.6"
+
+
+def countersignatures(si: cms.SignerInfo, limit: int) -> list[cms.SignerInfo]:
+    """The SignerInfos of ``si``'s counter-signature attributes (RFC 5652 §11.4), at most
+    ``limit``. Countersignatures of countersignatures are not read."""
+    found: list[cms.SignerInfo] = []
+    unsigned = bounded(si["unsigned_attrs"], MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes")
+    for attr in unsigned:
+        if attr["type"].dotted == _COUNTER_SIGNATURE:
+            found.extend(bounded(attr["values"], limit, "max_signatures"))
+            if len(found) > limit:
+                raise LimitExceeded("max_signatures", limit, len(found))
+    return found
+
+
+def _unreadable(index: int, locator: str, exc: Exception) -> SignatureReport:
+    return SignatureReport(
+        index=index,
+        locator=locator,
+        status=SignatureStatus.FAILED,
+        intact=None,
+        valid=None,
+        findings=(Finding.of("malformed", locator, f"signer info does not parse: {exc}"),),
+    )
+
+
+def _countersignature_reports(
+    parsed: ParsedSignedData,
+    signers: Sequence[tuple[cms.SignerInfo, SignatureReport]],
+    *,
+    first_index: int,
+    ctx: VerificationContext,
+) -> list[SignatureReport]:
+    """A report for each countersignature, numbered after the signers: it must verify over
+    the countersigned signature value, as a signature in its own right (DSS counts a broken
+    one as an invalid signature), and it proves it was made after that signature."""
+    limit = ctx.budget.limits.max_signatures
+    reports: list[SignatureReport] = []
+    for si, parent in signers:
+        try:
+            found = countersignatures(si, limit)
+            value = bytes(si["signature"].native)
+        except ASN1_ERRORS as exc:
+            reports.append(_unreadable(first_index + len(reports), parent.locator, exc))
+            continue
+        for k, counter in enumerate(found):
+            index = first_index + len(reports)
+            if len(signers) + len(reports) + 1 > limit:
+                raise LimitExceeded("max_signatures", limit, len(signers) + len(reports) + 1)
+            locator = f"{parent.locator} countersignature {k}"
+            try:
+                report = verify_signer_info(
+                    counter,
+                    index=index,
+                    locator=locator,
+                    econtent_type=None,
+                    content=ContentDigests(value),
+                    certificates=parsed.certificates,
+                    revocation=parsed.revocation,
+                    ctx=ctx,
+                )
+            except ASN1_ERRORS as exc:
+                report = _unreadable(index, locator, exc)
+            reports.append(replace(report, earlier_signatures=(parent.index,)))
+    return reports
+
+
 def verify_signed_data(
     parsed: ParsedSignedData,
     *,
@@ -256,7 +333,8 @@ def verify_signed_data(
     locator_prefix: str = "signature",
     first_index: int = 0,
 ) -> tuple[SignatureReport, ...]:
-    """One :class:`SignatureReport` per SignerInfo. ``content`` (whole, or in pieces hashed in
+    """One :class:`SignatureReport` per SignerInfo, then one per countersignature (numbered
+    after them, see :func:`_countersignature_reports`). ``content`` (whole, or in pieces hashed in
     one pass) is used only when the SignedData is detached: an attached eContent is what was
     signed. ``digests`` overrides both: the caller decides what was signed (S/MIME hashes the
     MIME entity it shows, whatever the SignedData carries)."""
@@ -278,13 +356,10 @@ def verify_signed_data(
             )
         except ASN1_ERRORS as exc:
             # asn1crypto parses lazily: a broken attribute surfaces when it is first read.
-            report = SignatureReport(
-                index=i,
-                locator=locator,
-                status=SignatureStatus.FAILED,
-                intact=None,
-                valid=None,
-                findings=(Finding.of("malformed", locator, f"signer info does not parse: {exc}"),),
-            )
+            report = _unreadable(i, locator, exc)
         reports.append(report)
+    signers = list(zip(parsed.signer_infos, reports, strict=True))
+    reports.extend(
+        _countersignature_reports(parsed, signers, first_index=first_index + len(reports), ctx=ctx)
+    )
     return tuple(reports)

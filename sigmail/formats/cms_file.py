@@ -91,7 +91,12 @@ def verify_cms_file(
             ctx=ctx,
             first_index=len(reports),
         )
-        reports.extend(replace(r, earlier_signatures=earlier) if earlier else r for r in made)
+        reports.extend(
+            replace(r, earlier_signatures=tuple(sorted({*earlier, *r.earlier_signatures})))
+            if earlier
+            else r
+            for r in made
+        )
     if not reports:
         result.findings.append(
             Finding.of("no_signature", "document", "SignedData has no signer infos")

@@ -23,7 +23,7 @@ Rules that hold for both (docs/smime.md):
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from asn1crypto import x509
 
@@ -60,6 +60,7 @@ class SignatureLayer:
     reports: list[SignatureReport]
     signers: dict[int, x509.Certificate]  # signature index → the signer's certificate
     signed_entity: str | None  # locator of the entity it covers (None: covers nothing shown)
+    countersignatures: set[int] = field(default_factory=set)  # indices of countersignatures
 
     @property
     def indices(self) -> tuple[int, ...]:
@@ -85,9 +86,15 @@ def verify_layer(
     ``first_index`` so that a message with several SignedData numbers them once."""
     layer = SignatureLayer(locator=locator, reports=[], signers={}, signed_entity=signed_entity)
     reports = verify_signed_data(parsed, digests=digests, ctx=ctx, first_index=first_index)
-    for si, report in zip(parsed.signer_infos, reports, strict=True):
+    signers = len(parsed.signer_infos)
+    # The countersignatures (reports after the signers') are not bound to From and name no
+    # micalg: only the signers are.
+    layer.countersignatures = {r.index for r in reports[signers:]}
+    for si, report in zip(
+        (*parsed.signer_infos, *[None] * (len(reports) - signers)), reports, strict=True
+    ):
         extra: list[Finding] = []
-        if not _has_signed_attributes(si):
+        if si is not None and not _has_signed_attributes(si):
             extra.append(
                 Finding.of(
                     "signed_attributes_invalid",
@@ -107,7 +114,7 @@ def verify_layer(
             ),
         )
         layer.reports.append(report)
-        cert = _signer_certificate(report, parsed)
+        cert = _signer_certificate(report, parsed) if si is not None else None
         if cert is not None:
             layer.signers[report.index] = cert
     return layer
@@ -123,7 +130,11 @@ def _has_signed_attributes(si) -> bool:
 
 def check_micalg(micalg: str | None, layer: SignatureLayer, locator: str) -> list[Finding]:
     """RFC 8551 §3.5.3.2: micalg lists the digest algorithm of every signer."""
-    used = {r.digest_algorithm for r in layer.reports if r.digest_algorithm}
+    used = {
+        r.digest_algorithm
+        for r in layer.reports
+        if r.digest_algorithm and r.index not in layer.countersignatures
+    }
     if not used:
         return []
     if micalg is None or not micalg.strip():
