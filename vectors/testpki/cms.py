@@ -61,6 +61,8 @@ class Signer:
     # times (RFC 5652 §11 and ETSI EN 319 122-1 allow one); "signer_attributes_v2" is added
     # with that many different claimed titles.
     attribute_values: tuple[tuple[str, int], ...] = ()
+    # Countersignatures of this signer's signature value (RFC 5652 §11.4), made by these.
+    countersigners: tuple[Signer, ...] = ()
 
 
 def _asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -172,12 +174,12 @@ def _with_value_counts(
     return out
 
 
-def _signed_attributes(signer: Signer, content: bytes, content_type: str) -> cms.CMSAttributes:
+def _signed_attributes(
+    signer: Signer, content: bytes, content_type: str | None
+) -> cms.CMSAttributes:
+    """``content_type`` None: a countersignature's, which carry no content type (§11.4)."""
     message_digest = digest_bytes(signer.digest, content)
     attributes = [
-        cms.CMSAttribute(
-            {"type": "content_type", "values": [signer.content_type_attribute or content_type]}
-        ),
         cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
         cms.CMSAttribute(
             {
@@ -186,6 +188,9 @@ def _signed_attributes(signer: Signer, content: bytes, content_type: str) -> cms
             }
         ),
     ]
+    if content_type is not None:
+        the_type = signer.content_type_attribute or content_type
+        attributes.insert(0, cms.CMSAttribute({"type": "content_type", "values": [the_type]}))
     if signer.signing_time is not None:
         when = cms.Time(name="utc_time", value=signer.signing_time.astimezone(dt.UTC))
         attributes.append(cms.CMSAttribute({"type": "signing_time", "values": [when]}))
@@ -197,7 +202,7 @@ def _signed_attributes(signer: Signer, content: bytes, content_type: str) -> cms
     return cms.CMSAttributes(attributes)
 
 
-def _signer_info(signer: Signer, content: bytes, content_type: str) -> cms.SignerInfo:
+def _signer_info(signer: Signer, content: bytes, content_type: str | None) -> cms.SignerInfo:
     cert = _asn1_certificate(signer.cert)
     info = {
         "version": "v1",
@@ -216,11 +221,15 @@ def _signer_info(signer: Signer, content: bytes, content_type: str) -> cms.Signe
     else:
         signature = sign(signer.key, content, signer.digest, pss=signer.pss)
     info["signature"] = signature
+    unsigned = []
     if signer.timestamper is not None:
         token = cms.ContentInfo.load(signer.timestamper(signature))
-        info["unsigned_attrs"] = [
-            cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})
-        ]
+        unsigned.append(cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]}))
+    if signer.countersigners:
+        counters = [_signer_info(c, signature, None) for c in signer.countersigners]
+        unsigned.append(cms.CMSAttribute({"type": "counter_signature", "values": counters}))
+    if unsigned:
+        info["unsigned_attrs"] = unsigned
     return cms.SignerInfo(info)
 
 

@@ -162,11 +162,22 @@ class _VectorMaker:
                 signing_certificate=self.pki.certificates[signing_cert] if signing_cert else None,
                 timestamper=self._timestamper(vector),
                 attribute_values=vector.attribute_values,
+                countersigners=tuple(
+                    Signer(
+                        cert=self.pki.certificates[counter],
+                        key=self.pki.keys[counter],
+                        digest=vector.digest,
+                        signing_time=vector.signing_time,
+                    )
+                    for counter in vector.countersigners
+                )
+                if i == 0
+                else (),
             )
-            for name in vector.signers
+            for i, name in enumerate(vector.signers)
         ]
         if vector.certificates is None:
-            cert_names = self._default_certificates(vector.signers)
+            cert_names = self._default_certificates((*vector.signers, *vector.countersigners))
         else:
             cert_names = list(vector.certificates)
         assert vector.ocsp_clock is not None
@@ -206,6 +217,11 @@ class _VectorMaker:
         signers = " + ".join(self._signer_description(vector, name) for name in vector.signers)
         where = "detached" if vector.kind == "p7s" else "attached"
         parts = [f"{where} SignedData over {vector.document} by {signers}"]
+        if vector.countersigners:
+            counters = " + ".join(
+                self._signer_description(vector, n) for n in vector.countersigners
+            )
+            parts.append(f"countersigned by {counters}")
         if not vector.signed_attributes:
             parts.append("no signed attributes")
         else:

@@ -312,6 +312,7 @@ class VectorSpec:
     signing_certificate_attribute: str | None = None  # cert described by signing-certificate-v2
     # signed attribute name -> number of values it carries (signer_attributes_v2 is added)
     attribute_values: tuple[tuple[str, int], ...] = ()
+    countersigners: tuple[str, ...] = ()  # countersign the first signer (RFC 5652 §11.4)
     certificates: tuple[str, ...] | None = None  # None: signers and their issuing CAs
     embed_crls: tuple[str, ...] = ()
     embed_ocsp: tuple[str, ...] = ()  # certificates whose OCSP response to embed
@@ -411,6 +412,7 @@ def _vector(
             raise SpecError(f"{where}: document {values['document']!r} is not a [[document]]")
         named = [
             *values["signers"],
+            *values.get("countersigners", ()),
             *values.get("certificates", ()),
             *values.get("embed_ocsp", ()),
         ]
@@ -438,7 +440,7 @@ def _vector(
         ):
             raise SpecError(f"{where}: attribute_values = {{ name = count, ... }}")
         values["attribute_values"] = tuple(sorted(table.items()))
-    for key in ("signers", "certificates", "embed_crls", "embed_ocsp"):
+    for key in ("signers", "countersigners", "certificates", "embed_crls", "embed_ocsp"):
         if key in values:
             values[key] = tuple(values[key])
     return VectorSpec(**values)
