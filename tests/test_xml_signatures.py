@@ -294,6 +294,33 @@ def test_an_odf_macro_stream_may_name_its_dtd_and_nothing_else():
             parse_xml(refused, Budget(Limits()), external_dtd_name=True)
 
 
+def test_an_openpgp_key_is_unsupported_not_a_missing_certificate():
+    """LibreOffice signs ODF with GnuPG too: KeyInfo holds ds:PGPData, no X.509 certificate.
+    That is a signature sigmail cannot judge (indeterminate), not a broken one."""
+    root = letter()
+    sig = etree.SubElement(root, f"{{{DS}}}Signature")
+    info = etree.SubElement(sig, f"{{{DS}}}SignedInfo")
+    etree.SubElement(
+        info, f"{{{DS}}}CanonicalizationMethod", Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"
+    )
+    etree.SubElement(
+        info,
+        f"{{{DS}}}SignatureMethod",
+        Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    )
+    ref = etree.SubElement(info, f"{{{DS}}}Reference", URI="")
+    etree.SubElement(
+        ref, f"{{{DS}}}DigestMethod", Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"
+    )
+    etree.SubElement(ref, f"{{{DS}}}DigestValue").text = "AAAA"
+    etree.SubElement(sig, f"{{{DS}}}SignatureValue").text = "AAAA"
+    pgp = etree.SubElement(etree.SubElement(sig, f"{{{DS}}}KeyInfo"), f"{{{DS}}}PGPData")
+    etree.SubElement(pgp, f"{{{DS}}}PGPKeyID").text = "AAAA"
+    verdict = offline().verify(etree.tostring(root), at=AT, name="x.xml")
+    assert verdict.verdict.value == "indeterminate", verdict.to_json()
+    assert "unsupported" in {f.code for f in verdict.signatures[0].findings}
+
+
 def test_an_xml_document_without_a_signature_stays_unsupported_and_named():
     verdict = offline().verify(etree.tostring(letter()), at=AT, name="x.xml")
     assert verdict.reasons == ("unsupported",)

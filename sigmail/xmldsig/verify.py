@@ -338,6 +338,11 @@ def verify_xml_signature(
     valid = intact = None
     try:
         check.structure()
+        key_info = signature.find(ds("KeyInfo"))
+        if leaf is None and key_info is not None and key_info.find(ds("PGPData")) is not None:
+            # An OpenPGP key (LibreOffice signs so with GnuPG): not X.509, not judged here.
+            check.finding("unsupported", "the key is OpenPGP (ds:PGPData): not verified")
+            raise _Stop
         if leaf is None:
             check.finding(
                 "signer_certificate_missing",
