@@ -10,7 +10,7 @@ import pytest
 from sigmail.errors import ConfigError, PolicyError
 from sigmail.policy.model import load_policy
 from sigmail.policy.verdict_table import decide, reason_codes, retry_after
-from sigmail.trust.chain_types import RevocationRule
+from sigmail.trust.chain_types import DOCUMENT_SIGNING_PURPOSES, RevocationRule
 from sigmail.verdict.model import Finding, VerdictKind
 
 
@@ -35,6 +35,9 @@ def test_builtin_basic_policy_loads_with_its_hash():
         ("[policy]\nname='x'\nversion='1'\n[bogus]\n", "unknown section", 4),
         ("[policy]\nname='x'\nversion='1'\n[algorithms]\nmin_rsa_bit = 1\n", "min_rsa_bit", 5),
         ("[policy\nname='x'\n", "", 1),
+        ("[policy]\nname='x'\nversion='1'\n[signer]\npurposes = ['bogus']\n", "bogus", 5),
+        ("[policy]\nname='x'\nversion='1'\n[signer]\npurposes = []\n", "at least one", 5),
+        ("[policy]\nname='x'\nversion='1'\n[signer]\npurpose = ['x']\n", "purpose", 5),
     ],
 )
 def test_bad_policy_files_fail_at_load_naming_the_line(tmp_path, text, message, line):
@@ -46,6 +49,22 @@ def test_bad_policy_files_fail_at_load_naming_the_line(tmp_path, text, message, 
     assert message in str(info.value)
     assert str(path) in str(info.value)
     assert info.value.line == line
+
+
+def test_the_signer_purposes_are_the_document_signing_ones_unless_the_policy_says(tmp_path):
+    """A signer certificate with an EKU must allow one of them (docs/chain-validation.md)."""
+    assert load_policy("vn-gov").chain.required_leaf_eku == DOCUMENT_SIGNING_PURPOSES
+    path = tmp_path / "p.toml"
+    path.write_text(
+        "[policy]\nname='x'\nversion='1'\n[signer]\n"
+        "purposes = ['email_protection', 'client_auth', '0.4.0.2231.3.0']\n",
+        encoding="utf-8",
+    )
+    assert load_policy(path).chain.required_leaf_eku == {
+        "email_protection",
+        "client_auth",
+        "0.4.0.2231.3.0",
+    }
 
 
 def test_missing_policy_file_is_a_policy_error(tmp_path):

@@ -16,9 +16,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from asn1crypto import x509
+
 from sigmail.cms.algorithms import AlgorithmPolicy
 from sigmail.errors import PolicyError
-from sigmail.trust.chain_types import ChainParams, RevocationRule
+from sigmail.trust.chain_types import DOCUMENT_SIGNING_PURPOSES, ChainParams, RevocationRule
 from sigmail.verdict.model import PolicyRef
 
 __all__ = [
@@ -176,6 +178,11 @@ class _Source:
         raise PolicyError(message, source=self.source, line=self.line(key, table, index))
 
 
+# The extendedKeyUsage purposes asn1crypto names (email_protection, client_auth, …).
+_KEY_PURPOSES = frozenset(x509.KeyPurposeId._map.values())
+_DOTTED = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+
+
 def _strings(src: _Source, table: dict, key: str, section: str, default: tuple[str, ...]):
     value = table.get(key, default)
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -260,6 +267,7 @@ def _parse(text: str, source: str) -> Policy:
         "algorithms",
         "ca_classes",
         "revocation",
+        "signer",
         "signing_time",
         "documents",
         "roles",
@@ -314,8 +322,22 @@ def _parse(text: str, source: str) -> Policy:
                 key,
                 "revocation",
             )
+    signer = data.get("signer", {})
+    _check_keys(src, signer, "signer", {"purposes"})
+    purposes = _strings(src, signer, "purposes", "signer", tuple(sorted(DOCUMENT_SIGNING_PURPOSES)))
+    for purpose in purposes:
+        if purpose not in _KEY_PURPOSES and not _DOTTED.fullmatch(purpose):
+            src.fail(
+                f"[signer] purposes: {purpose!r} is neither a key purpose name "
+                "(email_protection, client_auth …) nor a dotted OID",
+                "purposes",
+                "signer",
+            )
+    if not purposes:
+        src.fail("[signer] purposes must name at least one purpose", "purposes", "signer")
     chain_defaults = ChainParams()
     chain = ChainParams(
+        required_leaf_eku=frozenset(purposes),
         leaf_revocation=RevocationRule(rev.get("signer", chain_defaults.leaf_revocation)),
         ca_revocation=RevocationRule(rev.get("ca", chain_defaults.ca_revocation)),
         refused_hashes=frozenset(
