@@ -17,6 +17,8 @@ minimised by delta debugging and written to ``--findings/<format>/<id>/`` (``inp
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing as mp
@@ -81,6 +83,18 @@ def _format_exc(exc: BaseException) -> str:
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
+_M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def _one_malloc_arena() -> None:
+    """All threads of the worker allocate from glibc's main arena. The address-space limit is
+    meant for what an input costs; each other thread (the result queue's feeder) otherwise gets
+    an arena of its own that reserves 64 MB heaps it never uses, and over some 100,000 inputs
+    those reservations ran workers into the 512 MB limit (MemoryError where nothing was used)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
+
+
 def _worker(
     wid, fmt, seed, tasks, results, state, time_limit, memory_mb, minimise_tests, warm, clock
 ):
@@ -88,6 +102,7 @@ def _worker(
     if warm:
         warm_up(fmt)
     if memory_mb:
+        _one_malloc_arena()
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     seen: set[str] = set()
