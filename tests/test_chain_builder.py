@@ -184,3 +184,21 @@ def test_tampered_leaf_never_validates_and_never_raises(position, value):
         budget=Budget(Limits()),
     )
     assert not result.ok, f"byte {position} -> {value:#04x} still validates"
+
+
+def test_a_cached_signature_failure_keeps_no_traceback():
+    """The process-wide signature cache keeps failures: without its traceback (which would
+    keep every frame of the failed check, certificates and all, alive for as long as the
+    entry), and reraise() still raises the same error."""
+    from cryptography.exceptions import InvalidSignature
+
+    from sigmail.trust.path_builder import _SigResult
+
+    try:
+        raise InvalidSignature("bad") from ValueError("cause")
+    except InvalidSignature as exc:
+        result = _SigResult(SigOutcome.FAILED, exc)
+    assert result.error.__traceback__ is None
+    assert result.error.__cause__ is None and result.error.__context__ is None
+    with pytest.raises(InvalidSignature, match="bad"):
+        result.reraise()
