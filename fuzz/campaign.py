@@ -269,6 +269,8 @@ class Campaign:
         self.pending: list[tuple[int, int]] = []
         self.assigned: dict[int, tuple[int, int]] = {}
         self.next_wid = 0
+        self.done_by: dict[int, int] = {}  # inputs each worker has run
+        self.recycled = 0
         self.commit = _commit()  # the code the workers import now, not at the end
 
     # workers
@@ -288,6 +290,19 @@ class Campaign:
         proc.start()
         self.workers[wid] = (proc, tasks, state)
         return wid
+
+    def _recycle(self, wid: int) -> int:
+        """An idle worker that has run --recycle-after inputs is ended and a fresh one takes
+        its place: what a long-lived worker accumulates (bounded caches, a fragmented heap)
+        is not charged to the input that happens to cross the memory limit."""
+        proc, tasks, _state = self.workers.pop(wid)
+        self.assigned.pop(wid, None)
+        tasks.put(None)
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+        self.recycled += 1
+        return self._spawn()
 
     def _limits(self) -> tuple:
         a = self.args
@@ -406,6 +421,9 @@ class Campaign:
                 self._minimised(payload, data)
             elif what == "batch" and wid in self.workers:
                 self.totals.add_batch(payload)
+                self.done_by[wid] = self.done_by.get(wid, 0) + payload["count"]
+                if a.recycle_after and self.done_by[wid] >= a.recycle_after:
+                    wid = self._recycle(wid)
                 self._feed(wid)
             self._watch()
             if a.seconds and time.monotonic() - started > a.seconds and self.pending:
@@ -493,6 +511,8 @@ class Campaign:
             else None,
             "slowest_retimed": retimed or [],
             "worst_rss_mb": round(t.rss_kb / 1024, 1),
+            "recycle_after": a.recycle_after,
+            "workers_recycled": self.recycled,
             "worst_rss_input": t.rss_index,
             "findings_by_kind": t.by_kind,
             "distinct_findings": sorted(t.findings),
@@ -564,6 +584,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(campaign-SEED-START.json), skipping the inputs it ran",
     )
     p.add_argument("--hang-after", type=float, default=20.0, help="kill a worker after this")
+    p.add_argument(
+        "--recycle-after",
+        type=int,
+        default=0,
+        help="replace a worker after it has run this many inputs (0: never)",
+    )
     p.add_argument("--memory-mb", type=int, default=512, help="address-space limit per worker")
     p.add_argument("--minimise-tests", type=int, default=1500)
     p.add_argument("--retime", type=int, default=SLOWEST, help="slowest inputs timed again")

@@ -6,6 +6,10 @@ from __future__ import annotations
 import time
 
 
+def quiet(data: bytes, name: str | None) -> None:
+    """Finds nothing."""
+
+
 def raising(data: bytes, name: str | None) -> None:
     if data[:1] == b"\x30" and len(data) % 3 == 0:
         raise KeyError("planted")

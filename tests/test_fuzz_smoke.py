@@ -147,3 +147,13 @@ def test_generation_of_inputs_that_once_broke_the_mutators():
     for index in (6299, 7249, 34014):
         data, name = generate("pdf", 1, index)
         assert data and name.endswith(".pdf")
+
+
+def test_campaign_recycles_workers_and_loses_no_input(tmp_path):
+    """--recycle-after replaces a worker once it has run that many inputs (what a long-lived
+    worker accumulates is not charged to whichever input crosses the memory limit); every
+    input is still run exactly once and none is a finding."""
+    report = _run_campaign(tmp_path, "quiet", inputs=40, recycle_after=10)
+    assert report["complete"] and report["inputs_run"] == 40
+    assert report["workers_recycled"] >= 3
+    assert report["findings_by_kind"] == {}
