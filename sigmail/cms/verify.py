@@ -302,6 +302,7 @@ def _countersignature_reports(
         except ASN1_ERRORS as exc:
             reports.append(_unreadable(first_index + len(reports), parent.locator, exc))
             continue
+        countersigned = ContentDigests(value)  # hashed once for all its countersignatures
         for k, counter in enumerate(found):
             index = first_index + len(reports)
             if len(signers) + len(reports) + 1 > limit:
@@ -313,7 +314,7 @@ def _countersignature_reports(
                     index=index,
                     locator=locator,
                     econtent_type=None,
-                    content=ContentDigests(value),
+                    content=countersigned,
                     certificates=parsed.certificates,
                     revocation=parsed.revocation,
                     ctx=ctx,
