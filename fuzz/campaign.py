@@ -36,7 +36,7 @@ from pathlib import Path
 from fuzz.minimise import asn1_min, ddmin
 from fuzz.mutators import generate
 from fuzz.seeds import FORMATS
-from fuzz.targets import run, warm_up
+from fuzz.targets import run, run_timed, warm_up
 
 IDLE, RUNNING, MINIMISING = 0.0, 1.0, 2.0
 SLOWEST = 10  # inputs timed again, alone, at the end of a campaign
@@ -125,9 +125,7 @@ def _worker(
                 record |= {"exception": repr(exc), "traceback": _format_exc(exc)}
                 results.put(("finding", wid, record, b""))
                 continue
-            t0 = now()
-            exc = run(fmt, data, name)
-            elapsed = now() - t0
+            exc, elapsed = run_timed(fmt, data, name, now)
             state[2] = IDLE
             stats["count"] += 1
             if elapsed > stats["worst_time"]:
@@ -144,9 +142,7 @@ def _worker(
             if kind == "over_time":
                 # Once more: on a loaded machine one slow run may be the machine's, not ours;
                 # the finding stands if the second run is over the limit too.
-                t0 = now()
-                run(fmt, data, name)
-                elapsed = min(elapsed, now() - t0)
+                elapsed = min(elapsed, run_timed(fmt, data, name, now)[1])
                 kind = classify(None, elapsed, time_limit)
             if kind is None:
                 continue
@@ -446,9 +442,7 @@ class Campaign:
             data, name = generate(self.fmt, self.args.seed, index)
             runs = []
             for _ in range(3):
-                t0 = now()
-                run(self.fmt, data, name)
-                runs.append(now() - t0)
+                runs.append(run_timed(self.fmt, data, name, now)[1])
             out.append(
                 {"input": index, "name": name, "size": len(data), "campaign_s": round(first, 4)}
                 | {"retimed_s": round(min(runs), 4)}
@@ -608,6 +602,7 @@ def _plant(spec: str, fmt: str) -> None:
 
     module, _, function = spec.partition(":")
     targets.TARGETS[fmt] = getattr(importlib.import_module(module), function)
+    targets.CHECKS.pop(fmt, None)  # the check belongs to the target it replaced
 
 
 def main(argv: list[str] | None = None) -> int:

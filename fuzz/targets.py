@@ -6,6 +6,11 @@ The ``verify`` target runs a strict :class:`~sigmail.Verifier`, so a bug caught 
 surfaces as :class:`~sigmail.errors.InternalError` instead of an ``internal_error`` verdict;
 the verdict's invariants are checked too (every reason a known code, every finding with a
 locator and a basis, JSON round-trips).
+
+What is timed is sigmail's work: for ``verify``, the verdict and its JSON encoding (what
+``sigmail verify --json`` does). The invariant check that follows (decoding the JSON again,
+comparing) is the harness's and runs after the clock stops: for a 4 MB message of 381
+carried documents it took 0.7 s against sigmail's 0.27 s.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from fuzz.seeds import VECTORS
 from sigmail.errors import InputSignal
 from sigmail.limits import Budget, Limits
 
-__all__ = ["AT", "TARGETS", "Finding", "check_verdict", "run"]
+__all__ = ["AT", "CHECKS", "TARGETS", "Finding", "check_verdict", "run", "run_timed"]
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 # The fuzzer's own wall clock is the campaign's 1 s limit; sigmail's budget stays as shipped.
@@ -152,8 +157,9 @@ def _known_codes() -> frozenset[str]:
     return frozenset(REASONS)
 
 
-def check_verdict(verdict) -> None:
-    """The invariants every verdict keeps, whatever the input (raises :class:`Finding`)."""
+def check_verdict(verdict, encoded: dict | None = None) -> None:
+    """The invariants every verdict keeps, whatever the input (raises :class:`Finding`).
+    ``encoded`` is ``verdict.to_dict()`` when the caller already has it."""
     from sigmail.verdict.model import Verdict
 
     known = _known_codes()
@@ -169,22 +175,28 @@ def check_verdict(verdict) -> None:
         if not f.locator or not f.basis:
             raise Finding(f"finding {f.code} without a locator or a basis")
     # Encoded once, not for each side of the comparison: for a verdict of some 400 carried
-    # documents one encoding is ~0.3 s, and three made the check slower than the verification.
-    first = verdict.to_dict()
+    # documents one encoding is ~0.2 s, and three made the check slower than the verification.
+    first = verdict.to_dict() if encoded is None else encoded
     again = Verdict.from_dict(json.loads(json.dumps(first)))
     if again.to_dict() != first:
         raise Finding("the verdict does not round-trip through JSON")
 
 
-def verify_entry(data: bytes, name: str | None = None) -> None:
+def verify_entry(data: bytes, name: str | None = None):
     """``Verifier.verify`` (strict, offline revocation), policy chosen by the input's first
-    byte so that both policies see every kind of input."""
+    byte so that both policies see every kind of input, and the verdict's JSON encoding;
+    ``CHECKS["verify"]`` checks what this returns."""
     verifiers = _verifiers()
     verifier = verifiers[data[0] % 2 if data else 0]
-    check_verdict(verifier.verify(data, at=AT, name=name))
+    verdict = verifier.verify(data, at=AT, name=name)
+    return verdict, verdict.to_dict()
 
 
-TARGETS: dict[str, Callable[[bytes, str | None], None]] = {
+def _check_verify(result) -> None:
+    check_verdict(*result)
+
+
+TARGETS: dict[str, Callable[[bytes, str | None], object]] = {
     "mime": mime_walk,
     "cms": cms_parse,
     "pdf": pdf_read,
@@ -194,17 +206,39 @@ TARGETS: dict[str, Callable[[bytes, str | None], None]] = {
 }
 
 
+# What is checked of a target's result after the clock stops (the harness's work, untimed).
+CHECKS: dict[str, Callable[[object], None]] = {"verify": _check_verify}
+
+
+def run_timed(
+    fmt: str, data: bytes, name: str | None, now: Callable[[], float]
+) -> tuple[BaseException | None, float]:
+    """The exception that is a finding (None: the input was handled), and the time ``now``
+    measured for the target itself, its check excluded."""
+    t0 = now()
+    try:
+        result = TARGETS[fmt](data, name)
+    except InputSignal:
+        return None, now() - t0
+    except Exception as exc:  # RecursionError included: it can be thrown anywhere
+        return exc, now() - t0
+    elapsed = now() - t0
+    check = CHECKS.get(fmt)
+    if check is not None:
+        try:
+            check(result)
+        except Exception as exc:
+            return exc, elapsed
+    return None, elapsed
+
+
 def run(fmt: str, data: bytes, name: str | None) -> BaseException | None:
     """The exception that is a finding (None: the input was handled)."""
-    try:
-        TARGETS[fmt](data, name)
-    except InputSignal:
-        return None
-    except RecursionError as exc:  # can be thrown anywhere; a finding like any other
-        return exc
-    except Exception as exc:
-        return exc
-    return None
+    return run_timed(fmt, data, name, _no_clock)[0]
+
+
+def _no_clock() -> float:
+    return 0.0
 
 
 def warm_up(fmt: str) -> None:

@@ -157,3 +157,34 @@ def test_campaign_recycles_workers_and_loses_no_input(tmp_path):
     assert report["complete"] and report["inputs_run"] == 40
     assert report["workers_recycled"] >= 3
     assert report["findings_by_kind"] == {}
+
+
+def test_the_harness_check_is_run_but_not_timed(monkeypatch):
+    clock = [0.0]
+
+    def target(data, name):
+        clock[0] += 1.0  # sigmail's work
+        return data
+
+    def check(result):
+        clock[0] += 10.0  # the harness's
+        if result == b"bad":
+            raise targets.Finding("broken invariant")
+
+    monkeypatch.setitem(targets.TARGETS, "timed", target)
+    monkeypatch.setitem(targets.CHECKS, "timed", check)
+    exc, elapsed = targets.run_timed("timed", b"good", None, lambda: clock[0])
+    assert exc is None and elapsed == 1.0
+    exc, elapsed = targets.run_timed("timed", b"bad", None, lambda: clock[0])
+    assert isinstance(exc, targets.Finding) and elapsed == 1.0
+
+
+def test_the_verify_check_sees_what_the_target_encoded():
+    data, name = generate("verify", SMOKE_SEED, 0)
+    verdict, encoded = targets.TARGETS["verify"](data, name)
+    assert encoded == verdict.to_dict()
+    targets.CHECKS["verify"]((verdict, encoded))
+    # the same instant, written otherwise: decodes, but encodes back as "…Z"
+    other = encoded | {"validation_time": "2026-06-01T00:00:00+00:00"}
+    with pytest.raises(targets.Finding, match="round-trip"):
+        targets.CHECKS["verify"]((verdict, other))
