@@ -476,3 +476,21 @@ def test_failure_path_prefers_concrete_over_no_path():
     )
     assert result.failure.problem is ChainProblem.EXPIRED
     assert len(result.path) == 3
+
+
+def test_certvalidator_warnings_do_not_reach_stderr_unless_logging_is_configured():
+    # pyhanko-certvalidator warns (with a traceback) for each CRL issuer path it rejects;
+    # a library call must not print that through Python's last-resort handler.
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, sigmail.trust.certvalidator_adapter\n"
+        "log = logging.getLogger('pyhanko_certvalidator.revinfo.validate_crl')\n"
+        "log.warning('CRL issuer path', exc_info=ValueError('x'))\n"
+        "logging.basicConfig()\n"
+        "log.warning('configured: shown')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "CRL issuer path" not in done.stderr and "Traceback" not in done.stderr
+    assert "configured: shown" in done.stderr

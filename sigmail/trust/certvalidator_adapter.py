@@ -4,6 +4,7 @@ constraints, and certvalidator's errors mapped to :class:`ChainFailure`."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +69,12 @@ from sigmail.trust.path_builder import (
 from sigmail.trust.revocation_status import Evidence
 from sigmail.trust.signature_algorithms import hash_of
 from sigmail.trust.store import TrustStore
+
+# pyhanko-certvalidator logs each CRL issuer path it cannot validate at WARNING, with a
+# traceback; sigmail reports the outcome itself. With no handler of the application's, Python's
+# last-resort handler printed those tracebacks on stderr, in library calls and notebooks. A
+# NullHandler stops only that: logging the application configures still receives them.
+logging.getLogger("pyhanko_certvalidator").addHandler(logging.NullHandler())
 
 # Smallest RSA and DSA keys accepted in a signature on a certificate, CRL or OCSP response.
 # 1024 bits keeps legacy government certificates (and the NIST PKITS DSA tests) verifiable;
