@@ -172,19 +172,19 @@ def test_parsed_certificates_kept_are_bounded_by_their_size(monkeypatch):
     bounded by the size of the encodings too."""
     import base64
 
+    from sigmail.bounded_cache import BoundedCache
     from sigmail.trust import certificates
 
-    monkeypatch.setattr(certificates, "_LOADED_BYTES", 20_000)
-    monkeypatch.setattr(certificates, "_loaded", type(certificates._loaded)())
-    monkeypatch.setattr(certificates, "_loaded_bytes", 0)
+    small = BoundedCache(max_entries=4096, max_weight=20_000, weigh=lambda der, _c: len(der))
+    monkeypatch.setattr(certificates, "_loaded", small)
     pem = (VECTORS / "pki" / "certs" / "root-official.pem").read_bytes()
     der = bytearray(base64.b64decode(b"".join(pem.splitlines()[1:-1])))
     kept = []
     for n in range(60):  # distinct encodings: the last byte of the signature changed
         der[-1] = n
         kept.append(certificates.load_certificate(bytes(der)))
-    assert sum(map(len, certificates._loaded)) == certificates._loaded_bytes <= 20_000
-    assert 1 < len(certificates._loaded) < 60
+    assert small.weight <= 20_000 and small.weight == len(small) * len(der)
+    assert 1 < len(small) < 60
     assert certificates.load_certificate(bytes(der)) is kept[-1]  # the newest is kept
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Any
 
 from asn1crypto import algos, keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.errors import InputSignal
 
 __all__ = [
@@ -187,9 +188,17 @@ def digest(name: str, *pieces: bytes | memoryview) -> bytes:
     return h.digest()
 
 
-@lru_cache(maxsize=2048)
+# Loaded keys by SubjectPublicKeyInfo encoding (weighed by it: a crafted key can be large).
+_public_keys: BoundedCache[bytes, Any] = BoundedCache(
+    max_entries=2048, max_weight=4 * 1024 * 1024, weigh=lambda der, _key: 2 * len(der)
+)
+
+
 def _load_public_key(spki_der: bytes):
-    return serialization.load_der_public_key(spki_der)
+    found = _public_keys.get(spki_der)
+    if found is None:
+        found = _public_keys.put(spki_der, serialization.load_der_public_key(spki_der))
+    return found
 
 
 def _hash_of(name: str | None) -> hashes.HashAlgorithm:

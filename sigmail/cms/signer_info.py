@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from asn1crypto import cms, core, tsp, x509
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.cms.algorithms import (
     AlgorithmPolicy,
     AlgorithmProblem,
@@ -213,9 +212,11 @@ _SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
 _SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
 _ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
 
-_CERT_DIGESTS_MAX = 4096
-_cert_digests: OrderedDict[tuple[str | None, bytes], bytes] = OrderedDict()
-_cert_digests_lock = threading.Lock()
+# Keyed by the certificate's whole encoding, so weighed by it: 4,096 entries of large
+# (crafted) certificates must not hold gigabytes.
+_cert_digests: BoundedCache[tuple[str | None, bytes], bytes] = BoundedCache(
+    max_entries=4096, max_weight=8 * 1024 * 1024, weigh=lambda key, value: len(key[1]) + len(value)
+)
 
 
 def certificate_digest(name: str | None, cert: x509.Certificate) -> bytes:
@@ -224,21 +225,17 @@ def certificate_digest(name: str | None, cert: x509.Certificate) -> bytes:
     encoding: every message from a signer names the same certificate in its
     signing-certificate attribute). Raises AlgorithmProblem for an unknown algorithm."""
     key = (name, cert.dump())
-    with _cert_digests_lock:
-        found = _cert_digests.get(key)
-        if found is not None:
-            _cert_digests.move_to_end(key)
-            return found
-    # ESSCertID (v1) is SHA-1 by definition, whatever digest() knows of.
-    value = hashlib.sha1(key[1]).digest() if name is None else digest(name, key[1])
-    with _cert_digests_lock:
-        _cert_digests[key] = value
-        while len(_cert_digests) > _CERT_DIGESTS_MAX:
-            _cert_digests.popitem(last=False)
-    return value
+    found = _cert_digests.get(key)
+    if found is None:
+        # ESSCertID (v1) is SHA-1 by definition, whatever digest() knows of.
+        value = hashlib.sha1(key[1]).digest() if name is None else digest(name, key[1])
+        found = _cert_digests.put(key, value)
+    return found
 
 
-_issuer_serials: OrderedDict[bytes, bytes] = OrderedDict()
+_issuer_serials: BoundedCache[bytes, bytes] = BoundedCache(
+    max_entries=4096, max_weight=8 * 1024 * 1024, weigh=lambda der, value: len(der) + len(value)
+)
 
 
 def _issuer_serial_der(cert: x509.Certificate) -> bytes:
@@ -247,23 +244,17 @@ def _issuer_serial_der(cert: x509.Certificate) -> bytes:
     issuerSerial has exactly these bytes names the certificate; any other encoding is
     compared field by field."""
     der = cert.dump()
-    with _cert_digests_lock:
-        found = _issuer_serials.get(der)
-        if found is not None:
-            _issuer_serials.move_to_end(der)
-            return found
-    issuer = x509.Name.load(cert.issuer.dump())
-    value = tsp.IssuerSerial(
-        {
-            "issuer": [x509.GeneralName(name="directory_name", value=issuer)],
-            "serial_number": cert.serial_number,
-        }
-    ).dump()
-    with _cert_digests_lock:
-        _issuer_serials[der] = value
-        while len(_issuer_serials) > _CERT_DIGESTS_MAX:
-            _issuer_serials.popitem(last=False)
-    return value
+    found = _issuer_serials.get(der)
+    if found is None:
+        issuer = x509.Name.load(cert.issuer.dump())
+        value = tsp.IssuerSerial(
+            {
+                "issuer": [x509.GeneralName(name="directory_name", value=issuer)],
+                "serial_number": cert.serial_number,
+            }
+        ).dump()
+        found = _issuer_serials.put(der, value)
+    return found
 
 
 def _check_signing_certificate(

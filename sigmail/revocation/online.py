@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, TypeGuard
 
 from asn1crypto import x509
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.errors import ConfigError
 from sigmail.revocation.addresses import IPNetwork, NetworkPolicy
 from sigmail.revocation.allowance import FetchAllowance, current_allowance
@@ -51,19 +51,17 @@ __all__ = ["OnlineRevocation"]
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 
 
-class _Bounded(OrderedDict):
-    """A dict that forgets its oldest entries beyond ``limit`` (URLs come from certificates
-    anyone can make: an unbounded cache would grow with every new one)."""
+def _weigh_entry(key: str, entry: Entry) -> int:
+    return len(key) + len(entry.item.der)
 
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
 
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.limit:
-            self.popitem(last=False)
+def _weigh_failure(key: str, value: tuple[datetime, FetchFailure]) -> int:
+    return len(key) + len(value[1].url) + len(value[1].error) + 200
+
+
+def _weigh_issuers(key: str, value: tuple[datetime, IssuerLookup]) -> int:
+    # parsed certificates hold about 27 times their encoding
+    return len(key) + 27 * sum(len(c.dump()) for c in value[1].certificates) + 200
 
 
 class _Flight:
@@ -104,6 +102,7 @@ class OnlineRevocation:
         deny_networks: Iterable[str | IPNetwork] = (),
         max_redirects: int = 3,
         max_cached_urls: int = 10_000,
+        max_cached_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         if timeout <= 0:
             raise ConfigError("timeout must be positive")
@@ -122,9 +121,17 @@ class OnlineRevocation:
             network=NetworkPolicy.parse(allow=allow, deny=deny),
         )
         self._disk = DiskCache(cache_dir) if cache_dir is not None else None
-        self._memory: dict[str, Entry] = _Bounded(max_cached_urls)
-        self._failures: dict[str, tuple[datetime, FetchFailure]] = _Bounded(max_cached_urls)
-        self._issuers: dict[str, tuple[datetime, IssuerLookup]] = _Bounded(max_cached_urls)
+        # URLs come from certificates anyone can make, and a response may be up to max_bytes:
+        # bounded by count and by bytes (the cached DER, parsed issuer certificates).
+        self._memory: BoundedCache[str, Entry] = BoundedCache(
+            max_entries=max_cached_urls, max_weight=max_cached_bytes, weigh=_weigh_entry
+        )
+        self._failures: BoundedCache[str, tuple[datetime, FetchFailure]] = BoundedCache(
+            max_entries=max_cached_urls, max_weight=16 * 1024 * 1024, weigh=_weigh_failure
+        )
+        self._issuers: BoundedCache[str, tuple[datetime, IssuerLookup]] = BoundedCache(
+            max_entries=max_cached_urls, max_weight=max_cached_bytes, weigh=_weigh_issuers
+        )
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
         self.fetches = 0  # network fetches made, for tests and logs
@@ -141,7 +148,7 @@ class OnlineRevocation:
         # A denied URL has no retry time (retrying will not help), but is remembered as long
         # as a failed one, so a message naming it again costs no DNS lookup.
         with self._lock:
-            self._failures[key] = (failure.retry_after or now + self.retry_delay, failure)
+            self._failures.replace(key, (failure.retry_after or now + self.retry_delay, failure))
 
     # -- one URL, once for all concurrent callers ------------------------------------------
     def _fetch(
@@ -260,7 +267,7 @@ class OnlineRevocation:
                     entry = None
                 if self._fresh(entry, now):
                     with self._lock:
-                        self._memory[key] = entry
+                        self._memory.replace(key, entry)
                     return entry.item
 
         def accept(data: bytes) -> RevocationItem:
@@ -270,7 +277,7 @@ class OnlineRevocation:
                 RevocationItem(kind, der, "fetched", url), next_update or now + self.default_ttl
             )
             with self._lock:
-                self._memory[key] = entry
+                self._memory.replace(key, entry)
                 self._failures.pop(key, None)
             if disk_path is not None and self._disk is not None:
                 self._disk.write(disk_path, der)
@@ -316,7 +323,7 @@ class OnlineRevocation:
         def keep(found: IssuerLookup) -> IssuerLookup:
             with self._lock:
                 # Issuer certificates change rarely; a day is how long a fetched one is reused.
-                self._issuers[key] = (now + timedelta(days=1), found)
+                self._issuers.replace(key, (now + timedelta(days=1), found))
                 self._failures.pop(key, None)
             return found
 
