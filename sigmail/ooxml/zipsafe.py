@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import threading
 import zipfile
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import MalformedInput, UnsupportedInput
 
@@ -43,9 +42,9 @@ _CHUNK = 256 * 1024
 # key (SHA-256 of what is inflated, the declared CRC and size, the digest algorithm), bounded,
 # holding digests only; a value is stored only once its entry inflated to the declared size
 # and CRC.
-_DIGESTS: OrderedDict[tuple[bytes, int, int, str], bytes] = OrderedDict()
-_DIGESTS_MAX = 256
-_DIGESTS_LOCK = threading.Lock()
+_DIGESTS: BoundedCache[tuple[bytes, int, int, str], bytes] = BoundedCache(
+    max_entries=256, max_weight=1024 * 1024, weigh=lambda _key, _digest: 256
+)
 _CACHE_FLOOR = 64 * 1024  # below this, inflating is cheaper than hashing the key
 
 
@@ -91,20 +90,15 @@ class ZipArchive:
         if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size >= _CACHE_FLOOR:
             raw = self._raw(info)
             key = (hashlib.sha256(raw).digest(), info.CRC, info.file_size, algorithm)
-            with _DIGESTS_LOCK:  # verifications may run in threads (the milter, the service)
-                known = _DIGESTS.get(key)
-                if known is not None:
-                    _DIGESTS.move_to_end(key)
-                    return known
+            known = _DIGESTS.get(key)  # thread-safe: the milter and the service use threads
+            if known is not None:
+                return known
         hasher = hashlib.new(algorithm)
         for chunk in self._chunks(name):
             hasher.update(chunk)
         value = hasher.digest()
         if key is not None:
-            with _DIGESTS_LOCK:
-                _DIGESTS[key] = value
-                if len(_DIGESTS) > _DIGESTS_MAX:
-                    _DIGESTS.popitem(last=False)
+            _DIGESTS.put(key, value)
         return value
 
     def _raw(self, info: zipfile.ZipInfo) -> memoryview:

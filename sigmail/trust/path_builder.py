@@ -27,8 +27,6 @@ long).
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +37,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from pyhanko_certvalidator.errors import AlgorithmNotSupported, DSAParametersUnavailable
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.limits import Budget, LimitExceeded, Limits
 from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.store import Anchor, TrustStore
@@ -65,7 +64,7 @@ class _SigResult:
     error: BaseException | None = None
 
     def __post_init__(self) -> None:
-        # The result is cached process-wide (up to _CACHE_MAX): an exception kept with its
+        # The result is cached process-wide (up to 8,192 entries): an exception kept with its
         # traceback keeps every frame of the failed check alive, certificates and all — a
         # fuzz worker grew by ~3 MB per 1,000 verifications that way. The error's type and
         # arguments are all reraise() needs.
@@ -81,9 +80,10 @@ class _SigResult:
 
 
 _VERIFIER = DefaultSignatureValidator()
-_CACHE_MAX = 8192
-_cache: OrderedDict[bytes, _SigResult] = OrderedDict()
-_cache_lock = threading.Lock()
+# Keyed by a SHA-256 of the four inputs; a result holds an outcome and a small error.
+_cache: BoundedCache[bytes, _SigResult] = BoundedCache(
+    max_entries=8192, max_weight=8 * 1024 * 1024, weigh=lambda _key, _result: 512
+)
 
 
 def _verify_uncached(
@@ -149,16 +149,11 @@ class SignatureChecker:
         if self._budget.signature_checks >= ceiling:
             raise LimitExceeded("max_chain_signature_checks", ceiling)
         self._budget.spend_signature_check()
-        with _cache_lock:
-            result = _cache.get(key)
-            if result is not None:
-                _cache.move_to_end(key)
+        result = _cache.get(key)
         if result is None:
-            result = _verify_uncached(signature, signed_data, public_key, algorithm)
-            with _cache_lock:
-                _cache[key] = result
-                while len(_cache) > _CACHE_MAX:
-                    _cache.popitem(last=False)
+            result = _cache.put(
+                key, _verify_uncached(signature, signed_data, public_key, algorithm)
+            )
         self._memo[key] = result
         return result
 
