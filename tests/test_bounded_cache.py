@@ -120,7 +120,7 @@ def test_caches_keyed_by_certificates_hold_a_bounded_number_of_bytes(
 def test_parsed_revocation_data_is_weighed_at_its_parsed_size():
     cache = revocation_status._parse_cache
     assert cache._weigh(("crl", b"x" * 1000), None) == 16_000
-    assert cache.max_weight <= 256 * 1024 * 1024
+    assert cache.max_weight <= 128 * 1024 * 1024
 
 
 def test_public_keys_are_weighed_by_their_encoding():
@@ -129,3 +129,16 @@ def test_public_keys_are_weighed_by_their_encoding():
     )
     assert algorithms._load_public_key(spki) is algorithms._load_public_key(spki)
     assert algorithms._public_keys._weigh(spki, None) == 2 * len(spki)
+
+
+def test_fetched_responses_are_kept_within_max_cached_bytes():
+    from sigmail.revocation.cache import Entry
+    from sigmail.revocation.evidence import EvidenceKind, RevocationItem
+    from sigmail.revocation.online import OnlineRevocation
+
+    source = OnlineRevocation(max_cached_bytes=100_000)
+    for n in range(10):  # ten 30 KB CRLs from ten URLs
+        item = RevocationItem(EvidenceKind.CRL, bytes(30_000), "fetched", f"http://x/{n}.crl")
+        source._memory.replace(f"crl:http://x/{n}.crl", Entry(item, None))
+    assert len(source._memory) == 3 and source._memory.weight <= 100_000
+    assert "crl:http://x/9.crl" in source._memory

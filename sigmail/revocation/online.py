@@ -102,7 +102,7 @@ class OnlineRevocation:
         deny_networks: Iterable[str | IPNetwork] = (),
         max_redirects: int = 3,
         max_cached_urls: int = 10_000,
-        max_cached_bytes: int = 256 * 1024 * 1024,
+        max_cached_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         if timeout <= 0:
             raise ConfigError("timeout must be positive")

@@ -73,11 +73,11 @@ class _ParsedOCSP:
 # Parsed CRLs and OCSP responses by kind and encoding. A parsed CRL holds about 3 times its
 # DER once consulted (plus the serial index of a large one), up to ~60 times once the entries
 # of a listed serial are read (a 500 KB, 20,000-entry CRL: 1.5 MB, then 31 MB): weighed at 16
-# times the DER, the cache keeps 16 MB of encodings at most.
+# times the DER, the cache keeps 8 MB of encodings at most.
 _PARSED_WEIGHT = 16
 _parse_cache: BoundedCache[tuple[str, bytes], _ParsedCRL | _ParsedOCSP | None] = BoundedCache(
     max_entries=4096,
-    max_weight=256 * 1024 * 1024,
+    max_weight=128 * 1024 * 1024,
     weigh=lambda key, _value: _PARSED_WEIGHT * len(key[1]),
 )
 _UNPARSED = object()  # not in the cache (None is: the encoding does not parse)
