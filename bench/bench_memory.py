@@ -119,9 +119,8 @@ def main() -> int:
         t0 = time.process_time()
         gc.collect()
         pauses.append((time.process_time() - t0) * 1000)
-    print(
-        f"full gc.collect(): {min(pauses):.0f}-{max(pauses):.0f} ms CPU, {len(gc.get_objects())} objects"
-    )
+    held = len(gc.get_objects())
+    print(f"full gc.collect(): {min(pauses):.0f}-{max(pauses):.0f} ms CPU, {held} objects")
     return 0
 
 
