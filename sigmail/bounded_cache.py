@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 __all__ = ["BoundedCache"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+D = TypeVar("D")
 
 
 class BoundedCache(Generic[K, V]):
@@ -37,7 +38,11 @@ class BoundedCache(Generic[K, V]):
         self.max_weight = max_weight
         self.weight = 0
 
-    def get(self, key: K, default: V | None = None) -> V | None:
+    @overload
+    def get(self, key: K) -> V | None: ...
+    @overload
+    def get(self, key: K, default: D) -> V | D: ...
+    def get(self, key, default=None):
         with self._lock:
             found = self._entries.get(key)
             if found is None:

@@ -39,7 +39,16 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "ground",
         frozenset(
-            {"errors", "limits", "problems", "asn1_bounds", "mailboxes", "_version", "_coro"}
+            {
+                "errors",
+                "limits",
+                "problems",
+                "asn1_bounds",
+                "bounded_cache",
+                "mailboxes",
+                "_version",
+                "_coro",
+            }
         ),
     ),
     ("words", frozenset({"verdict"})),
