@@ -212,7 +212,9 @@ def test_xml_signatures_with_certificates_that_break_late_get_a_verdict(path):
     XAdES CertificateValues) parsed lazily, then raised in whatever read a field first (a key
     algorithm, a policy, an extended key usage, an IDNA name; cryptography's
     UnsupportedAlgorithm for an unknown key type): each was an internal_error. Now a
-    certificate is parsed whole when loaded, and a broken one is a malformed finding."""
+    certificate is parsed whole when loaded, and a broken one is a malformed finding.
+    xml-cert-invalid-version (fourth round): version 10, which cryptography refuses with an
+    exception that is not a ValueError."""
     data = path.read_bytes()
     assert targets.run("xml", data, "x.xml") is None
     verdict = targets._verifiers()[0].verify(data, at=targets.AT, name="x.xml")

@@ -81,7 +81,9 @@ def check_signature_crypto(
     C14N transform canonicalises); without one such a reference does not verify."""
     try:
         cert = crypto_x509.load_der_x509_certificate(certificate_der)
-    except ValueError as exc:  # asn1crypto read it lazily; cryptography reads it all
+    # asn1crypto read it lazily; cryptography reads it all, and refuses a version other than
+    # v1-v3 with an exception of its own (InvalidVersion, not a ValueError)
+    except (ValueError, crypto_x509.InvalidVersion) as exc:
         return CryptoCheck(None, None, "malformed", f"the signer certificate does not parse: {exc}")
     try:
         # signxml's XSD check is off: sigmail checks the structure it relies on itself, and
