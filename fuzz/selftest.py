@@ -39,3 +39,12 @@ def looping(data: bytes, name: str | None) -> None:
     end = time.process_time() + 60
     while time.process_time() < end:
         pass
+
+
+def slow_to_make(fmt: str, seed: int, index: int) -> tuple[bytes, str]:
+    """A generator (``--generator``) that spins for 3 s of CPU making odd inputs."""
+    if index % 2:
+        end = time.process_time() + 3
+        while time.process_time() < end:
+            pass
+    return b"\x30\x00", "made.p7m"

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fuzz import asn1, campaign, targets
 from fuzz.minimise import asn1_min, ddmin
@@ -107,6 +109,13 @@ def test_campaign_records_inputs_over_time_hangs_and_memory(tmp_path):
     assert hungry["findings_by_kind"] == {"over_memory": 2}
 
 
+def test_a_worker_stuck_making_an_input_is_the_fuzzers_hang_not_sigmails(tmp_path):
+    report = _run_campaign(
+        tmp_path, "quiet", inputs=2, hang_after=1, generator="fuzz.selftest:slow_to_make"
+    )
+    assert report["findings_by_kind"] == {"fuzzer_hang": 1} and report["inputs_run"] == 2
+
+
 def test_campaign_cpu_clock_counts_cpu_not_waiting(tmp_path):
     """--clock cpu: an input that waits 0.3 s (as on a loaded machine) is not slow; one that
     computes for 0.3 s is."""
@@ -188,3 +197,56 @@ def test_the_verify_check_sees_what_the_target_encoded():
     other = encoded | {"validation_time": "2026-06-01T00:00:00+00:00"}
     with pytest.raises(targets.Finding, match="round-trip"):
         targets.CHECKS["verify"]((verdict, other))
+
+
+_TAGISH = st.sampled_from(
+    [
+        b"<a>",
+        b"</a>",
+        b"<a/>",
+        b"<a x='1'>",
+        b"</a >",
+        b"<w:p>",
+        b"</w:p>",
+        b"</w>",
+        b"<w.x-y>",
+        b"</w.x-y>",
+        b"<_b>",
+        b"</_b>",
+        b"<a",
+        b">",
+        b"/>",
+        b"<",
+        b"</",
+        b"text",
+        b" ",
+        b"\n",
+        b"<1>",
+        b"<ab>",
+        b"</ab>",
+        b"<a:>",
+        b"</a:>",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TAGISH, max_size=40).map(b"".join))
+def test_the_element_search_finds_what_the_regular_expression_finds(data):
+    from fuzz import markup
+
+    reference = [
+        (m.start(), m.end(), m.group(1)) for m in markup._ELEMENT.finditer(data, 0, 1 << 20)
+    ]
+    assert [(m.start(), m.end(), m.group(1)) for m in markup._elements(data)] == reference
+
+
+def test_the_element_search_is_linear_in_unclosed_start_tags():
+    # 5,000 wrapped elements whose end tags were cut: the regular expression searched for an
+    # end tag from every start tag (17-25 s to make such an xml input)
+    from fuzz import markup
+
+    data = b"<r>" + b"<HoSo><x>" * 5000 + b"text"
+    assert len(markup._elements(data)) == 0
+    data += b"</x>"
+    assert [m.group(1) for m in markup._elements(data)] == [b"x"]
