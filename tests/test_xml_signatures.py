@@ -363,3 +363,29 @@ def test_sigmail_verify_reads_xml_and_office_files(path, verdict, code, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["verdict"] == verdict
     assert status == code if code is not None else status != 0
+
+
+def test_a_certificate_with_a_non_positive_serial_prints_no_python_warning(tmp_path):
+    # cryptography warns (CryptographyDeprecationWarning, shown by default) on loading such a
+    # certificate; in `sigmail verify` that was two lines of Python on the clerk's terminal.
+    import subprocess
+    import sys
+
+    from asn1crypto import x509 as a_x509
+
+    pem = (ROOT / "vectors/pki/certs/root-official.pem").read_bytes()
+    cert = a_x509.Certificate.load(base64.b64decode(b"".join(pem.splitlines()[1:-1])))
+    cert["tbs_certificate"]["serial_number"] = 0
+    (tmp_path / "zero.der").write_bytes(cert.dump(force=True))
+    code = (
+        "import sys, sigmail.xmldsig.crypto\n"
+        "from cryptography import x509\n"
+        "print(x509.load_der_x509_certificate(open(sys.argv[1], 'rb').read()).serial_number)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "zero.der")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Warning" not in done.stderr, done.stderr
