@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar, overload
+from typing import Generic, TypeVar, cast, overload
 
 __all__ = ["BoundedCache"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 D = TypeVar("D")
+_MISSING = object()
 
 
 class BoundedCache(Generic[K, V]):
@@ -49,6 +50,14 @@ class BoundedCache(Generic[K, V]):
                 return default
             self._entries.move_to_end(key)
             return found[0]
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept for ``key``, or ``make()`` kept and returned (made outside the lock;
+        if it raises, nothing is kept). A value of None is kept like any other."""
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            return self.put(key, make())
+        return cast(V, found)
 
     def __contains__(self, key: K) -> bool:
         with self._lock:

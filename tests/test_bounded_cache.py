@@ -142,3 +142,24 @@ def test_fetched_responses_are_kept_within_max_cached_bytes():
         source._memory.replace(f"crl:http://x/{n}.crl", Entry(item, None))
     assert len(source._memory) == 3 and source._memory.weight <= 100_000
     assert "crl:http://x/9.crl" in source._memory
+
+
+def test_get_or_make_makes_once_keeps_none_and_keeps_nothing_on_error():
+    cache = BoundedCache(max_entries=10, max_weight=1000, weigh=lambda k, v: 1)
+    made = []
+
+    def make(value):
+        made.append(value)
+        return value
+
+    assert cache.get_or_make("a", lambda: make(1)) == 1
+    assert cache.get_or_make("a", lambda: make(2)) == 1 and made == [1]
+    assert cache.get_or_make("n", lambda: make(None)) is None
+    assert cache.get_or_make("n", lambda: make("again")) is None and made == [1, None]
+
+    def broken():
+        raise ValueError("does not parse")
+
+    with pytest.raises(ValueError):
+        cache.get_or_make("b", broken)
+    assert "b" not in cache

@@ -195,10 +195,7 @@ _public_keys: BoundedCache[bytes, Any] = BoundedCache(
 
 
 def _load_public_key(spki_der: bytes):
-    found = _public_keys.get(spki_der)
-    if found is None:
-        found = _public_keys.put(spki_der, serialization.load_der_public_key(spki_der))
-    return found
+    return _public_keys.get_or_make(spki_der, lambda: serialization.load_der_public_key(spki_der))
 
 
 def _hash_of(name: str | None) -> hashes.HashAlgorithm:

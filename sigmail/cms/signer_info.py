@@ -224,13 +224,11 @@ def certificate_digest(name: str | None, cert: x509.Certificate) -> bytes:
     computed once per certificate and algorithm (a bounded, shared cache keyed by the
     encoding: every message from a signer names the same certificate in its
     signing-certificate attribute). Raises AlgorithmProblem for an unknown algorithm."""
-    key = (name, cert.dump())
-    found = _cert_digests.get(key)
-    if found is None:
-        # ESSCertID (v1) is SHA-1 by definition, whatever digest() knows of.
-        value = hashlib.sha1(key[1]).digest() if name is None else digest(name, key[1])
-        found = _cert_digests.put(key, value)
-    return found
+    der = cert.dump()
+    # ESSCertID (v1) is SHA-1 by definition, whatever digest() knows of.
+    return _cert_digests.get_or_make(
+        (name, der), lambda: hashlib.sha1(der).digest() if name is None else digest(name, der)
+    )
 
 
 _issuer_serials: BoundedCache[bytes, bytes] = BoundedCache(
@@ -243,18 +241,17 @@ def _issuer_serial_der(cert: x509.Certificate) -> bytes:
     serial number), built once per certificate (bounded, shared). An ESS attribute whose
     issuerSerial has exactly these bytes names the certificate; any other encoding is
     compared field by field."""
-    der = cert.dump()
-    found = _issuer_serials.get(der)
-    if found is None:
+
+    def make() -> bytes:
         issuer = x509.Name.load(cert.issuer.dump())
-        value = tsp.IssuerSerial(
+        return tsp.IssuerSerial(
             {
                 "issuer": [x509.GeneralName(name="directory_name", value=issuer)],
                 "serial_number": cert.serial_number,
             }
         ).dump()
-        found = _issuer_serials.put(der, value)
-    return found
+
+    return _issuer_serials.get_or_make(cert.dump(), make)
 
 
 def _check_signing_certificate(

@@ -242,10 +242,7 @@ def stable_certificate(cert: x509.Certificate) -> StableCertificate:
         return cert
     contents = cert.contents
     der = _seq_header(len(contents)) + contents
-    found = _stable.get(der)
-    if found is None:
-        found = _stable.put(der, StableCertificate.load(der))
-    return found
+    return _stable.get_or_make(der, lambda: StableCertificate.load(der))
 
 
 def stable_crl(der: bytes) -> StableCertificateList:
@@ -270,10 +267,7 @@ def load_certificate(der: bytes) -> x509.Certificate:
     are only read, never modified. A certificate that does not parse raises (and is not
     remembered).
     """
-    found = _loaded.get(der)
-    if found is None:
-        found = _loaded.put(der, _load_certificate(der))
-    return found
+    return _loaded.get_or_make(der, lambda: _load_certificate(der))
 
 
 def _load_certificate(der: bytes) -> x509.Certificate:
@@ -378,10 +372,7 @@ _summaries: BoundedCache[bytes, CertificateSummary] = BoundedCache(
 def summarize(cert: x509.Certificate) -> CertificateSummary:
     """A reader's summary of ``cert``; tolerant of odd but parseable certificates."""
     der = cert.dump()
-    found = _summaries.get(der)
-    if found is None:
-        found = _summaries.put(der, _summarize(der))
-    return found
+    return _summaries.get_or_make(der, lambda: _summarize(der))
 
 
 def _summarize(der: bytes) -> CertificateSummary:

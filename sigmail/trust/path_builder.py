@@ -149,11 +149,9 @@ class SignatureChecker:
         if self._budget.signature_checks >= ceiling:
             raise LimitExceeded("max_chain_signature_checks", ceiling)
         self._budget.spend_signature_check()
-        result = _cache.get(key)
-        if result is None:
-            result = _cache.put(
-                key, _verify_uncached(signature, signed_data, public_key, algorithm)
-            )
+        result = _cache.get_or_make(
+            key, lambda: _verify_uncached(signature, signed_data, public_key, algorithm)
+        )
         self._memo[key] = result
         return result
 

@@ -80,7 +80,6 @@ _parse_cache: BoundedCache[tuple[str, bytes], _ParsedCRL | _ParsedOCSP | None] =
     max_weight=128 * 1024 * 1024,
     weigh=lambda key, _value: _PARSED_WEIGHT * len(key[1]),
 )
-_UNPARSED = object()  # not in the cache (None is: the encoding does not parse)
 
 
 def _parse_crl(der: bytes) -> _ParsedCRL | None:
@@ -113,12 +112,8 @@ def _parse_ocsp(der: bytes) -> _ParsedOCSP | None:
 
 
 def _parsed(kind: str, der: bytes):
-    key = (kind, der)
-    value = _parse_cache.get(key, _UNPARSED)
-    if value is _UNPARSED:
-        value = _parse_crl(der) if kind == EvidenceKind.CRL else _parse_ocsp(der)
-        value = _parse_cache.put(key, value)
-    return value
+    parse = _parse_crl if kind == EvidenceKind.CRL else _parse_ocsp
+    return _parse_cache.get_or_make((kind, der), lambda: parse(der))  # None: does not parse
 
 
 @dataclass(slots=True)
