@@ -20,6 +20,12 @@ Each round, for each document, measures back to back (so both see the same machi
   the server process and its worker processes, and from this process for the client (which
   shares the machine's two cores with them: the in-process loop has no client).
 
+* **the lean server** (``bench/lean_server.py``, unless ``--no-lean``): the leanest HTTP server
+  around ``Verifier.verify`` -- 2 uvicorn processes, raw ASGI, the raw document as the body,
+  verified inline in the event loop -- and the same with a verdict computed once (``canned``:
+  HTTP alone). Not a design sigmail could ship (the loop blocks); the bound on what any
+  ``sigmail serve`` could deliver over HTTP on this machine, measured in the same round.
+
 ``--pool-only`` instead drives the worker pool directly (no HTTP, 8 jobs in flight) and
 reports the event loop's CPU per job: what handing a job to a worker and its answer back
 costs the server process.
@@ -153,6 +159,17 @@ def worker_pids(pid: int) -> list[int]:
     return [int(p) for p, pp, _ in rows if int(pp) in forkservers]
 
 
+def descendants(pid: int) -> list[int]:
+    """A process and all its descendants (/proc/PID/task/TID/children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            todo.extend(int(c) for c in children.read_text().split())
+    return out
+
+
 # -- over HTTP -------------------------------------------------------------------------------
 def multipart(path: Path) -> tuple[bytes, str]:
     boundary = "sigmailbench" + hashlib.sha256(path.name.encode()).hexdigest()[:16]
@@ -221,6 +238,43 @@ def over_http(proc, port: int, path: Path, concurrency: int, seconds: float) -> 
     figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
     figures["server_cpu_ms"] = 1000 * (cpu_seconds([proc.pid]) - server_cpu) / n
     figures["worker_cpu_ms"] = 1000 * (cpu_seconds(workers) - workers_cpu) / n
+    figures["load"] = os.getloadavg()[0]
+    return figures
+
+
+def start_lean(cache: Path, mode: str) -> tuple[subprocess.Popen, int]:
+    """bench/lean_server.py (the leanest server around Verifier.verify) in ``mode``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, SIGMAIL_LEAN_CACHE=str(cache), SIGMAIL_LEAN_MODE=mode)
+    command = [sys.executable, str(REPO / "bench" / "lean_server.py"), str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"lean_server.py did not start: {proc.stderr.read().decode()[-2000:]}")
+
+
+def over_lean(proc, port: int, path: Path, concurrency: int, seconds: float) -> dict:
+    """The lean server: the raw document as the body; CPU of all its processes per request."""
+    data = path.read_bytes()
+    request = (
+        f"POST /?name={path.name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
+    asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))  # warm every connection
+    pids = descendants(proc.pid)
+    server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
+    figures = asyncio.run(_run(port, request, concurrency, seconds))
+    n = figures["requests"]
+    figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
+    figures["server_cpu_ms"] = 1000 * (cpu_seconds(pids) - server_cpu) / n
     figures["load"] = os.getloadavg()[0]
     return figures
 
@@ -324,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the worker pool driven directly (8 jobs in flight): its hand-off's CPU",
     )
+    parser.add_argument(
+        "--no-lean", action="store_true", help="skip the lean server (bench/lean_server.py)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -352,8 +409,10 @@ def main(argv: list[str] | None = None) -> int:
                     )
             return 0
         proc, port = start_server(cache, work)
+        lean = {} if args.no_lean else {m: start_lean(cache, m) for m in ("inline", "canned")}
         rounds: dict = {
-            label: {"in_process_1": [], "in_process_2": [], "http": {}} for label in files
+            label: {"in_process_1": [], "in_process_2": [], "http": {}, "lean": {}}
+            for label in files
         }
         try:
             for number in range(1, args.rounds + 1):
@@ -386,7 +445,23 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         if f["errors"]:
                             print(f"    first error: {f['first_error']}")
+                        for mode, (lean_proc, lean_port) in lean.items():
+                            f = over_lean(lean_proc, lean_port, path, concurrency, args.seconds)
+                            if row["in_process_2"]:
+                                f["ratio"] = f["rps"] / row["in_process_2"][-1]["rps"]
+                            row["lean"].setdefault(f"{mode} c={concurrency}", []).append(f)
+                            print(
+                                f"round {number} {label} c={concurrency:<2} lean {mode}: "
+                                f"{f['rps']:7.1f} req/s ({f.get('ratio', 0):.2f}x in process 2), "
+                                f"p99 {f['p99_ms']:6.1f} ms, {f['errors']} errors; CPU "
+                                f"ms/request: server {f['server_cpu_ms']:.2f}, client "
+                                f"{f['client_cpu_ms']:.2f}; load {f['load']:.1f}",
+                                flush=True,
+                            )
         finally:
+            for lean_proc, _ in lean.values():
+                lean_proc.terminate()
+                lean_proc.wait(timeout=60)
             proc.terminate()
             _, errors = proc.communicate(timeout=60)
             if errors.strip():
@@ -399,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 doc[key] = _summary(row[key])
         for concurrency, runs in row["http"].items():
             doc["http"][concurrency] = _summary([{k: v for k, v in r.items()} for r in runs])
+        doc["lean"] = {key: _summary(runs) for key, runs in row["lean"].items()}
         results["documents"][label] = doc
     results["load_after"] = os.getloadavg()
     print(f"\nmedians over {args.rounds} rounds ({args.seconds:g} s each):")
@@ -422,13 +498,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {label} | service c={concurrency} | {d['rps']:.1f} | {ratio} | "
                   f"{d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['worker_cpu_ms']:.2f} + "
                   f"{d['server_cpu_ms']:.2f} (+ {d['client_cpu_ms']:.2f}) |")  # fmt: skip
+        for key, d in doc["lean"].items():
+            ratio = f"{d['ratio']:.2f}" if "ratio" in d else "-"
+            print(f"| {label} | lean server {key} | {d['rps']:.1f} | {ratio} | "
+                  f"{d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['server_cpu_ms']:.2f} "
+                  f"(+ {d['client_cpu_ms']:.2f}) |")  # fmt: skip
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     small = results["documents"]["small .p7m"]["http"].get("8")
     errors = any(
-        r["errors"] for d in results["documents"].values() for f in d["http"].values()
-        for r in f["rounds"]
+        r["errors"] for d in results["documents"].values()
+        for f in [*d["http"].values(), *d["lean"].values()] for r in f["rounds"]
     )  # fmt: skip
     ok = (
         small is not None and "ratio" in small and small["ratio"] >= 0.7
