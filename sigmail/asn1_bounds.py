@@ -18,12 +18,30 @@ MAX_OID_BYTES = 256
 
 _unbounded_dotted = core.ObjectIdentifier.dotted
 
+# The dotted form by encoding: a small message names ~34 OIDs, nearly all the same few dozen
+# (algorithms, attribute types), and asn1crypto decodes each arc by arc in Python every time
+# an object is parsed again. Emptied when full, so it stays bounded (4,096 encodings of at
+# most MAX_OID_BYTES) whatever the input; a dict's get and set are atomic under the GIL.
+_DOTTED_MAX = 4096
+_dotted_by_contents: dict[bytes, str] = {}
+
 
 def _bounded_dotted(self: core.ObjectIdentifier) -> str:
-    if self._dotted is None and self.contents is not None and len(self.contents) > MAX_OID_BYTES:
-        raise ValueError(
-            f"an object identifier of {len(self.contents)} bytes (more than {MAX_OID_BYTES})"
-        )
+    contents = self.contents
+    if self._dotted is None and contents is not None:
+        if len(contents) > MAX_OID_BYTES:
+            raise ValueError(
+                f"an object identifier of {len(contents)} bytes (more than {MAX_OID_BYTES})"
+            )
+        known = _dotted_by_contents.get(contents)
+        if known is not None:
+            self._dotted = known
+            return known
+        value: str = _unbounded_dotted.fget(self)
+        if len(_dotted_by_contents) >= _DOTTED_MAX:
+            _dotted_by_contents.clear()
+        _dotted_by_contents[bytes(contents)] = value
+        return value
     return _unbounded_dotted.fget(self)
 
 

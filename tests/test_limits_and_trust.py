@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigmail import (
     ConfigError,
@@ -164,6 +166,42 @@ def test_an_oversized_object_identifier_is_malformed_not_decoded():
     verdict = verifier().verify(_tlv(0x30, oid + _tlv(0xA0, b"\x30\x00")), at=AT, name="x.p7m")
     assert verdict.reasons == ("malformed",)
     assert f"more than {MAX_OID_BYTES}" in verdict.findings[0].detail
+
+
+def _arc(value: int) -> bytes:
+    """One OID arc in base 128, high bit set on every byte but the last."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+@given(st.lists(st.integers(0, 2**70), min_size=1, max_size=8), st.integers(0, 119))
+@settings(max_examples=300, deadline=None)
+def test_dotted_names_from_the_memo_equal_asn1cryptos(arcs, first):
+    """The memo of dotted forms (sigmail.asn1_bounds) answers what asn1crypto computes, for a
+    fresh object and for a second object of the same encoding."""
+    from asn1crypto import core
+
+    from sigmail.asn1_bounds import _unbounded_dotted
+
+    der = _tlv(0x06, bytes([first]) + b"".join(_arc(a) for a in arcs))
+    expected = _unbounded_dotted.fget(core.ObjectIdentifier.load(der))
+    assert core.ObjectIdentifier.load(der).dotted == expected
+    assert core.ObjectIdentifier.load(der).dotted == expected  # from the memo
+
+
+def test_dotted_memo_stays_bounded():
+    from asn1crypto import core
+
+    from sigmail import asn1_bounds
+
+    for n in range(asn1_bounds._DOTTED_MAX + 10):
+        core.ObjectIdentifier.load(_tlv(0x06, b"\x2b" + _arc(n))).dotted  # noqa: B018
+        assert len(asn1_bounds._dotted_by_contents) <= asn1_bounds._DOTTED_MAX
+    assert core.ObjectIdentifier.load(_tlv(0x06, b"\x2b\x06\x01")).dotted == "1.3.6.1"
 
 
 def test_ber_chunks_are_joined_exactly():
