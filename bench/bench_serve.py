@@ -223,23 +223,30 @@ async def _run(port: int, request: bytes, concurrency: int, seconds: float) -> d
     }
 
 
+def _measure(port: int, request: bytes, concurrency: int, seconds: float, **pids) -> dict:
+    """Warm every connection, then drive the load; CPU ms per request of each group of
+    processes in ``pids`` (``<group>_cpu_ms``) and of this process (the client)."""
+    asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))
+    groups = {name: (list(group), cpu_seconds(list(group))) for name, group in pids.items()}
+    client_cpu = time.process_time()
+    figures = asyncio.run(_run(port, request, concurrency, seconds))
+    n = figures["requests"]
+    figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
+    for name, (group, before) in groups.items():
+        figures[f"{name}_cpu_ms"] = 1000 * (cpu_seconds(group) - before) / n
+    figures["load"] = os.getloadavg()[0]
+    return figures
+
+
 def over_http(proc, port: int, path: Path, concurrency: int, seconds: float) -> dict:
     body, media = multipart(path)
     request = (
         f"POST /v1/verify HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {media}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))  # warm every connection
-    workers = worker_pids(proc.pid)
-    server_cpu, workers_cpu = cpu_seconds([proc.pid]), cpu_seconds(workers)
-    client_cpu = time.process_time()
-    figures = asyncio.run(_run(port, request, concurrency, seconds))
-    n = figures["requests"]
-    figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
-    figures["server_cpu_ms"] = 1000 * (cpu_seconds([proc.pid]) - server_cpu) / n
-    figures["worker_cpu_ms"] = 1000 * (cpu_seconds(workers) - workers_cpu) / n
-    figures["load"] = os.getloadavg()[0]
-    return figures
+    return _measure(
+        port, request, concurrency, seconds, server=[proc.pid], worker=worker_pids(proc.pid)
+    )
 
 
 def start_lean(cache: Path, mode: str) -> tuple[subprocess.Popen, int]:
@@ -268,15 +275,7 @@ def over_lean(proc, port: int, path: Path, concurrency: int, seconds: float) -> 
         f"POST /?name={path.name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/octet-stream\r\nContent-Length: {len(data)}\r\n\r\n"
     ).encode() + data
-    asyncio.run(_run(port, request, concurrency, min(seconds, 1.0)))  # warm every connection
-    pids = descendants(proc.pid)
-    server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
-    figures = asyncio.run(_run(port, request, concurrency, seconds))
-    n = figures["requests"]
-    figures["client_cpu_ms"] = 1000 * (time.process_time() - client_cpu) / n
-    figures["server_cpu_ms"] = 1000 * (cpu_seconds(pids) - server_cpu) / n
-    figures["load"] = os.getloadavg()[0]
-    return figures
+    return _measure(port, request, concurrency, seconds, server=descendants(proc.pid))
 
 
 def pool_only(cache: Path, files: dict[str, Path], in_flight: int, seconds: float) -> dict:
