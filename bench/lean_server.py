@@ -27,7 +27,7 @@ AT = datetime(2026, 6, 1, tzinfo=UTC)
 _state: dict = {}
 
 
-def _verify(data: bytes) -> bytes:
+def _verify(data: bytes, name: str | None) -> bytes:
     from bench_serve import _verifier
 
     from sigmail.service.worker import verdict_json
@@ -35,7 +35,7 @@ def _verify(data: bytes) -> bytes:
     verifier = _state.get("verifier")
     if verifier is None:
         verifier = _state["verifier"] = _verifier(os.environ["SIGMAIL_LEAN_CACHE"])
-    return verdict_json(verifier.verify(data, at=AT, name=_state.get("name")))
+    return verdict_json(verifier.verify(data, at=AT, name=name))
 
 
 async def app(scope, receive, send) -> None:
@@ -53,11 +53,11 @@ async def app(scope, receive, send) -> None:
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     data = b"".join(chunks)
-    _state["name"] = scope["query_string"].decode().partition("name=")[2] or None
+    name = scope["query_string"].decode().partition("name=")[2] or None
     if os.environ.get("SIGMAIL_LEAN_MODE") == "canned":
-        body = _state.get("canned") or _state.setdefault("canned", _verify(data))
+        body = _state.get("canned") or _state.setdefault("canned", _verify(data, name))
     else:
-        body = _verify(data)
+        body = _verify(data, name)
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

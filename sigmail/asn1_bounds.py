@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from asn1crypto import core
 
+from sigmail.bounded_cache import BoundedCache
+
 __all__ = ["MAX_OID_BYTES", "install"]
 
 MAX_OID_BYTES = 256
@@ -20,10 +22,13 @@ _unbounded_dotted = core.ObjectIdentifier.dotted
 
 # The dotted form by encoding: a small message names ~34 OIDs, nearly all the same few dozen
 # (algorithms, attribute types), and asn1crypto decodes each arc by arc in Python every time
-# an object is parsed again. Emptied when full, so it stays bounded (4,096 encodings of at
-# most MAX_OID_BYTES) whatever the input; a dict's get and set are atomic under the GIL.
+# an object is parsed again.
 _DOTTED_MAX = 4096
-_dotted_by_contents: dict[bytes, str] = {}
+_dotted_by_contents: BoundedCache[bytes, str] = BoundedCache(
+    max_entries=_DOTTED_MAX,
+    max_weight=2 * 1024 * 1024,
+    weigh=lambda key, value: len(key) + len(value),
+)
 
 
 def _bounded_dotted(self: core.ObjectIdentifier) -> str:
@@ -37,11 +42,7 @@ def _bounded_dotted(self: core.ObjectIdentifier) -> str:
         if known is not None:
             self._dotted = known
             return known
-        value: str = _unbounded_dotted.fget(self)
-        if len(_dotted_by_contents) >= _DOTTED_MAX:
-            _dotted_by_contents.clear()
-        _dotted_by_contents[bytes(contents)] = value
-        return value
+        return _dotted_by_contents.put(bytes(contents), _unbounded_dotted.fget(self))
     return _unbounded_dotted.fget(self)
 
 
