@@ -118,6 +118,26 @@ def test_lf_only_message_is_hashed_in_canonical_form():
     assert signed.digests.get("sha256") == hashlib.sha256(expected).digest()
 
 
+@pytest.mark.parametrize("attachment", [1_000, 200_000], ids=["small", "over-64KiB"])
+def test_line_ends_are_chosen_alike_on_both_sides_of_the_counting_threshold(attachment):
+    """Small entities are counted for bare LFs before any attribute is read, large ones are
+    compared with the message-digest first: both orders choose the same bytes."""
+    from vectors.testpki.pki import load_pki
+    from vectors.testpki.smime_vectors import signed_message
+
+    blob = hashlib.shake_256(b"line ends").digest(attachment)
+    crlf = signed_message(
+        load_pki(VECTORS), "person-an", attachments=(("application/zip", "a.zip", blob),)
+    )
+    for message, canonical in ((crlf, False), (crlf.replace(b"\r\n", b"\n"), True)):
+        root, content, parsed = _signed_part(message)
+        signed = signed_bytes(root.buf, content.start, content.end, parsed.signer_infos)
+        assert signed.canonicalized is canonical
+        original_root, original, _ = _signed_part(crlf)
+        expected = original_root.buf[original.start : original.end]
+        assert signed.digests.get("sha256") == hashlib.sha256(expected).digest()
+
+
 def test_mixed_line_ends_verify(responder):
     """A file with CRLF headers and a LF body (as some tools save it) is canonicalised."""
     head, sep, rest = PERSON.partition(b"\r\n\r\n")

@@ -65,12 +65,20 @@ def _claimed_digest(signer_infos: Sequence[cms.SignerInfo]) -> tuple[str, bytes]
     return None
 
 
+# Up to this size, counting the line ends costs less than reading a signer's attributes
+# (0.09 ms for 64 KiB of short lines against 0.2 ms); above it, comparing the digest first
+# spares two passes over a large entity that is most often canonical already.
+_COUNT_LINE_ENDS_FIRST = 64 * 1024
+
+
 def signed_bytes(
     buf: bytes, start: int, end: int, signer_infos: Sequence[cms.SignerInfo]
 ) -> SignedBytes:
     """Digests of ``buf[start:end]`` as received, or of its canonical form if that is what
     the signers' message-digest attribute matches (see the module docstring)."""
     raw = ContentDigests(memoryview(buf)[start:end])
+    if end - start <= _COUNT_LINE_ENDS_FIRST and not has_bare_lf(buf, start, end):
+        return SignedBytes(raw, canonicalized=False)  # canonical already: nothing to choose
     claimed = _claimed_digest(signer_infos)
     if claimed is not None:
         name, value = claimed
