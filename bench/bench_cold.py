@@ -3,7 +3,7 @@
     python bench/bench_cold.py [--runs N] [--only ROW ...] [--json OUT]
 
 Run it inside a private network namespace (the test PKI responder listens on
-127.0.0.1:47831): ``/work/tools/netns-run python bench/bench_cold.py``. It uses the ``sigmail``
+127.0.0.1:47831): ``tools/netns-run python bench/bench_cold.py``. It uses the ``sigmail``
 next to the running interpreter (a non-editable install measures what users run) and says
 whether sigmail's modules were read from compiled bytecode.
 

@@ -1,6 +1,6 @@
 """Signed Office package verification: a 1 MB .docx with two signatures, warm.
 
-    python bench/bench_ooxml.py [--runs N] [--json OUT]     (inside /work/tools/netns-run)
+    python bench/bench_ooxml.py [--runs N] [--json OUT]     (inside tools/netns-run)
 
 The input is the vector ``vectors/ooxml/ooxml-docx-1mb.docx`` (1.6 MB of text in
 word/document.xml, deflated to 1 MB; person-an then agency-stttt, each signature covering

@@ -32,7 +32,7 @@ costs the server process.
 
 The figures reported are the medians over the rounds (the ratio is taken within each round).
 Targets (issue 14): at concurrency 8 the service delivers >= 0.7x the 2-process in-process
-rate; p99 < 50 ms for the small document. Run on demand (inside /work/tools/netns-run on
+rate; p99 < 50 ms for the small document. Run on demand (inside tools/netns-run on
 the shared development machine; note ``uptime``); the test suite asserts no timing.
 """
 

@@ -6,7 +6,7 @@
     python tests/data/peers/record.py --summary  # counts and agreement per suite
     python tests/data/peers/record.py --docs     # rewrite the tables of docs/peer-suites.md
 
-Run it inside /work/tools/netns-run like the tests. Written by hand: the peer's side of each
+Run it inside tools/netns-run like the tests. Written by hand: the peer's side of each
 case (its outcome, the test line it comes from) and, for a disagreement, its category and reason.
 """
 
