@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
 
@@ -145,7 +145,12 @@ def issue(
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), False
     )
-    if eku is not None:
+    if eku == ():
+        # An empty extension (the SEQUENCE must not be empty, RFC 5280): cryptography 51 no
+        # longer builds one, so it is written as received from a careless CA.
+        empty = x509.UnrecognizedExtension(ExtensionOID.EXTENDED_KEY_USAGE, b"\x30\x00")
+        builder = builder.add_extension(empty, False)
+    elif eku is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage([EKU[e] for e in eku]), False)
     if ocsp_nocheck:
         builder = builder.add_extension(x509.OCSPNoCheck(), False)
