@@ -269,3 +269,32 @@ def test_every_suite_has_cases():
 def test_docs_page_shows_the_manifests():
     page = DOC.read_text(encoding="utf-8")
     assert docs_tables() in page, "regenerate: python tests/data/peers/record.py --docs"
+
+
+def test_a_dsa_signature_prints_no_python_warning():
+    """cryptography 51 warns on every DSA key it loads or checks; `sigmail verify` of OpenSSL's
+    DSA case printed four lines of Python beside the verdict on the clerk's terminal."""
+    import subprocess
+    import sys
+
+    suite = ROOT / "tests/data/peers/openssl"
+    case = next(c for c in load_manifest("openssl")["cases"] if c["id"] == "der-attached-dsa")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sigmail",
+            "verify",
+            "--json",
+            "--offline",
+            "--at",
+            case["at"],
+            "--trust",
+            str(suite / "anchors/smroot.pem"),
+            str(suite / case["file"]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(done.stdout)["verdict"] == case["sigmail"]["verdict"]
+    assert "Warning" not in done.stderr, done.stderr

@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+import sigmail.crypto_warnings  # noqa: F401  (DSA keys warn from cryptography 51 on)
 from sigmail.bounded_cache import BoundedCache
 from sigmail.errors import InputSignal
 

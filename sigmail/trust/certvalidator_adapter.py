@@ -49,6 +49,7 @@ from pyhanko_certvalidator.sig_validate import (
 )
 from pyhanko_certvalidator.validate import async_validate_path
 
+import sigmail.crypto_warnings  # noqa: F401  (its DSA checks warn from cryptography 51 on)
 from sigmail._coro import run_coroutine
 from sigmail.limits import Budget
 from sigmail.revocation.evidence import (

@@ -10,30 +10,19 @@ subclass picks the n-th, so a document with several signatures is checked one by
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509 as crypto_x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.utils import CryptographyDeprecationWarning
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 from signxml.verifier import SignatureConfiguration
 
+import sigmail.crypto_warnings  # noqa: F401  (a non-positive serial number warns)
 from sigmail.xmldsig.names import detached, ds
-
-# cryptography warns when it loads a certificate whose serial number is not positive (it will
-# refuse one in a later release; then it is malformed like any other it refuses). sigmail reads
-# the certificate through asn1crypto; the warning only reached the clerk's terminal as two lines
-# of Python (xml campaign, fourth round).
-warnings.filterwarnings(
-    "ignore",
-    message="Parsed a serial number which wasn't positive",
-    category=CryptographyDeprecationWarning,
-)
 
 __all__ = ["CryptoCheck", "UriResolver", "check_signature_crypto"]
 
