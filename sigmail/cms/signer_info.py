@@ -264,29 +264,42 @@ def _check_signing_certificate(
         if not attrs.broken & {_SIGNING_CERTIFICATE, _SIGNING_CERTIFICATE_V2}:
             check.add("signing_certificate_attr_missing", loc)
         return
+    # Every message from a signer carries the same attribute naming the same certificate:
+    # what it proves is decided once per pair (as received, before any child is parsed).
+    key = (v2 is not None, ref.dump(), cert.dump())
+    found = _signing_certificate_findings.get_or_make(
+        key, lambda: _signing_certificate_problem(v2 is not None, ref, cert)
+    )
+    if found is not None:
+        check.add("signer_certificate_mismatch", loc, found)
+
+
+# Keyed by the attribute's and the certificate's encodings, so weighed by them.
+_signing_certificate_findings: BoundedCache[tuple[bool, bytes, bytes], str | None] = BoundedCache(
+    max_entries=4096,
+    max_weight=8 * 1024 * 1024,
+    weigh=lambda key, value: len(key[1]) + len(key[2]) + len(value or ""),
+)
+
+
+def _signing_certificate_problem(v2: bool, ref, cert: x509.Certificate) -> str | None:
+    """Why the ESSCertID(v2) list ``ref`` does not name ``cert`` (RFC 5035: its first entry
+    is the signer's certificate), or None when it does. Raises what asn1crypto raises for
+    an attribute that does not parse (reported by the caller as malformed, not memoised)."""
     certs = ref["certs"]
     if len(certs) == 0:
-        check.add(
-            "signer_certificate_mismatch", loc, "signing-certificate attribute lists no certificate"
-        )
-        return
+        return "signing-certificate attribute lists no certificate"
     first = certs[0]
-    if v2 is not None:
+    if v2:
         hash_name = first["hash_algorithm"]["algorithm"].native
         try:
             expected = certificate_digest(hash_name, cert)
         except AlgorithmProblem as exc:
-            check.add("signer_certificate_mismatch", loc, exc.detail)
-            return
+            return exc.detail
     else:
         expected = certificate_digest(None, cert)  # ESSCertID is SHA-1 by definition
     if not hmac.compare_digest(first["cert_hash"].native, expected):
-        check.add(
-            "signer_certificate_mismatch",
-            loc,
-            "the signing-certificate attribute names a different certificate",
-        )
-        return
+        return "the signing-certificate attribute names a different certificate"
     issuer_serial = first["issuer_serial"]
     # Absent (optional in ESSCertID and ESSCertIDv2): asn1crypto gives a Void. Asking for
     # .native instead would build the whole GeneralNames as Python values on every message.
@@ -301,11 +314,8 @@ def _check_signing_certificate(
         names = [gn.chosen for gn in issuer_serial["issuer"] if gn.name == "directory_name"]
         issuer_ok = any(same_name(n, cert.issuer) for n in names)
         if not (serial_ok and issuer_ok):
-            check.add(
-                "signer_certificate_mismatch",
-                loc,
-                "issuerSerial of the signing-certificate attribute does not match",
-            )
+            return "issuerSerial of the signing-certificate attribute does not match"
+    return None
 
 
 def _same_bytes(value: core.Asn1Value, der: bytes) -> bool:
