@@ -7,8 +7,8 @@ The address parser is written here rather than taken from :mod:`email.headerregi
 ``manager@…`` and reply to ``eve@…``. The identity check must see what a client shows *and*
 where the message really comes from, so the angle address is the address and everything
 before it is the display name, decoded. It sits at the bottom of the package (it needs only
-the standard library): S/MIME's identity check and the Authentication-Results rendering in
-:mod:`sigmail.verdict` both read From with it.
+the standard library and the shared bounded memo): S/MIME's identity check and the
+Authentication-Results rendering in :mod:`sigmail.verdict` both read From with it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import email.header
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from sigmail.bounded_cache import BoundedCache
 
 __all__ = [
     "MAX_ENCODED_TEXT",
@@ -198,6 +200,18 @@ def _display(tokens: list[tuple[str, str]]) -> str:
 def parse_mailboxes(value: str) -> MailboxList:
     """The mailboxes of an address field such as From (RFC 5322 §3.4), leniently: every
     syntax problem is reported in ``problems`` rather than guessed away."""
+    # A sender's From field is the same on each of their messages, and a message's is read
+    # twice (the identity check, the sender shown): parsed once (bounded, shared).
+    return _parsed.get_or_make(value, lambda: _parse_mailboxes(value))
+
+
+# Weighed at 8 bytes a character: the field, its tokens and the decoded names it keeps alive.
+_parsed: BoundedCache[str, MailboxList] = BoundedCache(
+    max_entries=4096, max_weight=4 * 1024 * 1024, weigh=lambda value, _parsed: 8 * len(value)
+)
+
+
+def _parse_mailboxes(value: str) -> MailboxList:
     problems: list[str] = []
     mailboxes: list[Mailbox] = []
     current: list[tuple[str, str]] = []

@@ -15,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigmail import OnlineRevocation, TrustStore, Verifier
 from sigmail.smime.headers import addresses_in_text, normalize_address, parse_mailboxes
@@ -161,3 +163,23 @@ def test_subject_alt_names_are_the_certificates_addresses():
 def test_the_subject_email_counts_only_without_rfc822_alt_names():
     assert certificate_addresses(_certificate([], "legacy@example.vn")) == ("legacy@example.vn",)
     assert certificate_addresses(_certificate([], None)) == ()
+
+
+@given(st.text(alphabet='ab@.<>"() ,;:=?\\xẠ', max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_a_field_met_again_is_answered_as_a_fresh_parse(value):
+    """parse_mailboxes remembers each field: the second answer is the first, and both are what
+    parsing the field afresh gives."""
+    from sigmail.mailboxes import _parse_mailboxes
+
+    first = parse_mailboxes(value)
+    assert parse_mailboxes(value) is first
+    assert first == _parse_mailboxes(value)
+
+
+def test_the_mailbox_memo_is_bounded_by_the_bytes_of_its_fields():
+    from sigmail.mailboxes import _parsed
+
+    for n in range(40):
+        parse_mailboxes(f"x{n} <a{n}@b.vn>" + " " * 200_000)
+    assert _parsed.weight <= _parsed.max_weight
