@@ -14,7 +14,7 @@ from asn1crypto import core
 
 from sigmail.bounded_cache import BoundedCache
 
-__all__ = ["MAX_OID_BYTES", "install"]
+__all__ = ["MAX_OID_BYTES", "dotted_of", "install"]
 
 MAX_OID_BYTES = 256
 
@@ -44,6 +44,15 @@ def _bounded_dotted(self: core.ObjectIdentifier) -> str:
             return known
         return _dotted_by_contents.put(bytes(contents), _unbounded_dotted.fget(self))
     return _unbounded_dotted.fget(self)
+
+
+def dotted_of(contents: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's contents octets, as asn1crypto decodes them
+    (the memo above; ValueError beyond :data:`MAX_OID_BYTES`)."""
+    known = _dotted_by_contents.get(contents)
+    if known is not None:
+        return known
+    return _bounded_dotted(core.ObjectIdentifier(contents=contents))
 
 
 def install() -> None:

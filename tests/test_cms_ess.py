@@ -12,7 +12,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from milter_support import _cert
 
-from sigmail.cms.signer_info import SignerCheck, _Attributes, _check_signing_certificate
+from sigmail.cms.attributes import SignedAttributes
+from sigmail.cms.signer_info import SignerCheck, _check_signing_certificate
 from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.certificates import load_certificate
 
@@ -35,7 +36,7 @@ def _attrs(cert_der: bytes, *, serial=None, issuer_of=None, extra_name=False, om
         }
     value = tsp.SigningCertificateV2({"certs": [ess]})
     attrs = cms.CMSAttributes([{"type": "signing_certificate_v2", "values": [value]}])
-    return _Attributes(cms.CMSAttributes.load(attrs.dump()))
+    return SignedAttributes(cms.CMSAttributes.load(attrs.dump()))
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,6 @@ def test_an_attribute_that_does_not_parse_raises_every_time():
     attribute = b"\x30" + bytes([len(oid) + len(values)]) + oid + values
     broken = b"\x31" + bytes([len(attribute)]) + attribute
     for _ in range(2):
-        attrs = _Attributes(cms.CMSAttributes.load(broken))
+        attrs = SignedAttributes(cms.CMSAttributes.load(broken))
         with pytest.raises(ASN1_ERRORS):
             _check_signing_certificate(attrs, load_certificate(der), SignerCheck(), "s 0")

@@ -11,7 +11,7 @@ from asn1crypto import core
 
 from sigmail.limits import LimitExceeded
 
-__all__ = ["bounded", "count_elements", "octets"]
+__all__ = ["bounded", "count_elements", "octets", "plain_elements"]
 
 # BER nests constructed OCTET STRINGs; X.690 puts no bound on it, asn1crypto bounds only
 # indefinite-length nesting. Deeper than this is not something a streaming encoder writes.
@@ -150,3 +150,29 @@ def _skip_element(encoded: bytes, pos: int) -> int:
         pos += length
         if not pending:
             return pos
+
+
+def plain_elements(data: bytes, pos: int, end: int) -> list[tuple[int, int, int, int]] | None:
+    """(tag, start, start of contents, end) of each element in ``data[pos:end]``, or None
+    unless each has a one-byte tag and a definite length of at most four octets that fits.
+    The fast readers (cms/attributes.py, the certificates of a SignedData) take what this
+    gives and leave anything else to asn1crypto."""
+    found = []
+    while pos < end:
+        if pos + 2 > end:
+            return None
+        tag, size = data[pos], data[pos + 1]
+        if tag & 0x1F == 0x1F:
+            return None
+        body = pos + 2
+        if size & 0x80:
+            octet_count = size & 0x7F
+            if not 0 < octet_count <= 4 or body + octet_count > end:
+                return None
+            size = int.from_bytes(data[body : body + octet_count], "big")
+            body += octet_count
+        if body + size > end:
+            return None
+        found.append((tag, pos, body, body + size))
+        pos = body + size
+    return found

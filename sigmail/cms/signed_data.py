@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from asn1crypto import cms, core, crl, ocsp, pem, x509
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revocation-archival attribute
 
-from sigmail.cms.ber import bounded, octets
+from sigmail.cms.attributes import attribute_values
+from sigmail.cms.ber import bounded, octets, plain_elements
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS, MalformedInput
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
@@ -152,16 +154,15 @@ def signer_revocation(
         ("unsigned_attrs", MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes"),
         ("signed_attrs", MAX_SIGNED_ATTRIBUTES, "max_signed_attributes"),
     ):
-        for attr in bounded(signer_info[attrs_name], most, name):
-            oid = attr["type"].dotted
+        for oid, attr_values in attribute_values(bounded(signer_info[attrs_name], most, name)):
             if oid == _REVOCATION_VALUES_OID:
-                for values in bounded(attr["values"], limit, "max_revocation_items"):
+                for values in bounded(attr_values, limit, "max_revocation_items"):
                     if isinstance(values, core.Any):  # asn1crypto has no spec for it
                         values = values.parse(RevocationValues)
                     items.extend(_items_from_revocation_values(values, "embedded", limit))
                     _count(budget, items)
             elif oid == _ADOBE_REVINFO_OID:
-                for archival in bounded(attr["values"], limit, "max_revocation_items"):
+                for archival in bounded(attr_values, limit, "max_revocation_items"):
                     for c in bounded(archival["crl"], limit, "max_revocation_items"):
                         items.append(RevocationItem(EvidenceKind.CRL, c.dump(), "embedded"))
                     for o in bounded(archival["ocsp"], limit, "max_revocation_items"):
@@ -178,17 +179,46 @@ def _count(budget: Budget | None, items: list[RevocationItem]) -> None:
 def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.Certificate, ...]:
     """The X.509 certificates of a SignedData (other certificate formats are ignored)."""
     limit = budget.limits.max_certificates
+    field = bounded(signed_data["certificates"], limit, "max_certificates")
+    found: Iterable[bytes | cms.CertificateChoices] | None = _certificate_ders(field)
+    if found is None:  # an encoding the fast reader does not take: asn1crypto reads it
+        found = (choice for choice in field if choice.name == "certificate")
     out = []
-    for choice in bounded(signed_data["certificates"], limit, "max_certificates"):
-        if choice.name != "certificate":
-            continue
+    for item in found:
         try:
-            out.append(load_certificate(_certificate_der(choice)))
+            der = item if isinstance(item, bytes) else _certificate_der(item)
+            out.append(load_certificate(der))
         except ASN1_ERRORS:
             # A certificate we cannot read identifies nobody; if it was the signer's, that
             # shows as signer_certificate_missing.
             continue
     return tuple(out)
+
+
+# CertificateChoices (RFC 5652 §10.2.2): a certificate is an untagged SEQUENCE; [0]-[3] are
+# the other alternatives (extended, attribute and other formats), which are not read.
+_OTHER_CERTIFICATE_FORMATS = frozenset({0xA0, 0xA1, 0xA2, 0xA3})
+
+
+def _certificate_ders(field) -> list[bytes] | None:
+    """The encodings of the X.509 certificates of SignedData.certificates read from the
+    field's encoding, without an asn1crypto object per choice; None (asn1crypto decides)
+    unless every element is a plain definite-length certificate or another alternative."""
+    if not isinstance(field, core.SetOf) or field.children is not None:
+        return [] if isinstance(field, tuple) else None  # () when absent
+    header, data = field._header, field.contents
+    if not header or header[-1:] == b"\x80" or data is None:
+        return None
+    elements = plain_elements(data, 0, len(data))
+    if elements is None:
+        return None
+    ders = []
+    for tag, start, body, end in elements:
+        if tag == 0x30 and data[body - 1 : body] != b"\x80":  # see _certificate_der
+            ders.append(data[start:end])
+        elif tag not in _OTHER_CERTIFICATE_FORMATS:
+            return None
+    return ders
 
 
 def _certificate_der(choice: cms.CertificateChoices) -> bytes:

@@ -25,6 +25,7 @@ from sigmail.cms.algorithms import (
     signature_hash_name,
     verify_signature,
 )
+from sigmail.cms.attributes import SignedAttributes
 from sigmail.cms.ber import bounded, octets
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
 from sigmail.limits import Budget
@@ -86,68 +87,6 @@ class SignerCheck:
 
     def add(self, code: str, locator: str, detail: str | None = None) -> None:
         self.findings.append(Finding.of(code, locator, detail))
-
-
-# Signed attributes that occur at most once, with exactly one value: RFC 5652 §11 (content
-# type, message digest, signing time), RFC 2634/5035 (signing certificate, v1 and v2), RFC 6211
-# (algorithm protection), ETSI EN 319 122-1 §5.2 (signer attributes, signature policy, signer
-# location, content hints). Two values would be two claims — which one did the signer make?
-SINGLE_VALUED_ATTRIBUTES = {
-    "1.2.840.113549.1.9.3": "content-type",
-    "1.2.840.113549.1.9.4": "message-digest",
-    "1.2.840.113549.1.9.5": "signing-time",
-    "1.2.840.113549.1.9.16.2.12": "signing-certificate",
-    "1.2.840.113549.1.9.16.2.47": "signing-certificate-v2",
-    "1.2.840.113549.1.9.52": "cms-algorithm-protection",
-    "0.4.0.19122.1.1": "signer-attributes-v2",
-    "1.2.840.113549.1.9.16.2.18": "signer-attributes",
-    "1.2.840.113549.1.9.16.2.15": "signature-policy-identifier",
-    "1.2.840.113549.1.9.16.2.17": "signer-location",
-    "1.2.840.113549.1.9.16.2.4": "content-hints",
-}
-
-
-class _Attributes:
-    """The signed attributes read once: each attribute's dotted type, in order, and the
-    single-valued ones that are broken (repeated, or without exactly one value).
-
-    Every later look-up (:meth:`single`) is a dictionary access instead of another walk
-    over the attributes: a warm verification reads half a dozen of them."""
-
-    __slots__ = ("_by_oid", "broken")
-
-    def __init__(self, attrs: cms.CMSAttributes) -> None:
-        self._by_oid: dict[str, list[cms.CMSAttribute]] = {}
-        for attr in attrs:
-            self._by_oid.setdefault(attr["type"].dotted, []).append(attr)
-        self.broken: set[str] = set()
-
-    def check_single_valued(self, check: SignerCheck, loc: str) -> set[str]:
-        """Report every single-valued attribute that is repeated or does not have one value;
-        return the dotted OIDs of those (their values are not read: they are not one claim)."""
-        for oid, found in self._by_oid.items():
-            if oid not in SINGLE_VALUED_ATTRIBUTES:
-                continue
-            counts = [len(a["values"]) for a in found]
-            if counts == [1]:
-                continue
-            self.broken.add(oid)
-            what = f"{len(counts)} times" if len(counts) > 1 else f"with {counts[0]} values"
-            check.add(
-                "signed_attributes_invalid",
-                loc,
-                f"the {SINGLE_VALUED_ATTRIBUTES[oid]} attribute occurs {what}; "
-                "it must occur once, with one value",
-            )
-        return self.broken
-
-    def single(self, oid: str):
-        """The one value of the attribute of type ``oid``, or None when it is absent or not
-        one value (call :meth:`check_single_valued` first, which reports those)."""
-        found = self._by_oid.get(oid)
-        if found is None or len(found) != 1 or len(found[0]["values"]) != 1:
-            return None
-        return found[0]["values"][0]
 
 
 def same_name(a: x509.Name, b: x509.Name) -> bool:
@@ -255,7 +194,7 @@ def _issuer_serial_der(cert: x509.Certificate) -> bytes:
 
 
 def _check_signing_certificate(
-    attrs: _Attributes, cert: x509.Certificate, check: SignerCheck, loc: str
+    attrs: SignedAttributes, cert: x509.Certificate, check: SignerCheck, loc: str
 ) -> None:
     v2 = attrs.single(_SIGNING_CERTIFICATE_V2)
     v1 = attrs.single(_SIGNING_CERTIFICATE) if v2 is None else None
@@ -325,7 +264,7 @@ def _same_bytes(value: core.Asn1Value, der: bytes) -> bool:
 
 
 def _check_algorithm_protection(
-    si: cms.SignerInfo, attrs: _Attributes, check: SignerCheck, loc: str
+    si: cms.SignerInfo, attrs: SignedAttributes, check: SignerCheck, loc: str
 ) -> None:
     """RFC 6211: when present, the protected algorithms must be the ones used."""
     prot = attrs.single(_ALGORITHM_PROTECTION)
@@ -405,11 +344,13 @@ def _check(
         pass  # a signature algorithm asn1crypto does not know: verify_signature says so
 
     signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
-    has_signed_attrs = len(signed_attrs) > 0
-    attrs = _Attributes(signed_attrs if has_signed_attrs else ())
+    attrs = SignedAttributes(signed_attrs)
+    has_signed_attrs = attrs.count > 0
     broken: set[str] = set()
     if has_signed_attrs:
-        broken = attrs.check_single_valued(check, loc)
+        for detail in attrs.check_single_valued():
+            check.add("signed_attributes_invalid", loc, detail)
+        broken = attrs.broken
         try:
             check_eddsa_digest(check.signature_algorithm, si["digest_algorithm"])
         except AlgorithmProblem as exc:

@@ -1,0 +1,174 @@
+"""What the fast readers take from an encoding is what asn1crypto reads: a SignerInfo's
+attributes (sigmail/cms/attributes.py: the same types, values parsed with the same specs,
+the same failures) and a SignedData's certificates (cms/signed_data.certificates_of) — on
+every signer and SignedData of the CMS vectors and on those encodings mutated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from asn1crypto import cms
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigmail.cms.attributes import SignedAttributes, _read_raw, attribute_values
+from sigmail.cms.signed_data import _certificate_der, _certificate_ders, decode_cms_bytes
+from sigmail.problems import ASN1_ERRORS
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+
+
+def _signed_attributes() -> list[bytes]:
+    """Each signer's signed attributes, as the SET OF that was signed, from vectors/cms."""
+    found = []
+    for path in sorted((VECTORS / "cms").glob("*.p7[ms]")):
+        try:
+            content = cms.ContentInfo.load(decode_cms_bytes(path.read_bytes()))
+            signers = content["content"]["signer_infos"]
+            for si in signers:
+                attrs = si["signed_attrs"]
+                if attrs.contents:
+                    body = attrs.contents
+                    size = len(body)
+                    length = bytes([size]) if size < 0x80 else b"\x82" + size.to_bytes(2, "big")
+                    found.append(b"\x31" + length + body)
+        except (*ASN1_ERRORS, KeyError, TypeError):
+            continue  # not SignedData, or broken on purpose
+    return found
+
+
+SAMPLES = _signed_attributes()
+
+
+def _view(pairs):
+    """Everything a check reads: types, value counts, each value's class, encoding, meaning."""
+    try:
+        out = []
+        for dotted, values in pairs:
+            parsed = []
+            for value in values:
+                try:
+                    native = repr(value.native)
+                except ASN1_ERRORS:
+                    native = "unreadable"
+                parsed.append((type(value).__name__, value.dump(), native))
+            out.append((dotted, len(values), parsed))
+        return out
+    except ASN1_ERRORS as exc:
+        return ("raises", type(exc).__name__)
+
+
+def _compare(der: bytes) -> bool:
+    """Whether the encoding reader took ``der``; asserts it agrees with asn1crypto if so."""
+    try:
+        fast_attrs, slow_attrs = cms.CMSAttributes.load(der), cms.CMSAttributes.load(der)
+    except ASN1_ERRORS:
+        return False
+    fast = _read_raw(fast_attrs)
+    if fast is None:
+        return False
+    try:
+        slow = [(a["type"].dotted, a["values"]) for a in slow_attrs]
+    except ASN1_ERRORS as exc:
+        slow_view = ("raises", type(exc).__name__)
+    else:
+        slow_view = _view(slow)
+    assert _view(fast) == slow_view
+    return True
+
+
+def test_the_vectors_have_signed_attributes_to_compare():
+    assert len(SAMPLES) >= 40
+
+
+@pytest.mark.parametrize("index", range(len(SAMPLES)))
+def test_every_vector_signer_reads_the_same(index):
+    assert _compare(SAMPLES[index])  # every real signer takes the fast path
+
+
+@given(
+    st.sampled_from(SAMPLES) if SAMPLES else st.just(b"\x31\x00"),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+    st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_mutated_attributes_read_the_same_or_go_through_asn1crypto(der, flips, cut):
+    data = bytearray(der)
+    for position, byte in flips:
+        data[2 + position % (len(data) - 2)] = byte  # the outer header kept: a SET OF
+    if cut:
+        data = data[: max(2, len(data) - flips[0][1])]
+    _compare(bytes(data))
+
+
+def test_an_indefinite_length_attribute_goes_through_asn1crypto():
+    der = SAMPLES[0]
+    attrs = cms.CMSAttributes.load(der)
+    (first, *_rest) = attrs
+    type_der, values = first["type"].dump(), first["values"].dump()
+    indefinite = b"\x30\x80" + type_der + values + b"\x00\x00"
+    wrapped = cms.CMSAttributes.load(b"\x31" + bytes([len(indefinite)]) + indefinite)
+    assert _read_raw(wrapped) is None
+    assert [d for d, _ in attribute_values(wrapped)] == [first["type"].dotted]
+
+
+def test_a_repeated_single_valued_attribute_is_reported():
+    attrs = cms.CMSAttributes.load(SAMPLES[0])
+    first = attrs[0].dump()
+    twice = first + first
+    signed = SignedAttributes(cms.CMSAttributes.load(b"\x31" + bytes([len(twice)]) + twice))
+    assert signed.count == 2
+    assert len(signed.check_single_valued()) == 1
+    assert signed.single(attrs[0]["type"].dotted) is None
+
+
+def _certificate_fields() -> list[bytes]:
+    """Each SignedData's certificates field of vectors/cms, as a SET OF CertificateChoices."""
+    found = []
+    for path in sorted((VECTORS / "cms").glob("*.p7[ms]")):
+        try:
+            content = cms.ContentInfo.load(decode_cms_bytes(path.read_bytes()))
+            field = content["content"]["certificates"]
+        except (*ASN1_ERRORS, KeyError, TypeError):
+            continue
+        if field.contents:
+            body = field.contents
+            found.append(b"\x31\x82" + len(body).to_bytes(2, "big") + body)
+    return found
+
+
+FIELDS = _certificate_fields()
+
+
+def _compare_certificates(der: bytes) -> bool:
+    try:
+        fast_field, slow_field = cms.CertificateSet.load(der), cms.CertificateSet.load(der)
+    except ASN1_ERRORS:
+        return False
+    fast = _certificate_ders(fast_field)
+    if fast is None:
+        return False
+    try:
+        slow = [_certificate_der(c) for c in slow_field if c.name == "certificate"]
+    except ASN1_ERRORS as exc:
+        raise AssertionError(f"the fast reader took what asn1crypto refuses: {exc}") from exc
+    assert fast == slow
+    return True
+
+
+def test_every_vector_signed_data_reads_the_same_certificates():
+    assert len(FIELDS) >= 40
+    assert all(_compare_certificates(der) for der in FIELDS)
+
+
+@given(
+    st.sampled_from(FIELDS) if FIELDS else st.just(b"\x31\x00"),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+)
+@settings(max_examples=400, deadline=None)
+def test_mutated_certificates_read_the_same_or_go_through_asn1crypto(der, flips):
+    data = bytearray(der)
+    for position, byte in flips:
+        data[4 + position % (len(data) - 4)] = byte
+    _compare_certificates(bytes(data))
