@@ -1,7 +1,8 @@
 """What the fast readers take from an encoding is what asn1crypto reads: a SignerInfo's
 attributes (sigmail/cms/attributes.py: the same types, values parsed with the same specs,
-the same failures) and a SignedData's certificates (cms/signed_data.certificates_of) — on
-every signer and SignedData of the CMS vectors and on those encodings mutated."""
+the same failures), a SignedData's certificates (cms/signed_data.certificates_of) and the
+whole SignedData (cms/plain_signed_data.py) — on every signer and SignedData of the CMS
+vectors and on those encodings mutated."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigmail.cms.attributes import SignedAttributes, _read_raw, attribute_values
-from sigmail.cms.signed_data import _certificate_der, _certificate_ders, decode_cms_bytes
-from sigmail.problems import ASN1_ERRORS
+from sigmail.cms.plain_signed_data import read_plain
+from sigmail.cms.signed_data import (
+    _certificate_der,
+    _certificate_ders,
+    _from_asn1crypto,
+    _from_plain,
+    decode_cms_bytes,
+)
+from sigmail.limits import Budget, LimitExceeded, Limits
+from sigmail.problems import ASN1_ERRORS, MalformedInput
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -153,7 +162,7 @@ def _compare_certificates(der: bytes) -> bool:
         slow = [_certificate_der(c) for c in slow_field if c.name == "certificate"]
     except ASN1_ERRORS as exc:
         raise AssertionError(f"the fast reader took what asn1crypto refuses: {exc}") from exc
-    assert fast == slow
+    assert list(fast) == slow
     return True
 
 
@@ -172,3 +181,65 @@ def test_mutated_certificates_read_the_same_or_go_through_asn1crypto(der, flips)
     for position, byte in flips:
         data[4 + position % (len(data) - 4)] = byte
     _compare_certificates(bytes(data))
+
+
+def _cms_files() -> list[bytes]:
+    return [
+        decode_cms_bytes(p.read_bytes())
+        for p in sorted((VECTORS / "cms").glob("*.p7[ms]"))
+        if p.read_bytes()[:1] in (b"0", b"-", b"M")
+    ]
+
+
+CMS_FILES = _cms_files()
+
+
+def _outcome(parse, der: bytes, limits: Limits):
+    try:
+        parsed = parse(der, Budget(limits))
+    except (MalformedInput, LimitExceeded, *ASN1_ERRORS) as exc:
+        return ("raises", type(exc).__name__, str(exc))
+    return (
+        parsed.econtent_type,
+        parsed.econtent,
+        [c.dump() for c in parsed.certificates],
+        [si.dump() for si in parsed.signer_infos],
+        parsed.revocation,
+        parsed.content_info.dump(),
+    )
+
+
+def _compare_signed_data(der: bytes, limits: Limits | None = None) -> bool:
+    limits = limits or Limits()
+    plain = read_plain(der)
+    if plain is None:
+        return False
+    fast = _outcome(lambda d, b: _from_plain(d, plain, b), der, limits)
+    slow = _outcome(lambda d, b: _from_asn1crypto(d, b, "document"), der, limits)
+    assert fast == slow
+    return True
+
+
+def test_most_vector_signed_data_take_the_plain_reader_and_read_the_same():
+    taken = [_compare_signed_data(der) for der in CMS_FILES]
+    assert sum(taken) >= 30
+
+
+def test_the_plain_reader_keeps_the_limits():
+    few = Limits(max_certificates=1, max_signatures=1)
+    assert sum(_compare_signed_data(der, few) for der in CMS_FILES) >= 30
+
+
+@given(
+    st.sampled_from(CMS_FILES) if CMS_FILES else st.just(b"\x30\x00"),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+    st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_mutated_signed_data_reads_the_same_or_goes_through_asn1crypto(der, flips, header):
+    data = bytearray(der)
+    for position, byte in flips:
+        # Half the time in the first 80 bytes, where the structure's headers are.
+        where = position % min(len(data), 80) if header else position % len(data)
+        data[where] = byte
+    _compare_signed_data(bytes(data))

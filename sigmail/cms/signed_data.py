@@ -17,7 +17,8 @@ from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revoca
 
 from sigmail.cms.attributes import attribute_values
 from sigmail.cms.ber import bounded, octets, plain_elements
-from sigmail.limits import Budget
+from sigmail.cms.plain_signed_data import PlainSignedData, certificate_ders, read_plain
+from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import ASN1_ERRORS, MalformedInput
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
 from sigmail.trust.certificates import load_certificate
@@ -79,7 +80,6 @@ class NotSignedData(MalformedInput):
 @dataclass(frozen=True, slots=True)
 class ParsedSignedData:
     content_info: cms.ContentInfo
-    signed_data: cms.SignedData
     econtent_type: str  # dotted OID
     econtent: bytes | None = field(repr=False)  # None: detached signature
     certificates: tuple[x509.Certificate, ...]
@@ -183,6 +183,10 @@ def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.C
     found: Iterable[bytes | cms.CertificateChoices] | None = _certificate_ders(field)
     if found is None:  # an encoding the fast reader does not take: asn1crypto reads it
         found = (choice for choice in field if choice.name == "certificate")
+    return _loaded(found)
+
+
+def _loaded(found: Iterable[bytes | cms.CertificateChoices]) -> tuple[x509.Certificate, ...]:
     out = []
     for item in found:
         try:
@@ -195,30 +199,17 @@ def certificates_of(signed_data: cms.SignedData, budget: Budget) -> tuple[x509.C
     return tuple(out)
 
 
-# CertificateChoices (RFC 5652 §10.2.2): a certificate is an untagged SEQUENCE; [0]-[3] are
-# the other alternatives (extended, attribute and other formats), which are not read.
-_OTHER_CERTIFICATE_FORMATS = frozenset({0xA0, 0xA1, 0xA2, 0xA3})
-
-
-def _certificate_ders(field) -> list[bytes] | None:
+def _certificate_ders(field) -> tuple[bytes, ...] | None:
     """The encodings of the X.509 certificates of SignedData.certificates read from the
     field's encoding, without an asn1crypto object per choice; None (asn1crypto decides)
     unless every element is a plain definite-length certificate or another alternative."""
     if not isinstance(field, core.SetOf) or field.children is not None:
-        return [] if isinstance(field, tuple) else None  # () when absent
+        return () if isinstance(field, tuple) else None  # () when absent
     header, data = field._header, field.contents
     if not header or header[-1:] == b"\x80" or data is None:
         return None
     elements = plain_elements(data, 0, len(data))
-    if elements is None:
-        return None
-    ders = []
-    for tag, start, body, end in elements:
-        if tag == 0x30 and data[body - 1 : body] != b"\x80":  # see _certificate_der
-            ders.append(data[start:end])
-        elif tag not in _OTHER_CERTIFICATE_FORMATS:
-            return None
-    return ders
+    return None if elements is None else certificate_ders(data, elements)
 
 
 def _certificate_der(choice: cms.CertificateChoices) -> bytes:
@@ -241,43 +232,81 @@ def _certificate_der(choice: cms.CertificateChoices) -> bytes:
 def parse_signed_data(data: bytes, budget: Budget, locator: str = "document") -> ParsedSignedData:
     """Parse a ContentInfo holding SignedData; every structural problem is MalformedInput."""
     der = decode_cms_bytes(data)
+    plain = read_plain(der)
     try:
-        content_info = cms.ContentInfo.load(der, strict=True)
-        content_type = content_info["content_type"].native
-        if content_type != "signed_data":
-            raise NotSignedData(content_type, locator)
-        signed_data: cms.SignedData = content_info["content"]
-        encap = signed_data["encap_content_info"]
-        econtent_type = encap["content_type"].dotted
-        econtent_value = encap["content"]
-        # An absent eContent (detached signature) comes back as core.Void.
-        econtent = None if isinstance(econtent_value, core.Void) else octets(econtent_value)
-
-        certificates = certificates_of(signed_data, budget)
-
-        limit = budget.limits.max_signatures
-        signer_infos = tuple(bounded(signed_data["signer_infos"], limit, "max_signatures"))
-        for si in signer_infos:
-            # Parse what identifies the signer; the attributes are read (and checked) later,
-            # after their signed encoding has been taken (signer_info.signed_attrs_as_signed).
-            si["sid"].chosen  # noqa: B018
-            si["signature"]  # its header; the value is read when it is checked
-
-        revocation = signed_data_revocation(signed_data, budget)
-        for item in revocation:
-            if item.kind is EvidenceKind.CRL:
-                budget.check_size("max_crl_bytes", len(item.der))
-                crl.CertificateList.load(item.der)
+        if plain is not None:
+            return _from_plain(der, plain, budget)
+        return _from_asn1crypto(der, budget, locator)
     except MalformedInput:
         raise
     except ASN1_ERRORS as exc:
         raise MalformedInput(f"CMS structure does not parse: {exc}", locator) from exc
+
+
+_ID_DATA = "1.2.840.113549.1.7.1"  # the only eContentType read_plain takes
+
+
+def _from_plain(der: bytes, plain: PlainSignedData, budget: Budget) -> ParsedSignedData:
+    """What :func:`_from_asn1crypto` gives, in its order of checks, from the fields
+    :func:`~sigmail.cms.plain_signed_data.read_plain` read (no crls: no revocation)."""
+    content_info = cms.ContentInfo.load(der, strict=True)  # its header only, for the caller
+    limit = budget.limits.max_certificates
+    if plain.certificate_count > limit:
+        raise LimitExceeded("max_certificates", limit)
+    certificates = _loaded(plain.certificates)
+    limit = budget.limits.max_signatures
+    if len(plain.signer_infos) > limit:
+        raise LimitExceeded("max_signatures", limit)
+    # As SetOf builds its children (core._parse_build with the child spec).
+    signer_infos = tuple(core._parse_build(d, spec=cms.SignerInfo)[0] for d in plain.signer_infos)
+    _identify(signer_infos)
     return ParsedSignedData(
         content_info=content_info,
-        signed_data=signed_data,
+        econtent_type=_ID_DATA,
+        econtent=plain.econtent,
+        certificates=certificates,
+        signer_infos=signer_infos,
+        revocation=(),
+    )
+
+
+def _from_asn1crypto(der: bytes, budget: Budget, locator: str) -> ParsedSignedData:
+    content_info = cms.ContentInfo.load(der, strict=True)
+    content_type = content_info["content_type"].native
+    if content_type != "signed_data":
+        raise NotSignedData(content_type, locator)
+    signed_data: cms.SignedData = content_info["content"]
+    encap = signed_data["encap_content_info"]
+    econtent_type = encap["content_type"].dotted
+    econtent_value = encap["content"]
+    # An absent eContent (detached signature) comes back as core.Void.
+    econtent = None if isinstance(econtent_value, core.Void) else octets(econtent_value)
+
+    certificates = certificates_of(signed_data, budget)
+
+    limit = budget.limits.max_signatures
+    signer_infos = tuple(bounded(signed_data["signer_infos"], limit, "max_signatures"))
+    _identify(signer_infos)
+
+    revocation = signed_data_revocation(signed_data, budget)
+    for item in revocation:
+        if item.kind is EvidenceKind.CRL:
+            budget.check_size("max_crl_bytes", len(item.der))
+            crl.CertificateList.load(item.der)
+    return ParsedSignedData(
+        content_info=content_info,
         econtent_type=econtent_type,
         econtent=econtent,
         certificates=certificates,
         signer_infos=signer_infos,
         revocation=tuple(revocation),
     )
+
+
+def _identify(signer_infos: tuple[cms.SignerInfo, ...]) -> None:
+    """Parse what identifies each signer (a signer info that cannot say is malformed); the
+    attributes are read (and checked) later, after their signed encoding has been taken
+    (signer_info.signed_attrs_as_signed)."""
+    for si in signer_infos:
+        si["sid"].chosen  # noqa: B018
+        si["signature"]  # its header; the value is read when it is checked
