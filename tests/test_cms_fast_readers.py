@@ -243,3 +243,49 @@ def test_mutated_signed_data_reads_the_same_or_goes_through_asn1crypto(der, flip
         where = position % min(len(data), 80) if header else position % len(data)
         data[where] = byte
     _compare_signed_data(bytes(data))
+
+
+def _signature_algorithms() -> list[bytes]:
+    found = set()
+    for der in CMS_FILES:
+        try:
+            for si in cms.ContentInfo.load(der)["content"]["signer_infos"]:
+                found.add(si["signature_algorithm"].dump())
+        except (*ASN1_ERRORS, KeyError, TypeError):
+            continue
+    return sorted(found)
+
+
+ALGORITHMS = _signature_algorithms()
+
+
+@pytest.mark.parametrize("encoding", [*ALGORITHMS, b"\x30\x05\x06\x03\x2a\x03\x04"])
+@pytest.mark.parametrize("digest_name", ["sha256", "sha384"])
+def test_the_remembered_algorithm_names_are_asn1crypto_s(encoding, digest_name):
+    """cms/algorithms remembers a signature algorithm's names by its encoding: asked twice,
+    the answer (or the refusal of an algorithm asn1crypto does not know) is asn1crypto's."""
+    from asn1crypto import algos
+
+    from sigmail.cms.algorithms import (
+        _signature_hash_name,
+        signature_algorithm_name,
+        signature_hash_name,
+    )
+
+    for _ in range(2):
+        algorithm = algos.SignedDigestAlgorithm.load(encoding)
+        try:
+            expected = algorithm.signature_algo
+        except (ValueError, KeyError):
+            with pytest.raises((ValueError, KeyError)):
+                signature_algorithm_name(algorithm)
+            continue
+        assert signature_algorithm_name(algorithm) == expected
+        fresh = algos.SignedDigestAlgorithm.load(encoding)
+        assert signature_hash_name(algorithm, digest_name) == _signature_hash_name(
+            fresh, digest_name
+        )
+
+
+def test_the_vectors_sign_with_several_algorithms():
+    assert len(ALGORITHMS) >= 5

@@ -208,9 +208,31 @@ def _hash_of(name: str | None) -> hashes.HashAlgorithm:
         ) from None
 
 
+# A signature algorithm's names by its encoding: asn1crypto works them out from the OID and
+# the parameters each time they are asked for, four times a signer; a few encodings recur.
+# Keyed by (what, encoding, CMS digest algorithm): "name" or "hash".
+_names: BoundedCache[tuple[str, bytes, str], str | None] = BoundedCache(
+    max_entries=1024, max_weight=1024 * 1024, weigh=lambda key, _name: 2 * len(key[1]) + 64
+)
+
+
+def signature_algorithm_name(sig_algo: algos.SignedDigestAlgorithm) -> str:
+    """``sig_algo.signature_algo`` (``rsassa_pkcs1v15``, ``ecdsa``, …), remembered by the
+    encoding; raises what asn1crypto raises for one it does not know (not remembered)."""
+    name = _names.get_or_make(("name", sig_algo.dump(), ""), lambda: sig_algo.signature_algo)
+    assert name is not None
+    return name
+
+
 def signature_hash_name(sig_algo: algos.SignedDigestAlgorithm, digest_name: str) -> str | None:
     """The hash a signature algorithm uses: its own (``sha256_rsa``), PSS's parameter, or —
     for bare ``rsassa_pkcs1v15``/``ecdsa`` — the CMS digest algorithm. ``None`` for EdDSA."""
+    return _names.get_or_make(
+        ("hash", sig_algo.dump(), digest_name), lambda: _signature_hash_name(sig_algo, digest_name)
+    )
+
+
+def _signature_hash_name(sig_algo: algos.SignedDigestAlgorithm, digest_name: str) -> str | None:
     name = sig_algo.signature_algo
     if name in ("ed25519", "ed448"):
         return None
@@ -232,7 +254,7 @@ def verify_signature(
     """True when ``signature`` over ``message`` verifies; ``AlgorithmProblem`` when it cannot
     be checked at all (unknown algorithm, key/algorithm mismatch)."""
     try:
-        algo_name = sig_algo.signature_algo
+        algo_name = signature_algorithm_name(sig_algo)
     except (ValueError, KeyError) as exc:
         label = algorithm_label(sig_algo["algorithm"].dotted)
         raise AlgorithmProblem("unsupported_algorithm", f"unsupported signature {label}") from exc

@@ -22,6 +22,7 @@ from sigmail.cms.algorithms import (
     algorithm_label,
     check_eddsa_digest,
     digest,
+    signature_algorithm_name,
     signature_hash_name,
     verify_signature,
 )
@@ -320,7 +321,7 @@ def _check(
     check.digest_algorithm = digest_name
     sig_algo = si["signature_algorithm"]
     try:
-        check.signature_algorithm = sig_algo.signature_algo
+        check.signature_algorithm = signature_algorithm_name(sig_algo)
     except (ValueError, KeyError):
         check.signature_algorithm = algorithm_label(sig_algo["algorithm"].dotted)
 
