@@ -14,7 +14,7 @@ from sigmail import Limits, OfflineRevocation, OnlineRevocation, TrustStore, Ver
 from sigmail.cms.signed_data import parse_signed_data
 from sigmail.limits import Budget
 from sigmail.smime.canonical import canonicalize, has_bare_lf, signed_bytes
-from sigmail.smime.headers import parse_header_block
+from sigmail.smime.headers import parse_header_block, parse_parameters
 from sigmail.smime.mime import MimeParser, decode_base64, split_multipart
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,21 @@ def test_rfc2231_file_names_are_decoded():
     root = parse((VECTORS / "smime" / "pdf-attachment.eml").read_bytes())
     names = [e.filename for e in root.walk() if e.filename]
     assert "Quyết định 123-QĐ-STTTT.pdf" in names
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('a/b; name="x.pdf"', {"name": "x.pdf"}),
+        ('a/b; name="say \\"hi\\".pdf"', {"name": 'say "hi".pdf'}),  # quoted-pair undone
+        ('a/b; name="back\\\\slash"', {"name": "back\\slash"}),
+        ("a/b; name*=utf-8''%E1%BA%A1.pdf", {"name": "ạ.pdf"}),  # RFC 2231, one section
+        ('a/b; name*0="Quy"; name*1="et.pdf"', {"name": "Quyet.pdf"}),  # continuations
+        ('a/b; NAME=plain; boundary="b;1"', {"name": "plain", "boundary": "b;1"}),
+    ],
+)
+def test_parameters_are_unquoted_and_rfc2231_sections_joined(value, expected):
+    assert parse_parameters(value) == ("a/b", expected)
 
 
 def test_lenient_base64_repairs_padding_and_skips_line_breaks():

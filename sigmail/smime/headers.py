@@ -145,7 +145,8 @@ def _split_every_character(value: str) -> list[str]:
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
     return value
 
 
@@ -162,7 +163,7 @@ def parse_parameters(value: str, where: str = "header") -> tuple[str, dict[str, 
         name = name.strip().lower()
         if not sep or not name:
             continue
-        found = _SECTION.fullmatch(name)
+        found = _SECTION.fullmatch(name) if "*" in name else None  # RFC 2231 names have a *
         if found is None:
             plain.setdefault(name, _unquote(raw))
             continue
