@@ -114,14 +114,14 @@ class SignedAttributes:
     Every later look-up (:meth:`single`) is a dictionary access instead of another walk
     over the attributes: a warm verification reads half a dozen of them."""
 
-    __slots__ = ("_by_oid", "broken", "count")
+    __slots__ = ("_by_oid", "broken", "count", "items")
 
     def __init__(self, attrs: cms.CMSAttributes | core.Void | tuple[()]) -> None:
         self._by_oid: dict[str, list[Values]] = {}
-        found = attribute_values(attrs)
-        for dotted, values in found:
+        self.items = attribute_values(attrs)  # in order, as attribute_values gives them
+        for dotted, values in self.items:
             self._by_oid.setdefault(dotted, []).append(values)
-        self.count = len(found)
+        self.count = len(self.items)
         self.broken: set[str] = set()
 
     def check_single_valued(self) -> list[str]:

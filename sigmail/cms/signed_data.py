@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from asn1crypto import cms, core, crl, ocsp, pem, x509
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revocation-archival attribute
 
-from sigmail.cms.attributes import attribute_values
+from sigmail.cms.attributes import Values, attribute_values
 from sigmail.cms.ber import bounded, octets, plain_elements
 from sigmail.cms.plain_signed_data import PlainSignedData, certificate_ders, read_plain
 from sigmail.limits import Budget, LimitExceeded
@@ -144,17 +144,24 @@ def signed_data_revocation(
 
 
 def signer_revocation(
-    signer_info: cms.SignerInfo, budget: Budget | None = None
+    signer_info: cms.SignerInfo,
+    budget: Budget | None = None,
+    signed_attributes: list[tuple[str, Values]] | None = None,
 ) -> list[RevocationItem]:
     """Evidence in a signer's CAdES revocation-values and Adobe revocation-archival attributes
-    (counted against ``max_revocation_items`` as it is read, when a budget is given)."""
+    (counted against ``max_revocation_items`` as it is read, when a budget is given).
+    ``signed_attributes``: the signed attributes as check_signer_info read them already."""
     items: list[RevocationItem] = []
     limit = budget.limits.max_revocation_items if budget is not None else _UNBUDGETED
     for attrs_name, most, name in (
         ("unsigned_attrs", MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes"),
         ("signed_attrs", MAX_SIGNED_ATTRIBUTES, "max_signed_attributes"),
     ):
-        for oid, attr_values in attribute_values(bounded(signer_info[attrs_name], most, name)):
+        if attrs_name == "signed_attrs" and signed_attributes is not None:
+            found = signed_attributes
+        else:
+            found = attribute_values(bounded(signer_info[attrs_name], most, name))
+        for oid, attr_values in found:
             if oid == _REVOCATION_VALUES_OID:
                 for values in bounded(attr_values, limit, "max_revocation_items"):
                     if isinstance(values, core.Any):  # asn1crypto has no spec for it

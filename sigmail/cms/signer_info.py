@@ -26,7 +26,7 @@ from sigmail.cms.algorithms import (
     signature_hash_name,
     verify_signature,
 )
-from sigmail.cms.attributes import SignedAttributes
+from sigmail.cms.attributes import SignedAttributes, Values
 from sigmail.cms.ber import bounded, octets
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
 from sigmail.limits import Budget
@@ -85,6 +85,9 @@ class SignerCheck:
     claimed_signing_time: datetime | None = None
     signature: bytes = b""
     findings: list[Finding] = field(default_factory=list)
+    # The signed attributes as read (attributes.attribute_values), for the other readers of
+    # the same SignerInfo (signed_data.signer_revocation); None when they were not read.
+    signed_attributes: list[tuple[str, Values]] | None = None
 
     def add(self, code: str, locator: str, detail: str | None = None) -> None:
         self.findings.append(Finding.of(code, locator, detail))
@@ -346,6 +349,7 @@ def _check(
 
     signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
     attrs = SignedAttributes(signed_attrs)
+    check.signed_attributes = attrs.items
     has_signed_attrs = attrs.count > 0
     broken: set[str] = set()
     if has_signed_attrs:

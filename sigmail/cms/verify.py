@@ -204,7 +204,7 @@ def verify_signer_info(
         locator=locator,
     )
     findings = list(check.findings)
-    evidence = [*revocation, *signer_revocation(si, ctx.budget)]
+    evidence = [*revocation, *signer_revocation(si, ctx.budget, check.signed_attributes)]
     timestamp, timestamp_findings = _timestamps(si, check, ctx, locator, evidence)
     findings.extend(timestamp_findings)
 
