@@ -9,6 +9,7 @@ honoured exactly. Failures are not cached.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -38,6 +39,20 @@ def _window(result: ChainResult) -> tuple[datetime, datetime]:
     return lo, hi
 
 
+def _params_text(params: ChainParams) -> bytes:
+    """repr(params), for the key: a few parameter sets recur (documents, timestamps), and a
+    frozen dataclass's repr is built field by field every time."""
+    try:
+        return _remembered_params_text(params)
+    except TypeError:  # a caller's ChainParams holding a list: not hashable, not remembered
+        return repr(params).encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered_params_text(params: ChainParams) -> bytes:
+    return repr(params).encode()
+
+
 class ChainCache:
     """A bounded, thread-safe LRU of successful :class:`ChainResult` with validity windows."""
 
@@ -63,7 +78,7 @@ class ChainCache:
         h.update(b"|")
         for digest in sorted(item.sha256 for item in revocation_items):
             h.update(digest.encode())
-        h.update(b"|" + trust.identity.encode() + b"|" + repr(params).encode())
+        h.update(b"|" + trust.identity.encode() + b"|" + _params_text(params))
         return h.digest()
 
     def get(self, key: bytes, at: datetime) -> ChainResult | None:

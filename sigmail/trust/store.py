@@ -70,7 +70,7 @@ class TrustStore:
     :meth:`from_certificates`. An empty store trusts nothing: every chain is ``untrusted_chain``.
     """
 
-    __slots__ = ("_by_fp", "_by_subject", "anchors", "intermediates")
+    __slots__ = ("_by_fp", "_by_subject", "_identity", "anchors", "intermediates")
 
     def __init__(
         self,
@@ -96,6 +96,7 @@ class TrustStore:
         self.intermediates: tuple[x509.Certificate, ...] = tuple(
             {fingerprint(c): c for c in intermediates if fingerprint(c) not in by_fp}.values()
         )
+        self._identity: str | None = None
 
     @classmethod
     def load(
@@ -168,10 +169,13 @@ class TrustStore:
 
     @property
     def identity(self) -> str:
-        """A stable digest of the anchor set, for cache keys and evidence bundles."""
-        import hashlib
+        """A stable digest of the anchor set, for cache keys and evidence bundles (worked out
+        once: every chain validation's cache key asks for it)."""
+        if self._identity is None:
+            import hashlib
 
-        h = hashlib.sha256()
-        for anchor in sorted(self.anchors, key=lambda a: a.sha256):
-            h.update(f"{anchor.anchor_class}:{anchor.sha256}\n".encode())
-        return h.hexdigest()
+            h = hashlib.sha256()
+            for anchor in sorted(self.anchors, key=lambda a: a.sha256):
+                h.update(f"{anchor.anchor_class}:{anchor.sha256}\n".encode())
+            self._identity = h.hexdigest()
+        return self._identity
