@@ -162,6 +162,8 @@ def test_help_imports_no_command(tmp_path):
     assert offenders(names, ("sigmail.verifier", "sigmail.verdict", *commands)) == []
     assert offenders(names, ("sigmail.cli.options", "sigmail.cli.render")) == []
     assert offenders(names, ("logging", "typing", "asn1crypto", "cryptography")) == []
+    assert offenders(names, ("shutil",)) == []  # the width is read without it
+    assert "sigmail command line" in proc.stdout  # the description, without its ``quotes``
 
 
 def test_verify_help_does_not_import_the_verifier(tmp_path):
@@ -217,3 +219,17 @@ def test_certvalidator_imported_first_is_used_as_it_is():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("columns", [None, "50", "200", "x", "0"])
+def test_help_is_as_wide_as_shutil_says(monkeypatch, columns):
+    """sigmail's help formatter sizes itself as argparse's does (shutil.get_terminal_size)."""
+    import shutil
+
+    from sigmail.cli import _columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _columns() == shutil.get_terminal_size().columns
