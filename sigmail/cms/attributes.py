@@ -68,7 +68,40 @@ class RawValues:
         return (self[i] for i in range(len(self.children)))
 
 
-Values: TypeAlias = core.SetOf | RawValues
+class ParsedValues:
+    """The values of one attribute that asn1crypto parsed, read from it only when asked for:
+    an attribute whose values nobody reads (an unknown type, a SET that does not parse) is
+    not parsed, as asn1crypto's lazy parsing never did either. Sized, indexable and
+    iterable, and counted by :func:`sigmail.cms.ber.count_elements` as the SET itself."""
+
+    __slots__ = ("_attribute",)
+
+    def __init__(self, attribute: cms.CMSAttribute) -> None:
+        self._attribute = attribute
+
+    @property
+    def values(self) -> core.SetOf:
+        return self._attribute["values"]
+
+    @property
+    def children(self):
+        return self.values.children
+
+    @property
+    def contents(self) -> bytes | None:
+        return self.values.contents
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int) -> core.Asn1Value:
+        return self.values[index]
+
+    def __iter__(self) -> Iterator[core.Asn1Value]:
+        return iter(self.values)
+
+
+Values: TypeAlias = ParsedValues | RawValues
 
 
 def attribute_values(attrs: cms.CMSAttributes | core.Void | tuple[()]) -> list[tuple[str, Values]]:
@@ -79,7 +112,7 @@ def attribute_values(attrs: cms.CMSAttributes | core.Void | tuple[()]) -> list[t
     raw = _read_raw(attrs)
     if raw is not None:
         return raw
-    return [(attr["type"].dotted, attr["values"]) for attr in attrs]
+    return [(attr["type"].dotted, ParsedValues(attr)) for attr in attrs]
 
 
 def _read_raw(attrs: cms.CMSAttributes) -> list[tuple[str, Values]] | None:
@@ -124,11 +157,11 @@ class SignedAttributes:
         self.count = len(self.items)
         self.broken: set[str] = set()
 
-    def check_single_valued(self) -> list[str]:
+    def check_single_valued(self) -> Iterator[str]:
         """Why each single-valued attribute that is repeated or does not have one value is
-        wrong; their dotted OIDs go into :attr:`broken` (their values are not read: they
-        are not one claim)."""
-        problems = []
+        wrong, one by one (so what was found before an attribute that does not parse is
+        reported); their dotted OIDs go into :attr:`broken` (their values are not read:
+        they are not one claim)."""
         for oid, found in self._by_oid.items():
             if oid not in SINGLE_VALUED_ATTRIBUTES:
                 continue
@@ -137,11 +170,10 @@ class SignedAttributes:
                 continue
             self.broken.add(oid)
             what = f"{len(counts)} times" if len(counts) > 1 else f"with {counts[0]} values"
-            problems.append(
+            yield (
                 f"the {SINGLE_VALUED_ATTRIBUTES[oid]} attribute occurs {what}; "
                 "it must occur once, with one value"
             )
-        return problems
 
     def single(self, oid: str):
         """The one value of the attribute of type ``oid``, or None when it is absent or not
