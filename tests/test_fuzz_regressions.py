@@ -223,3 +223,43 @@ def test_xml_signatures_with_certificates_that_break_late_get_a_verdict(path):
     assert {"malformed", "unsupported_algorithm", "signer_certificate_missing"} & set(
         verdict.reasons
     )
+
+
+# Inputs of the verify campaign on which the fast CMS readers (2026-12-07) changed the verdict,
+# found by fuzz/differential.py against 3fc872d; each must keep the verdict it had there.
+_UNCHANGED = [
+    (
+        "differential-unread-attribute.p7m",
+        "missing-cert.p7m",
+        ["signer_certificate_missing", "signed_attributes_invalid", "digest_mismatch"],
+        [
+            [
+                "signer_certificate_missing",
+                "signed_attributes_invalid",
+                "digest_mismatch",
+                "no_proven_signing_time",
+            ]
+        ],
+    ),
+    (
+        "differential-repeated-signing-time.p7m",
+        "signing-time-two-values.p7m",
+        ["signer_certificate_missing", "signed_attributes_invalid", "malformed"],
+        [
+            [
+                "signer_certificate_missing",
+                "signed_attributes_invalid",
+                "malformed",
+                "no_proven_signing_time",
+            ]
+        ],
+    ),
+    ("differential-attribute-certificate-choice.p7m", "revoked-before-tst.p7m", ["malformed"], []),
+]
+
+
+@pytest.mark.parametrize(("file", "name", "reasons", "signatures"), _UNCHANGED)
+def test_the_fast_cms_readers_keep_each_verdict(file, name, reasons, signatures):
+    _verdict, encoded = targets.verify_entry((DATA / file).read_bytes(), name)
+    assert encoded["reasons"] == reasons
+    assert [[f["code"] for f in s["findings"]] for s in encoded["signatures"]] == signatures

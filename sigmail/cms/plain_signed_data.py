@@ -24,9 +24,9 @@ _DATA = bytes.fromhex("2a864886f70d010701")  # 1.2.840.113549.1.7.1, id-data
 # SignedData's fields (RFC 5652 §5.1): version, digestAlgorithms, encapContentInfo,
 # certificates [0] IMPLICIT (optional), signerInfos; with crls [1], asn1crypto reads it.
 _LAYOUTS = ((0x02, 0x31, 0x30, 0x31), (0x02, 0x31, 0x30, 0xA0, 0x31))
-# CertificateChoices (RFC 5652 §10.2.2): a certificate is an untagged SEQUENCE; [0]-[3] are
-# the other alternatives (extended, attribute and other formats), which are not read.
-_OTHER_CERTIFICATE_FORMATS = frozenset({0xA0, 0xA1, 0xA2, 0xA3})
+# CertificateChoices (RFC 5652 §10.2.2): a certificate is an untagged SEQUENCE. The other
+# alternatives ([0]-[3]: extended, attribute and other formats) are left to asn1crypto: it
+# looks inside a [1] to tell a v1 attribute certificate from a v2 one, and refuses some.
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,12 @@ def read_plain(der: bytes) -> PlainSignedData | None:
 def certificate_ders(
     data: bytes, choices: list[tuple[int, int, int, int]]
 ) -> tuple[bytes, ...] | None:
-    """The encodings of the X.509 certificates among CertificateChoices elements (as
-    :func:`plain_elements` gives them), or None unless each is a certificate whose header
-    asn1crypto keeps as received (its length octets do not end in 0x80) or another
-    alternative."""
+    """The encodings of CertificateChoices elements (as :func:`plain_elements` gives them),
+    or None unless each is an X.509 certificate whose header asn1crypto keeps as received
+    (its length octets do not end in 0x80)."""
     ders = []
     for tag, start, body, end in choices:
-        if tag == 0x30 and data[body - 1] != 0x80:
-            ders.append(data[start:end])
-        elif tag not in _OTHER_CERTIFICATE_FORMATS:
+        if tag != 0x30 or data[body - 1] == 0x80:
             return None
+        ders.append(data[start:end])
     return tuple(ders)
