@@ -334,3 +334,16 @@ def test_what_is_found_before_an_attribute_that_does_not_parse_is_reported():
     assert found == [
         "the signing-time attribute occurs with 2 values; it must occur once, with one value"
     ]
+
+
+def test_a_memo_key_is_the_received_encoding_even_where_dump_would_re_encode():
+    """A header whose length octets end in 0x80 makes asn1crypto's dump() re-encode (and parse
+    the children); the memos of cms/algorithms and cms/signer_info key by what was received."""
+    from asn1crypto import core
+
+    from sigmail.cms.ber import received_encoding
+
+    odd = b"\x04\x82\x00\x80" + bytes(range(128))  # a non-minimal length ending in 0x80
+    value = core.OctetString.load(odd)
+    assert received_encoding(value) == odd
+    assert value.dump() != odd  # re-encoded, minimal (and the value's header replaced)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 
 import sigmail.crypto_warnings  # noqa: F401  (DSA keys warn from cryptography 51 on)
 from sigmail.bounded_cache import BoundedCache
+from sigmail.cms.ber import received_encoding
 from sigmail.errors import InputSignal
 
 __all__ = [
@@ -219,7 +220,9 @@ _names: BoundedCache[tuple[str, bytes, str], str | None] = BoundedCache(
 def signature_algorithm_name(sig_algo: algos.SignedDigestAlgorithm) -> str:
     """``sig_algo.signature_algo`` (``rsassa_pkcs1v15``, ``ecdsa``, …), remembered by the
     encoding; raises what asn1crypto raises for one it does not know (not remembered)."""
-    name = _names.get_or_make(("name", sig_algo.dump(), ""), lambda: sig_algo.signature_algo)
+    name = _names.get_or_make(
+        ("name", received_encoding(sig_algo), ""), lambda: sig_algo.signature_algo
+    )
     assert name is not None
     return name
 
@@ -228,7 +231,8 @@ def signature_hash_name(sig_algo: algos.SignedDigestAlgorithm, digest_name: str)
     """The hash a signature algorithm uses: its own (``sha256_rsa``), PSS's parameter, or —
     for bare ``rsassa_pkcs1v15``/``ecdsa`` — the CMS digest algorithm. ``None`` for EdDSA."""
     return _names.get_or_make(
-        ("hash", sig_algo.dump(), digest_name), lambda: _signature_hash_name(sig_algo, digest_name)
+        ("hash", received_encoding(sig_algo), digest_name),
+        lambda: _signature_hash_name(sig_algo, digest_name),
     )
 
 

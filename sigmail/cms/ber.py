@@ -11,7 +11,7 @@ from asn1crypto import core
 
 from sigmail.limits import LimitExceeded
 
-__all__ = ["bounded", "count_elements", "octets", "plain_elements"]
+__all__ = ["bounded", "count_elements", "octets", "plain_elements", "received_encoding"]
 
 # BER nests constructed OCTET STRINGs; X.690 puts no bound on it, asn1crypto bounds only
 # indefinite-length nesting. Deeper than this is not something a streaming encoder writes.
@@ -176,3 +176,12 @@ def plain_elements(data: bytes, pos: int, end: int) -> list[tuple[int, int, int,
         found.append((tag, pos, body, body + size))
         pos = body + size
     return found
+
+
+def received_encoding(value: core.Asn1Value) -> bytes:
+    """The bytes a parsed value was received as, for a memo's key: never re-encoded (dump()
+    re-encodes a value whose length octets end in 0x80, parsing its children, which may
+    raise where reading the value would not)."""
+    if value._header is None:  # built here, not parsed
+        return value.dump()
+    return value._header + (value.contents or b"") + (value._trailer or b"")

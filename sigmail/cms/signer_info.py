@@ -27,7 +27,7 @@ from sigmail.cms.algorithms import (
     verify_signature,
 )
 from sigmail.cms.attributes import SignedAttributes, Values
-from sigmail.cms.ber import bounded, octets
+from sigmail.cms.ber import bounded, octets, received_encoding
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
 from sigmail.limits import Budget
 from sigmail.problems import ASN1_ERRORS
@@ -209,7 +209,7 @@ def _check_signing_certificate(
         return
     # Every message from a signer carries the same attribute naming the same certificate:
     # what it proves is decided once per pair (as received, before any child is parsed).
-    key = (v2 is not None, ref.dump(), cert.dump())
+    key = (v2 is not None, received_encoding(ref), cert.dump())
     found = _signing_certificate_findings.get_or_make(
         key, lambda: _signing_certificate_problem(v2 is not None, ref, cert)
     )
