@@ -28,26 +28,51 @@ from sigmail.problems import ASN1_ERRORS, MalformedInput
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 
-def _signed_attributes() -> list[bytes]:
-    """Each signer's signed attributes, as the SET OF that was signed, from vectors/cms."""
+def _signed_data() -> list[cms.SignedData]:
+    """The SignedData of every CMS vector that holds one (some are broken on purpose)."""
     found = []
-    for path in sorted((VECTORS / "cms").glob("*.p7[ms]")):
+    for der in CMS_FILES:
         try:
-            content = cms.ContentInfo.load(decode_cms_bytes(path.read_bytes()))
-            signers = content["content"]["signer_infos"]
-            for si in signers:
-                attrs = si["signed_attrs"]
-                if attrs.contents:
-                    body = attrs.contents
-                    size = len(body)
-                    length = bytes([size]) if size < 0x80 else b"\x82" + size.to_bytes(2, "big")
-                    found.append(b"\x31" + length + body)
+            content = cms.ContentInfo.load(der)
+            if content["content_type"].native == "signed_data":
+                found.append(content["content"])
         except (*ASN1_ERRORS, KeyError, TypeError):
-            continue  # not SignedData, or broken on purpose
+            continue
     return found
 
 
-SAMPLES = _signed_attributes()
+def _set_of(*elements: bytes) -> bytes:
+    body = b"".join(elements)
+    return b"\x31\x82" + len(body).to_bytes(2, "big") + body
+
+
+def _each(read, signed_data: list[cms.SignedData]) -> list:
+    """``read(sd)``'s items for every SignedData that reads (a vector broken on purpose
+    raises somewhere in it)."""
+    found = []
+    for sd in signed_data:
+        try:
+            found.extend(read(sd))
+        except (*ASN1_ERRORS, KeyError, TypeError):
+            continue
+    return found
+
+
+CMS_FILES = [
+    decode_cms_bytes(p.read_bytes())
+    for p in sorted((VECTORS / "cms").glob("*.p7[ms]"))
+    if p.read_bytes()[:1] in (b"0", b"-", b"M")
+]
+SIGNED_DATA = _signed_data()
+# Each signer's signed attributes, as the SET OF that was signed.
+SAMPLES = _each(
+    lambda sd: [
+        _set_of(si["signed_attrs"].contents)
+        for si in sd["signer_infos"]
+        if si["signed_attrs"].contents
+    ],
+    SIGNED_DATA,
+)
 
 
 def _view(pairs):
@@ -132,22 +157,11 @@ def test_a_repeated_single_valued_attribute_is_reported():
     assert signed.single(attrs[0]["type"].dotted) is None
 
 
-def _certificate_fields() -> list[bytes]:
-    """Each SignedData's certificates field of vectors/cms, as a SET OF CertificateChoices."""
-    found = []
-    for path in sorted((VECTORS / "cms").glob("*.p7[ms]")):
-        try:
-            content = cms.ContentInfo.load(decode_cms_bytes(path.read_bytes()))
-            field = content["content"]["certificates"]
-        except (*ASN1_ERRORS, KeyError, TypeError):
-            continue
-        if field.contents:
-            body = field.contents
-            found.append(b"\x31\x82" + len(body).to_bytes(2, "big") + body)
-    return found
-
-
-FIELDS = _certificate_fields()
+# Each SignedData's certificates field, as a SET OF CertificateChoices.
+FIELDS = _each(
+    lambda sd: [_set_of(sd["certificates"].contents)] if sd["certificates"].contents else [],
+    SIGNED_DATA,
+)
 
 
 def _compare_certificates(der: bytes) -> bool:
@@ -181,17 +195,6 @@ def test_mutated_certificates_read_the_same_or_go_through_asn1crypto(der, flips)
     for position, byte in flips:
         data[4 + position % (len(data) - 4)] = byte
     _compare_certificates(bytes(data))
-
-
-def _cms_files() -> list[bytes]:
-    return [
-        decode_cms_bytes(p.read_bytes())
-        for p in sorted((VECTORS / "cms").glob("*.p7[ms]"))
-        if p.read_bytes()[:1] in (b"0", b"-", b"M")
-    ]
-
-
-CMS_FILES = _cms_files()
 
 
 def _outcome(parse, der: bytes, limits: Limits):
@@ -245,18 +248,13 @@ def test_mutated_signed_data_reads_the_same_or_goes_through_asn1crypto(der, flip
     _compare_signed_data(bytes(data))
 
 
-def _signature_algorithms() -> list[bytes]:
-    found = set()
-    for der in CMS_FILES:
-        try:
-            for si in cms.ContentInfo.load(der)["content"]["signer_infos"]:
-                found.add(si["signature_algorithm"].dump())
-        except (*ASN1_ERRORS, KeyError, TypeError):
-            continue
-    return sorted(found)
-
-
-ALGORITHMS = _signature_algorithms()
+ALGORITHMS = sorted(
+    set(
+        _each(
+            lambda sd: [si["signature_algorithm"].dump() for si in sd["signer_infos"]], SIGNED_DATA
+        )
+    )
+)
 
 
 @pytest.mark.parametrize("encoding", [*ALGORITHMS, b"\x30\x05\x06\x03\x2a\x03\x04"])
@@ -289,11 +287,6 @@ def test_the_remembered_algorithm_names_are_asn1crypto_s(encoding, digest_name):
 
 def test_the_vectors_sign_with_several_algorithms():
     assert len(ALGORITHMS) >= 5
-
-
-def _set_of(*elements: bytes) -> bytes:
-    body = b"".join(elements)
-    return b"\x31\x82" + len(body).to_bytes(2, "big") + body
 
 
 def _attribute(oid: str, values: bytes) -> bytes:
