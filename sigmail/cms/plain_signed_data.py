@@ -32,7 +32,6 @@ _LAYOUTS = ((0x02, 0x31, 0x30, 0x31), (0x02, 0x31, 0x30, 0xA0, 0x31))
 @dataclass(frozen=True, slots=True)
 class PlainSignedData:
     econtent: bytes | None  # None: detached
-    certificate_count: int  # elements of the certificates field, of every alternative
     certificates: tuple[bytes, ...]  # the X.509 ones
     signer_infos: tuple[bytes, ...]  # each SignerInfo's encoding
 
@@ -68,20 +67,18 @@ def read_plain(der: bytes) -> PlainSignedData | None:
         if octets is None:
             return None  # a constructed (BER) OCTET STRING, or more than one element
         econtent = der[octets[0] : octets[1]]
-    count = 0
     certificates: tuple[bytes, ...] = ()
     if len(fields) == 5:
         choices = plain_elements(der, fields[3][2], fields[3][3])
         found = certificate_ders(der, choices) if choices is not None else None
-        if choices is None or found is None:
+        if found is None:
             return None
-        count, certificates = len(choices), found
+        certificates = found
     signer_infos = plain_elements(der, fields[-1][2], fields[-1][3])
     if signer_infos is None or any(e[0] != 0x30 for e in signer_infos):
         return None
     return PlainSignedData(
         econtent=econtent,
-        certificate_count=count,
         certificates=certificates,
         signer_infos=tuple(der[start:end] for _, start, _, end in signer_infos),
     )

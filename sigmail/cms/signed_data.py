@@ -209,7 +209,7 @@ def _loaded(found: Iterable[bytes | cms.CertificateChoices]) -> tuple[x509.Certi
 def _certificate_ders(field) -> tuple[bytes, ...] | None:
     """The encodings of the X.509 certificates of SignedData.certificates read from the
     field's encoding, without an asn1crypto object per choice; None (asn1crypto decides)
-    unless every element is a plain definite-length certificate or another alternative."""
+    unless every element is a plain definite-length certificate."""
     if not isinstance(field, core.SetOf) or field.children is not None:
         return () if isinstance(field, tuple) else None  # () when absent
     header, data = field._header, field.contents
@@ -258,7 +258,7 @@ def _from_plain(der: bytes, plain: PlainSignedData, budget: Budget) -> ParsedSig
     :func:`~sigmail.cms.plain_signed_data.read_plain` read (no crls: no revocation)."""
     content_info = cms.ContentInfo.load(der, strict=True)  # its header only, for the caller
     limit = budget.limits.max_certificates
-    if plain.certificate_count > limit:
+    if len(plain.certificates) > limit:  # every element is one (read_plain)
         raise LimitExceeded("max_certificates", limit)
     certificates = _loaded(plain.certificates)
     limit = budget.limits.max_signatures
