@@ -51,6 +51,7 @@ from sigmail.audit.work import (
     init_worker,
 )
 from sigmail.errors import UsageError
+from sigmail.formats import verifying_modules
 
 __all__ = ["ENGINES", "AuditSummary", "run_audit"]
 
@@ -157,7 +158,9 @@ class _Processes(_Pool):
             method = "forkserver" if "forkserver" in methods else "spawn"
             context = multiprocessing.get_context(method)
             if method == "forkserver":
-                context.set_forkserver_preload(["sigmail.audit.work", "sigmail.verifier"])
+                context.set_forkserver_preload(
+                    ["sigmail.audit.work", "sigmail.verifier", *verifying_modules()]
+                )
             self.pool = self._executor(context)
 
     def _executor(self, context) -> ProcessPoolExecutor:

@@ -20,6 +20,7 @@ __all__ = [
     "detect",
     "detect_kind",
     "handler_for",
+    "verifying_modules",
 ]
 
 # kind → "module:function"; a kind with no handler (or whose module is not there yet) is
@@ -43,3 +44,11 @@ def handler_for(kind: str) -> FormatHandler | None:
     if importlib.util.find_spec(module_name) is None:
         return None
     return getattr(importlib.import_module(module_name), function)
+
+
+def verifying_modules() -> list[str]:
+    """What a long-lived verifying process imports before its first input (the fork server
+    of the milter's, the service's and the audit's workers preloads them): every handler and
+    the chain validator, which a one-shot run imports on first use. Without them, a worker's
+    first message waited ~55 ms for imports, in every worker."""
+    return ["sigmail.trust.chain", *(target.partition(":")[0] for target in HANDLERS.values())]

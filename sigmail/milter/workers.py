@@ -44,6 +44,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sigmail.errors import ConfigError, SigmailException
+from sigmail.formats import verifying_modules
 from sigmail.milter.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -90,7 +91,9 @@ class VerifierProcesses:
         self.count = count
         self.restarts = 0
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["sigmail.milter.workers", "sigmail.milter.runtime"])
+        self._context.set_forkserver_preload(
+            ["sigmail.milter.workers", "sigmail.milter.runtime", *verifying_modules()]
+        )
         self._blob = pickle.dumps(config)
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []

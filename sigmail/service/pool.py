@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from sigmail.errors import SigmailError
+from sigmail.formats import verifying_modules
 from sigmail.service.config import ServiceConfig
 from sigmail.service.worker import (
     PREFIX,
@@ -189,6 +190,7 @@ class VerifierPool:
         self.capacity = config.workers + config.queue
         self.in_flight = 0
         self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["sigmail.service.worker", *verifying_modules()])
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: list[_Worker] = []
         # Cut a job off only well after the core's own wall-clock budget has had its chance.
