@@ -18,7 +18,8 @@ sessions would often land on the same worker and leave a CPU idle; here any free
 takes the next message.
 
 * Workers start with the daemon (``forkserver``: forked from a clean single-threaded
-  process, never from the threaded daemon), load the configuration and keep it. A
+  process, never from the threaded daemon, that has imported every format handler and the
+  chain validator), load the configuration and keep it. A
   configuration reloaded on SIGHUP reaches them with the next message, which builds the new
   runtime there once; a message in progress finishes with the configuration it started with.
 * A worker that dies (killed, out of memory) fails the message it was verifying — that one
