@@ -52,6 +52,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+import bytecode  # noqa: E402
+
+import sigmail  # noqa: E402
 from sigmail import TrustStore  # noqa: E402
 from sigmail.audit.engine import run_audit  # noqa: E402
 from sigmail.audit.register import read_rows  # noqa: E402
@@ -317,6 +320,7 @@ def main() -> int:
         name: sum(p.stat().st_size for p in (box / "new").iterdir()) for name, box in inputs.items()
     }
     print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load {os.getloadavg()}")
+    print(bytecode.state(sigmail))
 
     results = []
     reference: dict[str, list[dict]] = {}

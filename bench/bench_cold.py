@@ -90,16 +90,12 @@ def _sigmail() -> list[str]:
     return [found] if found else [sys.executable, "-m", "sigmail"]
 
 
-_BYTECODE_PROBE = """
-import importlib.util, os, sys
-from pathlib import Path
-import sigmail
-sources = list(Path(sigmail.__file__).parent.rglob("*.py"))
-compiled = sum(1 for p in sources if Path(importlib.util.cache_from_source(str(p))).exists())
-editable = not str(Path(sigmail.__file__).resolve()).startswith(sys.prefix)
-print(f"sigmail's modules: {compiled}/{len(sources)} compiled"
-      + (" (editable install)" if editable else "")
-      + ("; PYTHONDONTWRITEBYTECODE=1" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""))
+# Run from "/", so that the installed sigmail is the one looked at (bench/ holds no sigmail).
+_BYTECODE_PROBE = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+import bytecode, sigmail
+print(bytecode.state(sigmail))
 """
 
 

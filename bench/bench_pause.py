@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import bench_audit  # noqa: E402
+import bytecode  # noqa: E402
 from milter_support import signed_message  # noqa: E402
 
+import sigmail  # noqa: E402
 from sigmail.audit.received import arrival, header_fields  # noqa: E402
 from sigmail.audit.sources import read_item, scan  # noqa: E402
 from sigmail.audit.work import verifier_for  # noqa: E402
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     pauses = [float(p) / 1000 for p in args.pauses.split(",")]
     load = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}; load {load[0]:.2f}")
+    print(bytecode.state(sigmail))
     tmp = Path(tempfile.mkdtemp(prefix="sigmail-bench-pause-"))
     results = []
     try:
