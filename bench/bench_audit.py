@@ -213,20 +213,36 @@ def rows(register: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_rows(register)]
 
 
-def ceiling(box: Path, cache: Path) -> dict:
-    """Verification alone, one process, as the audit calls it (see the module docstring)."""
+def revocation_cache(work: Path) -> Path:
+    """A revocation cache directory in ``work`` holding the test PKI's CRLs (offline runs)."""
+    cache = work / "revocation"
+    cache.mkdir()
+    for crl in (VECTORS / "pki/crl").glob("*.crl"):
+        shutil.copyfile(crl, cache / crl.name)
+    return cache
+
+
+def verification_inputs(box: Path, config: Settings) -> list[tuple[bytes, str, datetime | None]]:
+    """Every message of ``box`` as the audit hands it to the verifier: (bytes, name, the
+    receipt time its own MTA's Received field proves)."""
     from sigmail.audit.received import arrival, header_fields
     from sigmail.audit.sources import read_item, scan
-    from sigmail.audit.work import verifier_for
     from sigmail.limits import Limits
 
-    config = settings(cache)
-    items = list(scan([box]))
     limit = Limits().max_input_bytes
     inputs = []
-    for item in items:
+    for item in scan([box]):
         data = read_item(item, limit)
         inputs.append((data, item.name, arrival(header_fields(data), config.own_mta).receipt_time))
+    return inputs
+
+
+def ceiling(box: Path, cache: Path) -> dict:
+    """Verification alone, one process, as the audit calls it (see the module docstring)."""
+    from sigmail.audit.work import verifier_for
+
+    config = settings(cache)
+    inputs = verification_inputs(box, config)
     started, cpu = time.perf_counter(), time.process_time()
     verifier = verifier_for(config)
     for data, name, receipt in inputs:
@@ -309,10 +325,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sigmail-bench-audit-"))
-    cache = work / "revocation"
-    cache.mkdir()
-    for crl in (VECTORS / "pki/crl").glob("*.crl"):
-        shutil.copyfile(crl, cache / crl.name)
+    cache = revocation_cache(work)
     inputs = {"small": small_mix(work, args.messages)}
     if args.attached:
         inputs["attached"] = attached_mix(work, args.attached, args.attachment_mb)

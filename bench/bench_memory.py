@@ -55,21 +55,11 @@ def message_traffic(n: int):
     """(verify one, cleanup) for the audit bench's messages in rotation."""
     import bench_audit
 
-    from sigmail.audit.received import arrival, header_fields
-    from sigmail.audit.sources import read_item, scan
     from sigmail.audit.work import verifier_for
-    from sigmail.limits import Limits
 
     work = Path(tempfile.mkdtemp(prefix="sigmail-bench-memory-"))
-    cache = work / "revocation"
-    cache.mkdir()
-    for crl in (bench_audit.VECTORS / "pki/crl").glob("*.crl"):
-        shutil.copyfile(crl, cache / crl.name)
-    config = bench_audit.settings(cache)
-    inputs = []
-    for item in scan([bench_audit.small_mix(work, 1000)]):
-        data = read_item(item, Limits().max_input_bytes)
-        inputs.append((data, item.name, arrival(header_fields(data), config.own_mta).receipt_time))
+    config = bench_audit.settings(bench_audit.revocation_cache(work))
+    inputs = bench_audit.verification_inputs(bench_audit.small_mix(work, 1000), config)
     shutil.rmtree(work)
     verifier = verifier_for(config)
 

@@ -36,8 +36,6 @@ import bytecode  # noqa: E402
 from milter_support import signed_message  # noqa: E402
 
 import sigmail  # noqa: E402
-from sigmail.audit.received import arrival, header_fields  # noqa: E402
-from sigmail.audit.sources import read_item, scan  # noqa: E402
 from sigmail.audit.work import verifier_for  # noqa: E402
 
 ROUNDS = 3
@@ -45,16 +43,11 @@ ROUNDS = 3
 
 def _inputs(tmp: Path, count: int):
     """(name, [(bytes, receipt time)], settings) for both inputs."""
-    cache = tmp / "cache"
-    cache.mkdir()
-    for crl in (bench_audit.VECTORS / "pki/crl").glob("*.crl"):
-        shutil.copyfile(crl, cache / crl.name)
-    settings = bench_audit.settings(cache)
+    settings = bench_audit.settings(bench_audit.revocation_cache(tmp))
     box = bench_audit.small_mix(tmp, count)
-    mix = []
-    for item in scan([box]):
-        data = read_item(item, 1 << 24)
-        mix.append((data, arrival(header_fields(data), settings.own_mta).receipt_time))
+    mix = [
+        (data, receipt) for data, _name, receipt in bench_audit.verification_inputs(box, settings)
+    ]
     milter = [(signed_message(message_id=f"<pause-{i}@sigmail.test>"), None) for i in range(count)]
     return [("bench_milter message", milter), ("bench_audit mix", mix)], settings
 
