@@ -19,7 +19,13 @@ from asn1crypto import cms, core
 from sigmail.asn1_bounds import MAX_OID_BYTES, dotted_of
 from sigmail.cms.ber import plain_elements
 
-__all__ = ["SINGLE_VALUED_ATTRIBUTES", "SignedAttributes", "Values", "attribute_values"]
+__all__ = [
+    "SINGLE_VALUED_ATTRIBUTES",
+    "SignedAttributes",
+    "Values",
+    "attribute_values",
+    "read_attributes",
+]
 
 # Signed attributes that occur at most once, with exactly one value: RFC 5652 §11 (content
 # type, message digest, signing time), RFC 2634/5035 (signing certificate, v1 and v2), RFC 6211
@@ -120,7 +126,12 @@ def _read_raw(attrs: cms.CMSAttributes) -> list[tuple[str, Values]] | None:
     reader takes (see the module docstring) or asn1crypto has parsed them already."""
     if not isinstance(attrs, core.SetOf) or attrs.children is not None:
         return None
-    header, data = attrs._header, attrs.contents
+    return read_attributes(attrs._header, attrs.contents)
+
+
+def read_attributes(header: bytes | None, data: bytes | None) -> list[tuple[str, Values]] | None:
+    """The attributes of the SET whose header and contents are given, from their encoding,
+    or None when it is not in the plain form this reader takes (see the module docstring)."""
     if not header or header[-1:] == b"\x80" or data is None:
         return None
     elements = plain_elements(data, 0, len(data))
@@ -149,9 +160,15 @@ class SignedAttributes:
 
     __slots__ = ("_by_oid", "broken", "count", "items")
 
-    def __init__(self, attrs: cms.CMSAttributes | core.Void | tuple[()]) -> None:
+    def __init__(
+        self,
+        attrs: cms.CMSAttributes | core.Void | tuple[()],
+        items: list[tuple[str, Values]] | None = None,
+    ) -> None:
+        """``items``: the attributes as read already (read_attributes), else from ``attrs``."""
         self._by_oid: dict[str, list[Values]] = {}
-        self.items = attribute_values(attrs)  # in order, as attribute_values gives them
+        # in order, as attribute_values gives them
+        self.items = attribute_values(attrs) if items is None else items
         for dotted, values in self.items:
             self._by_oid.setdefault(dotted, []).append(values)
         self.count = len(self.items)

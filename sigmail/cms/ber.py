@@ -11,7 +11,14 @@ from asn1crypto import core
 
 from sigmail.limits import LimitExceeded
 
-__all__ = ["bounded", "count_elements", "octets", "plain_elements", "received_encoding"]
+__all__ = [
+    "bounded",
+    "count_elements",
+    "count_encoded",
+    "octets",
+    "plain_elements",
+    "received_encoding",
+]
 
 # BER nests constructed OCTET STRINGs; X.690 puts no bound on it, asn1crypto bounds only
 # indefinite-length nesting. Deeper than this is not something a streaming encoder writes.
@@ -106,7 +113,11 @@ def count_elements(value: core.Asn1Value, limit: int) -> int:
     Elements asn1crypto has already parsed are counted as they are."""
     if getattr(value, "children", None) is not None:
         return len(value)
-    encoded = value.contents or b""
+    return count_encoded(value.contents or b"", limit)
+
+
+def count_encoded(encoded: bytes, limit: int) -> int:
+    """The number of elements in the contents ``encoded``, counted up to ``limit + 1``."""
     count = pos = 0
     while pos < len(encoded) and count <= limit:
         pos = _skip_element(encoded, pos)

@@ -18,6 +18,7 @@ from asn1crypto import pdf as _asn1_pdf  # noqa: F401 - registers Adobe's revoca
 from sigmail.cms.attributes import Values, attribute_values
 from sigmail.cms.ber import bounded, octets, plain_elements
 from sigmail.cms.plain_signed_data import PlainSignedData, certificate_ders, read_plain
+from sigmail.cms.plain_signer_info import PlainSignerInfo, read_signer_info, shared_field
 from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import ASN1_ERRORS, MalformedInput
 from sigmail.revocation.evidence import EvidenceKind, RevocationItem
@@ -83,7 +84,8 @@ class ParsedSignedData:
     econtent_type: str  # dotted OID
     econtent: bytes | None = field(repr=False)  # None: detached signature
     certificates: tuple[x509.Certificate, ...]
-    signer_infos: tuple[cms.SignerInfo, ...]
+    # Each as asn1crypto parses it, or read from its plain encoding (same answers to si[name]).
+    signer_infos: tuple[cms.SignerInfo | PlainSignerInfo, ...]
     revocation: tuple[RevocationItem, ...]
 
 
@@ -264,8 +266,7 @@ def _from_plain(der: bytes, plain: PlainSignedData, budget: Budget) -> ParsedSig
     limit = budget.limits.max_signatures
     if len(plain.signer_infos) > limit:
         raise LimitExceeded("max_signatures", limit)
-    # As SetOf builds its children (core._parse_build with the child spec).
-    signer_infos = tuple(core._parse_build(d, spec=cms.SignerInfo)[0] for d in plain.signer_infos)
+    signer_infos = tuple(_signer_info(d) for d in plain.signer_infos)
     _identify(signer_infos)
     return ParsedSignedData(
         content_info=content_info,
@@ -310,10 +311,21 @@ def _from_asn1crypto(der: bytes, budget: Budget, locator: str) -> ParsedSignedDa
     )
 
 
-def _identify(signer_infos: tuple[cms.SignerInfo, ...]) -> None:
+def _signer_info(der: bytes) -> cms.SignerInfo | PlainSignerInfo:
+    plain = read_signer_info(der)
+    if plain is not None:
+        return plain
+    # As SetOf builds its children (core._parse_build with the child spec).
+    return core._parse_build(der, spec=cms.SignerInfo)[0]
+
+
+def _identify(signer_infos: tuple[cms.SignerInfo | PlainSignerInfo, ...]) -> None:
     """Parse what identifies each signer (a signer info that cannot say is malformed); the
     attributes are read (and checked) later, after their signed encoding has been taken
     (signer_info.signed_attrs_as_signed)."""
     for si in signer_infos:
+        if isinstance(si, PlainSignerInfo):  # its signature is an OCTET STRING (read_plain)
+            shared_field(si, "sid").chosen  # noqa: B018
+            continue
         si["sid"].chosen  # noqa: B018
         si["signature"]  # its header; the value is read when it is checked

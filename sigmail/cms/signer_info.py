@@ -26,14 +26,21 @@ from sigmail.cms.algorithms import (
     signature_hash_name,
     verify_signature,
 )
-from sigmail.cms.attributes import SignedAttributes, Values
-from sigmail.cms.ber import bounded, octets, received_encoding
+from sigmail.cms.attributes import SignedAttributes, Values, read_attributes
+from sigmail.cms.ber import bounded, count_encoded, octets, received_encoding
+from sigmail.cms.plain_signer_info import PlainSignerInfo, shared_field
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
-from sigmail.limits import Budget
+from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import ASN1_ERRORS
 from sigmail.verdict.model import Finding
 
-__all__ = ["ContentDigests", "SignerCheck", "check_signer_info", "signed_attrs_as_signed"]
+__all__ = [
+    "ContentDigests",
+    "SignerCheck",
+    "check_signer_info",
+    "digest_algorithm_of",
+    "signed_attrs_as_signed",
+]
 
 _ID_DATA = "1.2.840.113549.1.7.1"
 
@@ -117,7 +124,7 @@ def _candidates(sid: cms.SignerIdentifier, certificates: tuple[x509.Certificate,
     return list(unique.values())
 
 
-def signed_attrs_as_signed(si: cms.SignerInfo) -> bytes | None:
+def signed_attrs_as_signed(si: cms.SignerInfo | PlainSignerInfo) -> bytes | None:
     """The signed attributes as they were signed: the received encoding with the universal
     SET tag in place of [0] IMPLICIT (RFC 5652 §5.4).
 
@@ -126,6 +133,11 @@ def signed_attrs_as_signed(si: cms.SignerInfo) -> bytes | None:
     bytes received. Only a truly indefinite-length (BER) encoding is re-encoded, to DER, as
     RFC 5652 requires of the signer and as OpenSSL verifies.
     """
+    if isinstance(si, PlainSignerInfo):  # definite lengths only
+        if si.signed_attrs is None:
+            return None
+        body = si.signed_attrs[1]
+        return b"\x31" + _der_length(len(body)) + body
     attrs = si["signed_attrs"]
     if isinstance(attrs, core.Void):
         return None
@@ -133,6 +145,13 @@ def signed_attrs_as_signed(si: cms.SignerInfo) -> bytes | None:
         return b"\x31" + attrs.dump(force=True)[1:]
     body = attrs.contents
     return b"\x31" + _der_length(len(body)) + body
+
+
+def digest_algorithm_of(si: cms.SignerInfo | PlainSignerInfo) -> core.Asn1Value:
+    """The DigestAlgorithm of ``si`` (a plain one's parsed once per encoding)."""
+    if isinstance(si, PlainSignerInfo):
+        return shared_field(si, "digest_algorithm")
+    return si["digest_algorithm"]
 
 
 def _der_length(n: int) -> bytes:
@@ -268,17 +287,21 @@ def _same_bytes(value: core.Asn1Value, der: bytes) -> bool:
 
 
 def _check_algorithm_protection(
-    si: cms.SignerInfo, attrs: SignedAttributes, check: SignerCheck, loc: str
+    digest_algo: core.Asn1Value,
+    sig_algo: core.Asn1Value,
+    attrs: SignedAttributes,
+    check: SignerCheck,
+    loc: str,
 ) -> None:
     """RFC 6211: when present, the protected algorithms must be the ones used."""
     prot = attrs.single(_ALGORITHM_PROTECTION)
     if prot is None:
         return
-    same_digest = prot["digest_algorithm"].dump() == si["digest_algorithm"].dump()
+    same_digest = prot["digest_algorithm"].dump() == digest_algo.dump()
     sig = prot["signature_algorithm"]
     # In SignedData the signature algorithm must be there and a MAC algorithm must not
     # (RFC 6211 section 2): a protection that leaves the mechanism out protects nothing.
-    same_sig = sig.native is not None and sig.dump()[1:] == si["signature_algorithm"].dump()[1:]
+    same_sig = sig.native is not None and sig.dump()[1:] == sig_algo.dump()[1:]
     if not (same_digest and same_sig) or prot["mac_algorithm"].native is not None:
         check.add(
             "signed_attributes_invalid",
@@ -288,7 +311,7 @@ def _check_algorithm_protection(
 
 
 def check_signer_info(
-    si: cms.SignerInfo,
+    si: cms.SignerInfo | PlainSignerInfo,
     *,
     econtent_type: str | None,
     content: ContentDigests,
@@ -319,16 +342,20 @@ def check_signer_info(
 def _check(
     si, signed_message, econtent_type, content, certificates, algorithms, budget, loc, check
 ):
-    check.signature = octets(si["signature"])
-    digest_name = si["digest_algorithm"]["algorithm"].native
+    # Read in asn1crypto's order of parsing, so a field that does not parse is reported
+    # as it always was; a plain SignerInfo's are parsed once per encoding (shared_field).
+    plain = isinstance(si, PlainSignerInfo)
+    check.signature = si.signature if plain else octets(si["signature"])
+    digest_algo = digest_algorithm_of(si)
+    digest_name = digest_algo["algorithm"].native
     check.digest_algorithm = digest_name
-    sig_algo = si["signature_algorithm"]
+    sig_algo = shared_field(si, "signature_algorithm") if plain else si["signature_algorithm"]
     try:
         check.signature_algorithm = signature_algorithm_name(sig_algo)
     except (ValueError, KeyError):
         check.signature_algorithm = algorithm_label(sig_algo["algorithm"].dotted)
 
-    candidates = _candidates(si["sid"], certificates)
+    candidates = _candidates(shared_field(si, "sid") if plain else si["sid"], certificates)
     if not candidates:
         check.add(
             "signer_certificate_missing",
@@ -347,8 +374,10 @@ def _check(
     except (ValueError, KeyError):
         pass  # a signature algorithm asn1crypto does not know: verify_signature says so
 
-    signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
-    attrs = SignedAttributes(signed_attrs)
+    attrs = _signed_attributes(si) if plain else None
+    if attrs is None:
+        signed_attrs = bounded(si["signed_attrs"], MAX_SIGNED_ATTRIBUTES, "max_signed_attributes")
+        attrs = SignedAttributes(signed_attrs)
     check.signed_attributes = attrs.items
     has_signed_attrs = attrs.count > 0
     broken: set[str] = set()
@@ -357,7 +386,7 @@ def _check(
             check.add("signed_attributes_invalid", loc, detail)
         broken = attrs.broken
         try:
-            check_eddsa_digest(check.signature_algorithm, si["digest_algorithm"])
+            check_eddsa_digest(check.signature_algorithm, digest_algo)
         except AlgorithmProblem as exc:
             check.add(exc.code, loc, exc.detail)
         ct = attrs.single(_CONTENT_TYPE)
@@ -403,7 +432,7 @@ def _check(
         else:
             check.add("detached_content_missing", loc)
         message = signed_message
-        _check_algorithm_protection(si, attrs, check, loc)
+        _check_algorithm_protection(digest_algo, sig_algo, attrs, check, loc)
     else:
         # Without signed attributes the signature is over the content itself (RFC 5652 §5.4),
         # which is only allowed for id-data.
@@ -470,7 +499,21 @@ def _check(
     return check
 
 
-def _check_unsigned_attributes(si: cms.SignerInfo, check: SignerCheck, loc: str) -> None:
+def _signed_attributes(si: PlainSignerInfo) -> SignedAttributes | None:
+    """A plain SignerInfo's signed attributes read from their encoding (counted first, as
+    :func:`bounded` counts them), or None when asn1crypto must read them."""
+    if si.signed_attrs is None:
+        return SignedAttributes(())
+    header, body = si.signed_attrs
+    if count_encoded(body, MAX_SIGNED_ATTRIBUTES) > MAX_SIGNED_ATTRIBUTES:
+        raise LimitExceeded("max_signed_attributes", MAX_SIGNED_ATTRIBUTES)
+    items = read_attributes(header, body)
+    return None if items is None else SignedAttributes((), items)
+
+
+def _check_unsigned_attributes(
+    si: cms.SignerInfo | PlainSignerInfo, check: SignerCheck, loc: str
+) -> None:
     """A content type, message digest or signing time among the unsigned attributes is a
     claim nobody signed, which RFC 5652 forbids (§11.1-11.3); OpenSSL refuses it too."""
     unsigned = bounded(si["unsigned_attrs"], MAX_UNSIGNED_ATTRIBUTES, "max_unsigned_attributes")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import cms, x509
 
 from sigmail.cms.ber import bounded
+from sigmail.cms.plain_signer_info import PlainSignerInfo
 from sigmail.cms.signed_data import MAX_UNSIGNED_ATTRIBUTES, ParsedSignedData, signer_revocation
 from sigmail.cms.signer_info import ContentDigests, SignerCheck, check_signer_info
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
@@ -298,7 +299,10 @@ def _countersignature_reports(
     for si, parent in signers:
         try:
             found = countersignatures(si, limit)
-            value = bytes(si["signature"].native)
+            if isinstance(si, PlainSignerInfo):
+                value = si.signature
+            else:  # asn1crypto's own reading, as its error reads
+                value = bytes(si["signature"].native)
         except ASN1_ERRORS as exc:
             reports.append(_unreadable(first_index + len(reports), parent.locator, exc))
             continue

@@ -23,6 +23,7 @@ from asn1crypto import parser, tsp
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401  registers Adobe's revocationInfoArchival
 
 from sigmail.cms.signed_data import ParsedSignedData, parse_signed_data
+from sigmail.cms.signer_info import digest_algorithm_of
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
 from sigmail.cms.verify import signature_status, verify_signer_info
 from sigmail.contract import VerificationContext
@@ -142,7 +143,7 @@ def _algorithms(prep: _Prepared) -> set[str]:
     out = set()
     for si in prep.parsed.signer_infos:
         try:
-            out.add(si["digest_algorithm"]["algorithm"].native)
+            out.add(digest_algorithm_of(si)["algorithm"].native)
         except ASN1_ERRORS:
             continue
     return out

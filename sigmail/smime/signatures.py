@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from asn1crypto import x509
 
 from sigmail.cms.ber import count_elements
+from sigmail.cms.plain_signer_info import PlainSignerInfo
 from sigmail.cms.signed_data import ParsedSignedData
 from sigmail.cms.signer_info import ContentDigests
 from sigmail.cms.verify import signature_status, verify_signed_data
@@ -124,6 +125,8 @@ def verify_layer(
 def _has_signed_attributes(si) -> bool:
     try:
         # Counted from the encoding: truth or len() of the SET would build every attribute.
+        if isinstance(si, PlainSignerInfo):
+            return si.signed_attrs is not None and si.signed_attrs[1] != b""
         return count_elements(si["signed_attrs"], 1) > 0
     except ASN1_ERRORS:
         return True  # unreadable: the report already says malformed
