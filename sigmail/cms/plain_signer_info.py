@@ -19,7 +19,7 @@ from sigmail.bounded_cache import BoundedCache
 from sigmail.cms.ber import plain_elements
 from sigmail.problems import ASN1_ERRORS
 
-__all__ = ["PlainSignerInfo", "read_signer_info", "shared_field"]
+__all__ = ["PlainSignerInfo", "parsed_field", "read_signer_info", "shared_field"]
 
 _SID_TAGS = (0x30, 0x80)  # IssuerAndSerialNumber; [0] IMPLICIT SubjectKeyIdentifier
 
@@ -111,7 +111,7 @@ def read_signer_info(der: bytes) -> PlainSignerInfo | None:
 
 
 # The parsed identifier and algorithm identifiers by encoding; each entry holds its encoding
-# twice (key and parsed object), so it is weighed by it.
+# as the key and again in a parsed object, a multiple of it, so it is weighed by it.
 _shared: BoundedCache[tuple[type, bytes], core.Asn1Value] = BoundedCache(
     max_entries=4096, max_weight=4 * 1024 * 1024, weigh=lambda key, value: 3 * len(key[1])
 )
@@ -120,6 +120,12 @@ _SPECS = {
     "digest_algorithm": algos.DigestAlgorithm,
     "signature_algorithm": algos.SignedDigestAlgorithm,
 }
+
+
+def parsed_field(si: cms.SignerInfo | PlainSignerInfo, name: str) -> core.Asn1Value:
+    """The field ``name`` (sid, digest_algorithm or signature_algorithm) of either kind of
+    SignerInfo: a plain one's from the shared memo, a parsed one's from asn1crypto."""
+    return shared_field(si, name) if isinstance(si, PlainSignerInfo) else si[name]
 
 
 def shared_field(si: PlainSignerInfo, name: str) -> core.Asn1Value:

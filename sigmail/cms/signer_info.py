@@ -28,7 +28,7 @@ from sigmail.cms.algorithms import (
 )
 from sigmail.cms.attributes import SignedAttributes, Values, read_attributes
 from sigmail.cms.ber import bounded, count_encoded, octets, received_encoding
-from sigmail.cms.plain_signer_info import PlainSignerInfo, shared_field
+from sigmail.cms.plain_signer_info import PlainSignerInfo, parsed_field
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
 from sigmail.limits import Budget, LimitExceeded
 from sigmail.problems import ASN1_ERRORS
@@ -38,7 +38,6 @@ __all__ = [
     "ContentDigests",
     "SignerCheck",
     "check_signer_info",
-    "digest_algorithm_of",
     "signed_attrs_as_signed",
 ]
 
@@ -145,13 +144,6 @@ def signed_attrs_as_signed(si: cms.SignerInfo | PlainSignerInfo) -> bytes | None
         return b"\x31" + attrs.dump(force=True)[1:]
     body = attrs.contents
     return b"\x31" + _der_length(len(body)) + body
-
-
-def digest_algorithm_of(si: cms.SignerInfo | PlainSignerInfo) -> core.Asn1Value:
-    """The DigestAlgorithm of ``si`` (a plain one's parsed once per encoding)."""
-    if isinstance(si, PlainSignerInfo):
-        return shared_field(si, "digest_algorithm")
-    return si["digest_algorithm"]
 
 
 def _der_length(n: int) -> bytes:
@@ -343,19 +335,19 @@ def _check(
     si, signed_message, econtent_type, content, certificates, algorithms, budget, loc, check
 ):
     # Read in asn1crypto's order of parsing, so a field that does not parse is reported
-    # as it always was; a plain SignerInfo's are parsed once per encoding (shared_field).
+    # as it always was; a plain SignerInfo's are parsed once per encoding (parsed_field).
     plain = isinstance(si, PlainSignerInfo)
     check.signature = si.signature if plain else octets(si["signature"])
-    digest_algo = digest_algorithm_of(si)
+    digest_algo = parsed_field(si, "digest_algorithm")
     digest_name = digest_algo["algorithm"].native
     check.digest_algorithm = digest_name
-    sig_algo = shared_field(si, "signature_algorithm") if plain else si["signature_algorithm"]
+    sig_algo = parsed_field(si, "signature_algorithm")
     try:
         check.signature_algorithm = signature_algorithm_name(sig_algo)
     except (ValueError, KeyError):
         check.signature_algorithm = algorithm_label(sig_algo["algorithm"].dotted)
 
-    candidates = _candidates(shared_field(si, "sid") if plain else si["sid"], certificates)
+    candidates = _candidates(parsed_field(si, "sid"), certificates)
     if not candidates:
         check.add(
             "signer_certificate_missing",

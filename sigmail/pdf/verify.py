@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from asn1crypto import parser, tsp
 from asn1crypto import pdf as _asn1_pdf  # noqa: F401  registers Adobe's revocationInfoArchival
 
+from sigmail.cms.plain_signer_info import parsed_field
 from sigmail.cms.signed_data import ParsedSignedData, parse_signed_data
-from sigmail.cms.signer_info import digest_algorithm_of
 from sigmail.cms.timestamp import proven_time, verify_timestamp_token
 from sigmail.cms.verify import signature_status, verify_signer_info
 from sigmail.contract import VerificationContext
@@ -143,7 +143,7 @@ def _algorithms(prep: _Prepared) -> set[str]:
     out = set()
     for si in prep.parsed.signer_infos:
         try:
-            out.add(digest_algorithm_of(si)["algorithm"].native)
+            out.add(parsed_field(si, "digest_algorithm")["algorithm"].native)
         except ASN1_ERRORS:
             continue
     return out

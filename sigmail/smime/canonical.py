@@ -16,8 +16,9 @@ from asn1crypto import cms
 
 from sigmail.cms.algorithms import AlgorithmProblem
 from sigmail.cms.ber import count_elements
+from sigmail.cms.plain_signer_info import parsed_field
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES
-from sigmail.cms.signer_info import ContentDigests, digest_algorithm_of, signed_attrs_as_signed
+from sigmail.cms.signer_info import ContentDigests, signed_attrs_as_signed
 from sigmail.problems import ASN1_ERRORS
 
 __all__ = ["SignedBytes", "canonicalize", "has_bare_lf", "signed_bytes"]
@@ -59,7 +60,7 @@ def _claimed_digest(signer_infos: Sequence[cms.SignerInfo]) -> tuple[str, bytes]
                 continue  # the engine refuses it (limit_exceeded)
             for attr in attrs:
                 if attr["type"].native == "message_digest" and len(attr["values"]) == 1:
-                    digest_algo = digest_algorithm_of(si)
+                    digest_algo = parsed_field(si, "digest_algorithm")
                     return digest_algo["algorithm"].native, attr["values"][0].native
         except ASN1_ERRORS:
             continue
