@@ -13,8 +13,14 @@ import pytest
 from sigmail import Limits, OfflineRevocation, OnlineRevocation, TrustStore, Verifier
 from sigmail.cms.signed_data import parse_signed_data
 from sigmail.limits import Budget
+from sigmail.problems import MalformedInput
 from sigmail.smime.canonical import canonicalize, has_bare_lf, signed_bytes
-from sigmail.smime.headers import parse_header_block, parse_parameters
+from sigmail.smime.headers import (
+    MAX_PARAMETER_FIELD,
+    parse_content_type,
+    parse_header_block,
+    parse_parameters,
+)
 from sigmail.smime.mime import MimeParser, decode_base64, split_multipart
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +103,29 @@ def test_rfc2231_file_names_are_decoded():
 )
 def test_parameters_are_unquoted_and_rfc2231_sections_joined(value, expected):
     assert parse_parameters(value) == ("a/b", expected)
+
+
+def test_a_content_type_met_again_parses_the_same_and_gives_the_caller_its_own_dict():
+    field = 'application/pkcs7-signature; name="smime.p7s"; smime-type=signed-data'
+    first = parse_content_type(field, "attachment; filename=x.p7s")
+    first[1]["name"] = "changed by a caller"
+    second = parse_content_type(field, "attachment; filename=x.p7s")
+    assert second == (
+        "application/pkcs7-signature",
+        {"name": "smime.p7s", "smime-type": "signed-data"},
+        "x.p7s",
+    )
+    assert second[1] is not first[1]
+    # The default type is part of what is kept: a missing field under multipart/digest
+    assert parse_content_type(None, None, "message/rfc822")[0] == "message/rfc822"
+    assert parse_content_type(None, None)[0] == "text/plain"
+
+
+def test_a_content_type_too_long_to_parse_is_refused_every_time():
+    field = "text/plain; x=" + "y" * MAX_PARAMETER_FIELD
+    for _ in range(2):  # a failed parse is not kept as an answer
+        with pytest.raises(MalformedInput):
+            parse_content_type(field, None)
 
 
 def test_lenient_base64_repairs_padding_and_skips_line_breaks():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from sigmail.bounded_cache import BoundedCache
 from sigmail.limits import LimitExceeded
 from sigmail.mailboxes import (
     MAX_ENCODED_TEXT,
@@ -191,6 +192,17 @@ def _collapse_rfc2231(pieces: list[tuple[int, bool, str]]) -> str:
         return data.decode("utf-8", "replace")
 
 
+# Parsed Content-Type/-Disposition pairs by their text: most parts of most messages carry one
+# of a few dozen ("text/plain; charset=utf-8", "application/pkcs7-signature; name=smime.p7s",
+# "attachment; filename=..."), and the parse is a tenth of a small message's verification.
+_CONTENT_TYPES: BoundedCache[tuple[str | None, str | None, str], tuple] = BoundedCache(
+    max_entries=1024,
+    max_weight=1 << 20,
+    # the key's text and the parsed strings it holds (at most as long again), with overhead
+    weigh=lambda key, _value: 256 + 2 * (len(key[0] or "") + len(key[1] or "")),
+)
+
+
 def parse_content_type(
     content_type: str | None, disposition: str | None, default: str = "text/plain"
 ) -> tuple[str, dict[str, str], str | None]:
@@ -199,8 +211,19 @@ def parse_content_type(
     Parameters follow RFC 2045 and RFC 2231 (continuations, charsets); names are lower case.
     The filename is Content-Disposition's ``filename`` or else Content-Type's ``name``, with
     RFC 2047 words decoded (what Outlook writes). A missing type is ``default``; one that is
-    not ``type/subtype`` is text/plain (RFC 2045 §5.2).
+    not ``type/subtype`` is text/plain (RFC 2045 §5.2). A field too long to parse raises
+    MalformedInput, every time (a failed parse is not kept).
     """
+    key = (content_type, disposition, default)
+    ctype, params, filename = _CONTENT_TYPES.get_or_make(
+        key, lambda: _parse_content_type(content_type, disposition, default)
+    )
+    return ctype, dict(params), filename  # the caller's own dict: the kept one never changes
+
+
+def _parse_content_type(
+    content_type: str | None, disposition: str | None, default: str
+) -> tuple[str, dict[str, str], str | None]:
     ctype, params = default, dict[str, str]()
     if content_type is not None:
         value, params = parse_parameters(content_type, "Content-Type")
