@@ -242,28 +242,36 @@ def addresses_in_text(text: str) -> list[str]:
     return [m.group(0).rstrip(".") for m in _ADDRESS_LIKE.finditer(folded)]
 
 
+# What changes the result of strip_comments: where they are sparse (a Received: field has a
+# few), the scan visits them alone and keeps the text between them in slices.
+_COMMENT_SPECIAL = re.compile(r"[\\()]")
+
+
 def strip_comments(text: str, *, gap: str = " ") -> str:
     """``text`` without RFC 5322 comments (nested parentheses, quoted pairs); each comment
     becomes ``gap`` (a space, since a comment is folding white space, or "" to join)."""
+    if "(" not in text:
+        return text  # no comment: a quoted pair or a stray ")" is kept as it is
     out: list[str] = []
     depth = 0
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-            if depth == 0:
-                out.append(char)
+    start = 0  # where the text kept since the last comment begins
+    escaped_until = -1  # a quoted pair: the character after a backslash is never special
+    for m in _COMMENT_SPECIAL.finditer(text):
+        i = m.start()
+        if i < escaped_until:
             continue
+        char = text[i]
         if char == "\\":
-            escaped = True
-            if depth == 0:
-                out.append(char)
+            escaped_until = i + 2
         elif char == "(":
-            depth += 1
-            if depth == 1:
+            if depth == 0:
+                out.append(text[start:i])
                 out.append(gap)
-        elif char == ")" and depth:
+            depth += 1
+        elif depth:  # ")" closing a comment (outside one, it is text)
             depth -= 1
-        elif depth == 0:
-            out.append(char)
+            if depth == 0:
+                start = i + 1
+    if depth == 0:  # an unclosed comment runs to the end
+        out.append(text[start:])
     return "".join(out)

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sigmail import OfflineRevocation, OnlineRevocation, TrustStore, Verifier
 from sigmail.audit.received import arrival, parse_received
@@ -35,6 +37,7 @@ from sigmail.audit.report import build_report
 from sigmail.audit.rows import NAMES, TIMING_COLUMNS
 from sigmail.audit.sources import scan
 from sigmail.cli import main
+from sigmail.mailboxes import strip_comments
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -439,6 +442,36 @@ def test_receipt_time_of_the_own_mta_keeps_an_archived_verdict(tmp_path, crl_cac
     assert [r["verdict"] for r in rows_of(third)] == [r["verdict"] for r in rows_of(register)]
 
 
+def _strip_comments_reference(text: str, gap: str) -> str:
+    """RFC 5322 comments removed one character at a time (what strip_comments did until its
+    scan visited only the specials)."""
+    out, depth, escaped = [], 0, False
+    for char in text:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(char)
+        elif char == "\\":
+            escaped = True
+            if depth == 0:
+                out.append(char)
+        elif char == "(":
+            depth += 1
+            if depth == 1:
+                out.append(gap)
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.text(alphabet="ab ()\\", max_size=40), gap=st.sampled_from([" ", ""]))
+def test_comments_are_stripped_as_one_character_at_a_time_strips_them(text, gap):
+    assert strip_comments(text, gap=gap) == _strip_comments_reference(text, gap)
+
+
 def test_received_field_parsing():
     field = parse_received(
         "from by (evil [198.51.100.7]) (comment with by fake.host) by MX.Stp.Kontum.gov.vn. "
@@ -604,6 +637,30 @@ def test_mbox_quoting_is_undone_across_read_chunks(tmp_path, monkeypatch):
         assert read_item(item) == want
         assert item_digest(item) == hashlib.sha256(want).hexdigest()
         assert read_item(item, limit=5) == want[:6]
+
+
+@pytest.mark.parametrize(
+    ("listed", "now", "limit", "read"),
+    [
+        (10, 10, 100, 10),  # fits: read whole
+        (10, 10, 10, 10),  # exactly at the limit
+        (50, 50, 10, 11),  # over: one byte past the limit, so the verifier refuses it
+        (10, 30, 100, 30),  # grew after it was listed: read as it is now
+        (10, 300, 100, 101),  # grew past the limit
+        (0, 0, 100, 0),
+    ],
+)
+def test_a_file_item_is_read_whole_or_to_one_byte_past_the_limit(
+    tmp_path, listed, now, limit, read
+):
+    from sigmail.audit.sources import Item, read_item
+
+    path = tmp_path / "m.eml"
+    data = bytes(range(256)) * 2
+    path.write_bytes(data[:now])
+    item = Item("s", "m.eml", str(path), listed, 0.0)
+    assert read_item(item, limit) == data[:read]
+    assert read_item(item) == data[:now]
 
 
 def test_an_oversized_item_is_registered_without_being_read_whole(tmp_path):

@@ -84,9 +84,9 @@ class Item:
     @property
     def name(self) -> str:
         """The name the verifier is given (it tells a .p7s from a .p7m, a .eml from text)."""
+        base = os.path.basename(self.path)  # a file's path: what Path(...).name gives, cheaper
         if self.mbox:
-            return f"{Path(self.path).name}{self.locator}.eml"
-        base = Path(self.path).name
+            return f"{base}{self.locator}.eml"
         if ":2," in base:  # Maildir flags
             base = base.split(":2,", 1)[0]
         return base if base.lower().endswith(DOCUMENT_SUFFIXES) else f"{base}.eml"
@@ -343,7 +343,15 @@ def read_item(item: Item, limit: int | None = None) -> bytes:
                 return bytes(out[: limit + 1])
         return bytes(out)
     with open(item.path, "rb") as fh:
-        return fh.read() if limit is None else fh.read(limit + 1)
+        if limit is None:
+            return fh.read()
+        # read(n) first allocates n bytes: ask for what the file holds (one byte more, to see
+        # it grew), and read on to the limit only if it did.
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(min(size, limit) + 1)
+        if len(data) <= size or len(data) > limit:
+            return data
+        return data + fh.read(limit + 1 - len(data))
 
 
 def item_digest(item: Item) -> str:
