@@ -5,6 +5,7 @@ service's) must not grow with every large certificate or CRL an attacker sends."
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 
 import pytest
@@ -63,6 +64,41 @@ def test_threads_keep_the_weight_exact():
         t.join()
     assert len(cache) <= 50
     assert cache.weight == sum(v for v, _w in cache._entries.values())
+
+
+def test_a_hit_racing_an_eviction_gives_the_value_or_a_miss():
+    """Hits take no lock: a reader whose entry another thread evicts between the lookup and
+    the move to the end still gets the value it found (or a miss), never an error."""
+    cache = BoundedCache(max_entries=2, max_weight=10_000, weigh=lambda k, v: 1)
+    errors: list[BaseException] = []
+    wrong: list[tuple[int, object]] = []
+
+    def evict():
+        for i in range(20_000):
+            cache.put(i % 5, i % 5 * 10)
+
+    def read():
+        try:
+            for i in range(20_000):
+                found = cache.get(i % 5, "miss")
+                if found not in ("miss", i % 5 * 10):
+                    wrong.append((i % 5, found))
+        except BaseException as exc:  # pragma: no cover - the defect this test is for
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=f) for f in (evict, read, read, evict)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == [] and wrong == []
+    assert len(cache) <= 2
+    assert cache.weight == len(cache)
 
 
 def _large_certificate(n: int, size: int) -> x509.Certificate:
