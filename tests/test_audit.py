@@ -23,7 +23,7 @@ import json
 import shutil
 import sqlite3
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ from sigmail import OfflineRevocation, OnlineRevocation, TrustStore, Verifier
 from sigmail.audit.received import arrival, parse_received
 from sigmail.audit.register import read_rows
 from sigmail.audit.report import build_report
-from sigmail.audit.rows import NAMES, TIMING_COLUMNS
+from sigmail.audit.rows import NAMES, TIMING_COLUMNS, iso
 from sigmail.audit.sources import scan
 from sigmail.cli import main
 from sigmail.mailboxes import strip_comments
@@ -470,6 +470,20 @@ def _strip_comments_reference(text: str, gap: str) -> str:
 @given(text=st.text(alphabet="ab ()\\", max_size=40), gap=st.sampled_from([" ", ""]))
 def test_comments_are_stripped_as_one_character_at_a_time_strips_them(text, gap):
     assert strip_comments(text, gap=gap) == _strip_comments_reference(text, gap)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2026, 5, 20, 3, 0, 0, 999_999, tzinfo=UTC), "2026-05-20T03:00:00Z"),
+        (datetime(2026, 5, 20, 10, 0, tzinfo=timezone(timedelta(hours=7))), "2026-05-20T03:00:00Z"),
+        (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01T00:00:00Z"),
+        (date(2026, 5, 20), "2026-05-20"),
+        (None, None),
+    ],
+)
+def test_register_times_are_utc_to_the_second(value, text):
+    assert iso(value) == text
 
 
 def test_received_field_parsing():
