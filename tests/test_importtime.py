@@ -141,6 +141,22 @@ def test_p7m_imports_only_the_cms_path(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("vector", "reads_xml"),
+    [("pdf-person-then-agency.pdf", False), ("pdf-metadata-xmp.pdf", True)],
+)
+def test_the_xml_reader_is_imported_for_a_pdf_only_to_read_its_metadata(
+    tmp_path, vector, reads_xml
+):
+    """Comparing a PDF's revisions reads XML only when a revision changed its /Metadata."""
+    path = VECTORS / "pdf" / vector
+    names, proc = imported(*verify_argv(path), str(path), cwd=tmp_path)
+    assert proc.returncode in (0, 1, 2, 3, 4), proc.stderr[-2000:]
+    assert "sigmail.pdf.diff.analysis" in names  # the revisions were compared
+    xml = offenders(names, ("lxml", "sigmail.xmldsig"))
+    assert bool(xml) == reads_xml, xml
+
+
+@pytest.mark.parametrize(
     "content",
     [b"just some text, no signature\n", b"\x30\x82\x01\x00garbage that is not DER"],
     ids=["text", "broken-der"],

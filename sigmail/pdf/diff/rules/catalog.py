@@ -9,7 +9,6 @@ from sigmail.pdf.diff.state import forward_refs, refs_in
 from sigmail.pdf.objects import PdfDict, Ref, Stream
 from sigmail.pdf.parser import PdfSyntaxError
 from sigmail.problems import MalformedInput
-from sigmail.xmldsig.parse import parse_xml
 
 if TYPE_CHECKING:
     from sigmail.pdf.diff.state import RevisionDiff
@@ -53,6 +52,10 @@ def is_xmp(diff: RevisionDiff, value: Any) -> bool:
     stream = diff.get_new(value)
     if not isinstance(stream, Stream):
         return False
+    # Imported here: the XML reader (lxml, ~9 ms) is for a revision that changes /Metadata,
+    # not for every PDF whose revisions are compared.
+    from sigmail.xmldsig.parse import parse_xml
+
     try:
         data = diff.doc.decoded(stream)
         root = parse_xml(data.lstrip(b"\xef\xbb\xbf \t\r\n"), diff.doc.budget, locator="/Metadata")
