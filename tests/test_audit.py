@@ -258,6 +258,12 @@ def test_register_columns_and_text_fields(local_register):
     assert sealed["agency"] == "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"
     for row in rows:
         assert row["policy_sha256"] and len(row["sha256"]) == 64 and row["validation_time"] == AT
+        # The JSON columns are written with their keys in order, as sort_keys writes them.
+        signers = json.loads(row["signers"])
+        assert row["signers"] == json.dumps(
+            signers, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+    assert any(json.loads(row["signers"]) for row in rows)
 
 
 def test_a_second_run_adds_nothing(corpus, local_register):

@@ -133,7 +133,7 @@ class SqliteRegister(Register):
         if not rows:
             return
         names = NAMES[1:]
-        self._rows.extend(tuple(r.get(n) for n in names) for r in rows)
+        self._rows.extend(tuple(map(r.get, names)) for r in rows)
         self._keys.add((rows[0]["source"], rows[0]["item_sha256"]))
         now = time.monotonic()
         if len(self._keys) >= self.COMMIT_ITEMS or now - self._last_commit >= self.COMMIT_SECONDS:

@@ -96,26 +96,27 @@ def _signers(verdict: Verdict) -> str:
     out = []
     for sig in verdict.signatures:
         signer = sig.signer
+        # Keys in sorted order: the JSON text is the one sort_keys=True wrote, without sorting.
         out.append(
             {
+                "anchor_class": sig.anchor_class,
+                "certificate_sha256": signer.sha256 if signer else None,
+                "claimed_signing_time": iso(sig.claimed_signing_time),
+                "email": signer.emails[0] if signer and signer.emails else None,
                 "index": sig.index,
+                "integrity": str(sig.integrity),
                 "kind": sig.kind,
                 "name": signer.common_name if signer else None,
                 "organization": signer.organization if signer else None,
-                "email": signer.emails[0] if signer and signer.emails else None,
+                "proven_by": str(sig.proven_by) if sig.proven_by else None,
+                "proven_signing_time": iso(sig.proven_signing_time),
                 "role": sig.role,
                 "role_source": sig.role_source,
                 "status": str(sig.status),
-                "integrity": str(sig.integrity),
                 "trust": str(sig.trust),
-                "anchor_class": sig.anchor_class,
-                "proven_signing_time": iso(sig.proven_signing_time),
-                "proven_by": str(sig.proven_by) if sig.proven_by else None,
-                "claimed_signing_time": iso(sig.claimed_signing_time),
-                "certificate_sha256": signer.sha256 if signer else None,
             }
         )
-    return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
 def _passed(verdict: Verdict):
