@@ -153,6 +153,50 @@ def test_caches_keyed_by_certificates_hold_a_bounded_number_of_bytes(
     assert shipped.max_weight <= 8 * 1024 * 1024  # what the docs promise per cache
 
 
+def _self_signed(common_name: str) -> bytes:
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    return (
+        cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(KEY.public_key())
+        .serial_number(7)
+        .not_valid_before(when)
+        .not_valid_after(when + dt.timedelta(days=365))
+        .sign(KEY, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+def test_names_are_normalised_as_asn1crypto_does_it_once_per_encoding(monkeypatch):
+    from pathlib import Path
+
+    from asn1crypto import pem
+
+    monkeypatch.setattr(
+        certificates,
+        "_loaded",
+        BoundedCache(max_entries=1, max_weight=1, weigh=lambda k, v: len(k)),
+    )
+    names = BoundedCache(max_entries=4096, max_weight=1 << 20, weigh=certificates._name_keys._weigh)
+    monkeypatch.setattr(certificates, "_name_keys", names)
+    pems = sorted((Path(__file__).parent.parent / "vectors/pki/certs").glob("*.pem"))
+    ders = [pem.unarmor(p.read_bytes())[2] for p in pems] + [
+        _self_signed("Sở Tư pháp  Kon\u00adTum")
+    ]
+    for der in ders * 2:  # the second time, every name's key comes from the memo
+        cert = certificates.load_certificate(der)
+        plain = x509.Certificate.load(der)
+        for ours, theirs in ((cert.subject, plain.subject), (cert.issuer, plain.issuer)):
+            assert ours._eq_key() == (theirs.hashable, tuple(len(rdn) for rdn in theirs.chosen))
+    assert 0 < len(names) < 2 * len(ders)  # issuers are the subjects of others: shared
+    # A name RFC 4518 prohibits (a private-use character) is refused every time, not kept.
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            certificates.load_certificate(_self_signed("agency \ue000"))
+
+
 def test_parsed_revocation_data_is_weighed_at_its_parsed_size():
     cache = revocation_status._parse_cache
     assert cache._weigh(("crl", b"x" * 1000), None) == 16_000

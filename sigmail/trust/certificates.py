@@ -119,6 +119,14 @@ class _StableDump:
         return super().dump(force)  # type: ignore[misc]
 
 
+# Normalised names by their encoding: the same few names (a CA's, its issuer's) are in every
+# certificate and CRL of a chain, and RFC 4518's preparation (asn1crypto's, per character)
+# was a fifth of a process's first verifications.
+_name_keys: BoundedCache[bytes, tuple[str, tuple[int, ...]]] = BoundedCache(
+    max_entries=4096, max_weight=2 * 1024 * 1024, weigh=lambda der, key: 2 * len(der) + len(key[0])
+)
+
+
 class _CachedName(x509.Name):
     """A Name that normalises itself once: certvalidator compares the same few names
     thousands of times per validation, and asn1crypto re-normalises them on every ``==``."""
@@ -127,7 +135,13 @@ class _CachedName(x509.Name):
 
     def _eq_key(self) -> tuple[str, tuple[int, ...]]:
         if self._key is None:
-            self._key = (x509.Name.hashable.fget(self), tuple(len(rdn) for rdn in self.chosen))
+            # The key is a function of the encoding (its contents as received: never
+            # re-encoded here); a name that does not normalise raises and is not kept.
+            def make() -> tuple[str, tuple[int, ...]]:
+                return x509.Name.hashable.fget(self), tuple(len(rdn) for rdn in self.chosen)
+
+            contents = self.contents
+            self._key = make() if contents is None else _name_keys.get_or_make(contents, make)
         return self._key
 
     @property
