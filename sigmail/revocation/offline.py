@@ -6,7 +6,7 @@ import os
 import threading
 from datetime import datetime
 
-from asn1crypto import crl, x509
+from asn1crypto import x509
 
 from sigmail.revocation.cache import DiskCache, cached_issuers, ocsp_cache_key
 from sigmail.revocation.evidence import (
@@ -35,6 +35,10 @@ class OfflineRevocation:
 
     def _loose_crls(self) -> dict[str, list[bytes]]:
         """CRLs dropped anywhere in the directory, indexed by issuer name (loaded once)."""
+        # Parsed with the names normalised once per encoding (trust/certificates.py): the
+        # CRLs of one CA share its name.
+        from sigmail.trust.certificates import stable_crl
+
         with self._lock:
             if self._by_issuer is None:
                 index: dict[str, list[bytes]] = {}
@@ -42,7 +46,7 @@ class OfflineRevocation:
                     for path in sorted(self._disk.root.rglob("*.crl")):
                         try:
                             der = to_der_crl(path.read_bytes())
-                            issuer = crl.CertificateList.load(der).issuer.hashable
+                            issuer = stable_crl(der).issuer.hashable
                         except (OSError, ValueError, TypeError, KeyError):
                             continue
                         index.setdefault(issuer, []).append(der)
