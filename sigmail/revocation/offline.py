@@ -35,12 +35,12 @@ class OfflineRevocation:
 
     def _loose_crls(self) -> dict[str, list[bytes]]:
         """CRLs dropped anywhere in the directory, indexed by issuer name (loaded once)."""
-        # Parsed with the names normalised once per encoding (trust/certificates.py): the
-        # CRLs of one CA share its name.
-        from sigmail.trust.certificates import stable_crl
-
         with self._lock:
             if self._by_issuer is None:
+                # Parsed with the names normalised once per encoding (trust/certificates.py):
+                # the CRLs of one CA share its name.
+                from sigmail.trust.certificates import stable_crl
+
                 index: dict[str, list[bytes]] = {}
                 if self._disk is not None:
                     for path in sorted(self._disk.root.rglob("*.crl")):

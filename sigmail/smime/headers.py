@@ -194,7 +194,7 @@ def _collapse_rfc2231(pieces: list[tuple[int, bool, str]]) -> str:
 
 # Parsed Content-Type/-Disposition pairs by their text: most parts of most messages carry one
 # of a few dozen ("text/plain; charset=utf-8", "application/pkcs7-signature; name=smime.p7s",
-# "attachment; filename=..."), and the parse is a tenth of a small message's verification.
+# "attachment; filename=..."), and parsing them was 4 % of a small message's verification.
 _CONTENT_TYPES: BoundedCache[tuple[str | None, str | None, str], tuple] = BoundedCache(
     max_entries=1024,
     max_weight=1 << 20,
