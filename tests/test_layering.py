@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "problems",
                 "asn1_bounds",
                 "bounded_cache",
+                "frozen_copy",
                 "crypto_warnings",
                 "mailboxes",
                 "_version",

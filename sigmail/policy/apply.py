@@ -5,9 +5,8 @@ The verdict itself is then read off the findings by :mod:`sigmail.policy.verdict
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sigmail.contract import FormatResult
+from sigmail.frozen_copy import changed
 from sigmail.limits import Budget
 from sigmail.policy.checks import CHECKS, DOCUMENT_KINDS, Case
 from sigmail.policy.model import Policy
@@ -42,10 +41,10 @@ def apply_policy(
             budget.check_time()
         if sig.signer is not None and sig.kind != "doc_timestamp":
             role = classify(policy, sig.signer)
-            sig = replace(sig, role=SignerRole(role.role), role_source=role.source)
+            sig = changed(sig, role=SignerRole(role.role), role_source=role.source)
         extra = [f for evaluate in signature_checks for f in evaluate(policy, sig)]
         if extra:
-            sig = replace(sig, findings=sig.findings + tuple(extra))
+            sig = changed(sig, findings=sig.findings + tuple(extra))
         signatures.append(sig)
     if document_role == "message" and result.kind in DOCUMENT_KINDS:
         document_role = "document"  # a bare document given where a message was expected

@@ -16,11 +16,11 @@ The policy and the verdict are the verifier's business, not this module's.
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 from datetime import UTC, datetime, timedelta
 
 from sigmail.contract import FormatResult, NestedVerifier, VerificationContext
+from sigmail.frozen_copy import changed
 from sigmail.smime.attachments import document_name
 from sigmail.smime.coverage import CoverageWalk, Part, uncovered_parts
 from sigmail.smime.headers import decode_words
@@ -43,9 +43,7 @@ def verify_message(
     documents = _verify_documents(walk.parts, parser, nested)
     parts = tuple(p.report() for p in walk.parts)
     signatures = tuple(
-        dataclasses.replace(
-            report, covers=tuple(p.locator for p in parts if report.index in p.covered_by)
-        )
+        changed(report, covers=tuple(p.locator for p in parts if report.index in p.covered_by))
         for layer in walk.layers
         for report in layer.reports
     )

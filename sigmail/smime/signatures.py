@@ -22,7 +22,6 @@ Rules that hold for both (docs/smime.md):
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from asn1crypto import x509
@@ -33,6 +32,7 @@ from sigmail.cms.signed_data import ParsedSignedData
 from sigmail.cms.signer_info import ContentDigests
 from sigmail.cms.verify import signature_status, verify_signed_data
 from sigmail.contract import VerificationContext
+from sigmail.frozen_copy import changed
 from sigmail.problems import ASN1_ERRORS
 from sigmail.trust.certificates import fingerprint
 from sigmail.verdict.model import Finding, SignatureReport
@@ -107,7 +107,7 @@ def verify_layer(
                 )
             )
         findings = report.findings + tuple(extra)
-        report = dataclasses.replace(
+        report = changed(
             report,
             kind="smime",
             findings=findings,

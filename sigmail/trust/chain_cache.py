@@ -14,11 +14,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from asn1crypto import x509
 
+from sigmail.frozen_copy import changed
 from sigmail.revocation.evidence import RevocationItem
 from sigmail.trust.chain_types import ChainParams, ChainResult
 from sigmail.trust.store import TrustStore
@@ -89,7 +89,7 @@ class ChainCache:
                 if lo <= at < hi:
                     self._entries.move_to_end(key)
                     self.hits += 1
-                    return replace(result, at=at)
+                    return changed(result, at=at)
             self.misses += 1
             return None
 
