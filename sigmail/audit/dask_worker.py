@@ -6,8 +6,8 @@
   serving every later task of that worker. A task then carries only its batch and the
   settings' token.
 * ``dask_setup`` — this module as a worker *preload* (``distributed.LocalCluster(preload=…)``,
-  ``dask worker --preload sigmail.audit.dask_worker``) — imports sigmail when the worker
-  starts instead of during its first task.
+  ``dask worker --preload sigmail.audit.dask_worker``) — imports sigmail's verifier, format
+  handlers and chain validator when the worker starts instead of during its first tasks.
 * :data:`QUIET` — the Dask configuration of a local cluster started for a run: no dashboard,
   no spilling to disk or memory-pause chatter (the audit holds a few batches per worker, and
   the register bounds nothing a worker keeps), no statistical profiler sampling the work
@@ -66,8 +66,16 @@ def _separate_process() -> bool:
 
 
 def dask_setup(worker: Any) -> None:
-    """The preload hook: sigmail's verifier imported as the worker starts."""
+    """The preload hook: sigmail's verifier, its format handlers and the chain validator
+    imported as the worker starts (what the local engine's fork server preloads), so that a
+    run's first tasks do not wait for them in every worker."""
+    import importlib
+
     import sigmail.verifier  # noqa: F401
+    from sigmail.formats import verifying_modules
+
+    for module in verifying_modules():
+        importlib.import_module(module)
 
 
 def local_cluster(workers: int) -> LocalCluster:
