@@ -27,7 +27,8 @@ def _layout(cls: type) -> _Layout:
         fields = dataclasses.fields(cls)
         given = tuple(f.name for f in fields if f.init)
         derived = tuple((f.name, f.default, f.default_factory) for f in fields if not f.init)
-        layout = _LAYOUTS[cls] = (frozenset(given), given, attrgetter(*given), derived)
+        values_of = attrgetter(*given) if given else (lambda _obj: ())
+        layout = _LAYOUTS[cls] = (frozenset(given), given, values_of, derived)
     return layout
 
 
@@ -38,17 +39,20 @@ def changed(obj: T, /, **changes: Any) -> T:
     cls = type(obj)
     names, given, values_of, derived = _layout(cls)
     if not names.issuperset(changes):
-        for name in changes:
+        unknown = sorted(set(changes) - names)
+        for name in unknown:
             if any(name == d[0] for d in derived):
                 raise ValueError(
                     f"field {name} is declared with init=False, it cannot be specified with "
                     "replace()"
                 )
-        raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument")
+        raise TypeError(
+            f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}"
+        )
     new = object.__new__(cls)
     put = object.__setattr__
     values = values_of(obj)
-    for name, value in zip(given, values if len(given) > 1 else (values,), strict=True):
+    for name, value in zip(given, (values,) if len(given) == 1 else values, strict=True):
         put(new, name, value)
     for name, value in changes.items():
         put(new, name, value)

@@ -81,3 +81,11 @@ def test_a_dataclass_of_one_field_and_defaults_made_by_a_factory():
         b: list = dataclasses.field(default_factory=list, init=False)
 
     assert changed(One(1), a=2) == dataclasses.replace(One(1), a=2) == One(2)
+
+
+def test_a_dataclass_without_fields_given_to_init():
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        a: int = dataclasses.field(default=3, init=False)
+
+    assert changed(Derived()) == dataclasses.replace(Derived()) == Derived()
