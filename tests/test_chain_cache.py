@@ -52,3 +52,19 @@ def test_unhashable_parameters_are_keyed_by_their_text_too():
     assert _params_text(ChainParams()) == _params_text(ChainParams())
     assert _params_text(ChainParams()).startswith(b"ChainParams(")
     assert _params_text(ChainParams()) != _params_text(listed)
+
+
+def test_a_certificate_digest_is_its_encodings_and_kept_on_a_loaded_certificate():
+    import hashlib
+
+    from asn1crypto import pem, x509
+
+    from sigmail.trust.certificates import der_sha256, fingerprint, load_certificate
+
+    for path in sorted((VECTORS / "pki/certs").glob("*.pem")):
+        der = pem.unarmor(path.read_bytes())[2]
+        want = hashlib.sha256(der).digest()
+        loaded, plain = load_certificate(der), x509.Certificate.load(der)
+        assert der_sha256(loaded) == der_sha256(plain) == want
+        assert der_sha256(loaded) is der_sha256(loaded)  # computed once, then kept
+        assert fingerprint(loaded) == fingerprint(plain) == want.hex().upper()

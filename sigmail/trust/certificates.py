@@ -189,6 +189,17 @@ class StableCertificate(_StableDump, x509.Certificate):
             return self._loaded
         return super().dump(force)
 
+    _loaded_sha256: bytes | None = None
+
+    def der_sha256(self) -> bytes:
+        """SHA-256 of the encoding, computed once: the loaded bytes are the encoding (see
+        :meth:`dump`), and a chain's certificates are hashed again for every message."""
+        if self._loaded is None:
+            return hashlib.sha256(self.dump()).digest()
+        if self._loaded_sha256 is None:
+            self._loaded_sha256 = hashlib.sha256(self._loaded).digest()
+        return self._loaded_sha256
+
 
 class _StableTbsCertList(_StableDump, crl.TbsCertList):
     _fields = _cached_names(crl.TbsCertList._fields)
@@ -303,9 +314,16 @@ def _load_certificate(der: bytes) -> x509.Certificate:
     return cert
 
 
+def der_sha256(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the DER encoding (kept on a loaded certificate, computed for any other)."""
+    if isinstance(cert, StableCertificate):
+        return cert.der_sha256()
+    return hashlib.sha256(cert.dump()).digest()
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     """Upper-case hex SHA-256 of the DER encoding, as ``vn-trust/MANIFEST.tsv`` writes it."""
-    return hashlib.sha256(cert.dump()).hexdigest().upper()
+    return der_sha256(cert).hex().upper()
 
 
 def describe_key(cert: x509.Certificate) -> str | None:

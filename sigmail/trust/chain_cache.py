@@ -20,6 +20,7 @@ from asn1crypto import x509
 
 from sigmail.frozen_copy import changed
 from sigmail.revocation.evidence import RevocationItem
+from sigmail.trust.certificates import der_sha256
 from sigmail.trust.chain_types import ChainParams, ChainResult
 from sigmail.trust.store import TrustStore
 
@@ -72,9 +73,9 @@ class ChainCache:
         params: ChainParams,
     ) -> bytes:
         h = hashlib.sha256()
-        h.update(hashlib.sha256(leaf.dump()).digest())
-        for der in sorted(hashlib.sha256(c.dump()).digest() for c in intermediates):
-            h.update(der)
+        h.update(der_sha256(leaf))
+        for digest in sorted(der_sha256(c) for c in intermediates):
+            h.update(digest)
         h.update(b"|")
         for digest in sorted(item.sha256 for item in revocation_items):
             h.update(digest.encode())
