@@ -74,8 +74,8 @@ class ChainCache:
     ) -> bytes:
         h = hashlib.sha256()
         h.update(der_sha256(leaf))
-        for digest in sorted(der_sha256(c) for c in intermediates):
-            h.update(digest)
+        for cert_digest in sorted(der_sha256(c) for c in intermediates):
+            h.update(cert_digest)
         h.update(b"|")
         for digest in sorted(item.sha256 for item in revocation_items):
             h.update(digest.encode())
