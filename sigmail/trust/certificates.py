@@ -189,16 +189,7 @@ class StableCertificate(_StableDump, x509.Certificate):
             return self._loaded
         return super().dump(force)
 
-    _loaded_sha256: bytes | None = None
-
-    def der_sha256(self) -> bytes:
-        """SHA-256 of the encoding, computed once: the loaded bytes are the encoding (see
-        :meth:`dump`), and a chain's certificates are hashed again for every message."""
-        if self._loaded is None:
-            return hashlib.sha256(self.dump()).digest()
-        if self._loaded_sha256 is None:
-            self._loaded_sha256 = hashlib.sha256(self._loaded).digest()
-        return self._loaded_sha256
+    _loaded_sha256: bytes | None = None  # der_sha256 of the loaded bytes, once computed
 
 
 class _StableTbsCertList(_StableDump, crl.TbsCertList):
@@ -315,9 +306,13 @@ def _load_certificate(der: bytes) -> x509.Certificate:
 
 
 def der_sha256(cert: x509.Certificate) -> bytes:
-    """SHA-256 of the DER encoding (kept on a loaded certificate, computed for any other)."""
-    if isinstance(cert, StableCertificate):
-        return cert.der_sha256()
+    """SHA-256 of the DER encoding: kept on a loaded certificate, whose loaded bytes are its
+    encoding (see StableCertificate.dump; a chain's certificates are hashed again for every
+    message), computed for any other."""
+    if isinstance(cert, StableCertificate) and cert._loaded is not None:
+        if cert._loaded_sha256 is None:
+            cert._loaded_sha256 = hashlib.sha256(cert._loaded).digest()
+        return cert._loaded_sha256
     return hashlib.sha256(cert.dump()).digest()
 
 
