@@ -47,6 +47,7 @@ def test_the_sample_config_loads_with_its_documented_values():
         "idle_timeout",
         "read_timeout",
         "max_header_fields",
+        "inline_bytes",
     ):
         assert getattr(config, key) == getattr(defaults, key)
 
@@ -67,6 +68,8 @@ def test_relative_paths_are_taken_from_the_config_file(tmp_path):
         ("[miltr]\n", 1, "unknown section"),
         ("[milter]\n\ntime_budget = -1\n", 3, "time_budget must be a positive number"),
         ("[milter]\nworkers = 1.5\n", 2, "workers must be a positive integer"),
+        ("[milter]\ninline_bytes = -1\n", 2, "inline_bytes must be an integer, 0 or more"),
+        ("[milter]\ninline_bytes = true\n", 2, "inline_bytes must be an integer, 0 or more"),
         ("[milter]\nsocket = 'tcp:25'\n", 2, "unknown kind"),
         ("[milter]\nsocket = 'inet:99999@127.0.0.1'\n", 2, "bad port"),
         ("[milter]\non_failure = 'discard'\n", 2, 'on_failure must be "accept" or "tempfail"'),

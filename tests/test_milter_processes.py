@@ -1,6 +1,9 @@
 """The milter's pre-fork mode (``processes``): worker processes verify, the daemon keeps the
-connections. The same replies as verifying in threads; a worker that dies is replaced; a
+connections. The same replies as verifying in threads; a small message is verified in the
+daemon while no worker is busy (``inline_bytes``); a worker that dies is replaced; a
 reloaded configuration reaches the workers; stopping the daemon stops them.
+
+The tests of the workers themselves set ``inline_bytes = 0`` so that every message reaches one.
 
 (The DaemonProcess tests — test_milter_abuse, test_milter_postfix — run ``sigmail milter``
 with its default, which is this mode on a machine with several CPUs.)"""
@@ -54,19 +57,35 @@ def _replies(running, kinds):
     return out
 
 
-def test_processes_give_the_same_replies_as_threads(milter):
-    kinds = ("official", "tampered", "spoofed", "unsigned", "forwarded")
-    threaded = _replies(milter(processes=0), kinds)
-    running = milter(processes=2)
+KINDS = ("official", "tampered", "spoofed", "unsigned", "forwarded")
+
+
+@pytest.fixture(scope="module")
+def threaded_replies(responder):
+    with MilterStarter() as start:
+        return _replies(start(processes=0), KINDS)
+
+
+@pytest.mark.parametrize(
+    ("inline_bytes", "handed"),
+    [
+        (0, len(KINDS)),  # every message to a worker
+        (256 * 1024, 0),  # one message at a time, all small: the daemon verifies each
+        (100, len(KINDS)),  # every message is larger than that: to a worker
+    ],
+)
+def test_processes_give_the_same_replies_as_threads(milter, threaded_replies, inline_bytes, handed):
+    running = milter(processes=2, inline_bytes=inline_bytes)
     assert running.server.processes is not None
     assert len(running.server.processes.pids()) == 2
-    assert _replies(running, kinds) == threaded
-    assert "smime=pass" in "\n".join(threaded["official"])
-    assert "smime=fail" in "\n".join(threaded["tampered"])
+    assert _replies(running, KINDS) == threaded_replies
+    assert running.server.processes.handed == handed
+    assert "smime=pass" in "\n".join(threaded_replies["official"])
+    assert "smime=fail" in "\n".join(threaded_replies["tampered"])
 
 
 def test_a_dead_worker_is_replaced_and_mail_keeps_flowing(milter, caplog):
-    running = milter(processes=1, workers=1)
+    running = milter(processes=1, workers=1, inline_bytes=0)
     processes = running.server.processes
     message = message_of_kind("official")
     with running.client() as mta:
@@ -92,7 +111,7 @@ def test_a_reloaded_configuration_reaches_the_workers(milter):
         return Runtime.load(current["config"])
 
     directory = tempfile.mkdtemp(prefix="sm-")  # the starter removes it
-    current["config"] = base_config(directory, processes=2)
+    current["config"] = base_config(directory, processes=2, inline_bytes=0)
     running = milter(load=load, directory=directory)
     message = message_of_kind("official")
     with running.client() as mta:
@@ -134,7 +153,7 @@ class _KillWhenTaken:
 
 
 def test_a_worker_dying_with_a_message_fails_only_that_message(milter):
-    running = milter(processes=1, workers=1)
+    running = milter(processes=1, workers=1, inline_bytes=0)
     processes = running.server.processes
     (worker,) = processes._all
     worker.conn = _KillWhenTaken(worker.conn, worker.process.pid)
@@ -145,3 +164,42 @@ def test_a_worker_dying_with_a_message_fails_only_that_message(milter):
     assert "smime=temperror" in died and "X-Sigmail-Verdict: indeterminate" in died
     assert "smime=pass" in after
     assert processes.restarts == 1
+
+
+class _Processes:
+    """A stand-in for VerifierProcesses in a unit test of Runtime.outcome's choice."""
+
+    def __init__(self, idle: bool) -> None:
+        self.idle = idle
+        self.handed: list[bytes] = []
+
+    def all_idle(self) -> bool:
+        return self.idle
+
+    def outcome(self, blob, message, received_at):
+        self.handed.append(message)
+        return "handed"
+
+
+def test_the_daemon_verifies_only_one_small_message_at_a_time_and_only_while_idle(
+    responder, tmp_path
+):
+    message = message_of_kind("official")
+    config = base_config(str(tmp_path), inline_bytes=len(message))
+    runtime = Runtime.load(config)
+    at = dt.datetime.now(dt.UTC)
+
+    idle = _Processes(idle=True)
+    here = runtime.with_processes(idle).outcome(message, received_at=at)
+    assert here.verdict == "official" and here.result is None and idle.handed == []
+
+    busy = _Processes(idle=False)  # a worker is verifying: the daemon does not compete
+    assert runtime.with_processes(busy).outcome(message, received_at=at) == "handed"
+
+    larger = _Processes(idle=True)
+    assert runtime.with_processes(larger).outcome(message + b"\r\n", received_at=at) == "handed"
+
+    inlined = runtime.with_processes(_Processes(idle=True))
+    with inlined._inline:  # the daemon is verifying another message already
+        assert inlined.outcome(message, received_at=at) == "handed"
+    assert inlined.processes.handed == [message]

@@ -56,11 +56,15 @@ class MilterConfig:
     authserv_id: str = field(default_factory=_socket.getfqdn)
     """Our name in Authentication-Results (RFC 8601 authserv-id); default: the host name."""
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    """Messages verified at the same time (threads); more connections wait their turn."""
     processes: int = field(default_factory=lambda: _default_processes())
     """Verifying processes, each with its own warm verifier, so that every CPU verifies (the
     verifier is pure Python: threads share one CPU). 0: verify in the daemon's own threads.
     Default: the number of CPUs when there are several, else 0."""
-    """Messages verified at the same time (threads); more connections wait their turn."""
+    inline_bytes: int = 256 * 1024
+    """With ``processes``, a message up to this size is verified in the daemon itself while no
+    process is busy (a hand-over costs about half a small message's verification). 0: every
+    message goes to a process."""
     time_budget: float = 20.0
     """Seconds one message may take to verify before the fail-safe applies."""
     max_message_bytes: int = 64 * 1024 * 1024
@@ -297,6 +301,7 @@ def _milter_section(src: _Source, table: Any) -> dict:
         "authserv_id",
         "workers",
         "processes",
+        "inline_bytes",
         "time_budget",
         "max_message_bytes",
         "spool_memory_bytes",
@@ -331,6 +336,11 @@ def _milter_section(src: _Source, table: Any) -> dict:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
             src.fail("processes must be an integer from 0 to 64", where, "processes")
         out["processes"] = value
+    if "inline_bytes" in table:
+        value = table["inline_bytes"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            src.fail("inline_bytes must be an integer, 0 or more", where, "inline_bytes")
+        out["inline_bytes"] = value
     out |= _positive(src, table, where, "time_budget", float)
     out |= _positive(src, table, where, "max_message_bytes", int)
     out |= _positive(src, table, where, "spool_memory_bytes", int)

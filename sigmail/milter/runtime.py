@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,8 @@ class Runtime:
     processes: VerifierProcesses | None = None
     """The daemon's verifying processes (``processes`` > 0), else verification runs here."""
     _blob: bytes = field(default=b"", repr=False, compare=False)
+    # Held while the daemon verifies a message itself (one at a time, see outcome).
+    _inline: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def load(cls, config: MilterConfig) -> Runtime:
@@ -93,11 +96,27 @@ class Runtime:
         return type(self)(self.config, self.verifier, processes, blob)
 
     def outcome(self, message: bytes, *, received_at: datetime) -> Outcome:
-        """What the filter needs of the verdict on one message, verified in a worker process
-        when there are some, else here."""
-        if self.processes is not None:
-            return self.processes.outcome(self._blob, message, received_at)
-        return self.outcome_of(self.verify(message, received_at=received_at), keep=True)
+        """What the filter needs of the verdict on one message: verified here without
+        processes, and with them too when the message is small (``inline_bytes``) and no
+        process is busy; else in a worker process.
+
+        Handing a message over wakes two processes and costs ~0.5 ms of wall time, as much as
+        half a small message's verification, and with one SMTP session Postfix waits for
+        every reply; when messages arrive together the processes take them, so both CPUs
+        verify."""
+        processes = self.processes
+        if processes is None:
+            return self.outcome_of(self.verify(message, received_at=received_at), keep=True)
+        if (
+            len(message) > self.config.inline_bytes
+            or not processes.all_idle()
+            or not self._inline.acquire(blocking=False)
+        ):
+            return processes.outcome(self._blob, message, received_at)
+        try:
+            return self.outcome_of(self.verify(message, received_at=received_at))
+        finally:
+            self._inline.release()
 
     def outcome_of(self, verdict: Verdict, *, keep: bool = False) -> Outcome:
         return outcome_of(verdict, self.config.authserv_id, keep=keep)

@@ -91,6 +91,7 @@ class VerifierProcesses:
             raise ValueError("at least one process")
         self.count = count
         self.restarts = 0
+        self.handed = 0  # messages handed to a worker (the rest the daemon verified itself)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
             ["sigmail.milter.workers", "sigmail.milter.runtime", *verifying_modules()]
@@ -145,6 +146,10 @@ class VerifierProcesses:
         self._ready(worker)
         return worker
 
+    def all_idle(self) -> bool:
+        """No worker is verifying a message (a hint: another thread may take one next)."""
+        return self._idle.qsize() >= self.count
+
     def pids(self) -> list[int]:
         """The workers' process ids (for tests and the benchmark)."""
         with self._lock:
@@ -157,6 +162,8 @@ class VerifierProcesses:
         raised; either way the caller gives the fail-safe answer.
         """
         worker = self._idle.get()
+        with self._lock:
+            self.handed += 1
         try:
             for attempt in (1, 2):
                 if not worker.process.is_alive():  # died idle: not this message's doing
