@@ -1,6 +1,7 @@
 """What the fast readers take from an encoding is what asn1crypto reads: a SignerInfo's
 attributes (sigmail/cms/attributes.py: the same types, values parsed with the same specs,
-the same failures), a SignedData's certificates (cms/signed_data.certificates_of) and the
+the same failures; the message digest, content type and signing time read from their DER
+forms), a SignedData's certificates (cms/signed_data.certificates_of) and the
 whole SignedData (cms/plain_signed_data.py) — on every signer and SignedData of the CMS
 vectors and on those encodings mutated."""
 
@@ -9,11 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms, core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigmail.cms.attributes import SignedAttributes, _read_raw, attribute_values
+from sigmail.cms.attributes import (
+    SignedAttributes,
+    _read_raw,
+    attribute_values,
+    octets_of,
+    oid_encoding,
+    time_of,
+)
 from sigmail.cms.plain_signed_data import read_plain
 from sigmail.cms.signed_data import (
     _certificate_der,
@@ -340,3 +348,69 @@ def test_a_memo_key_is_the_received_encoding_even_where_dump_would_re_encode():
     value = core.OctetString.load(odd)
     assert received_encoding(value) == odd
     assert value.dump() != odd  # re-encoded, minimal (and the value's header replaced)
+
+
+def _asn1crypto_reads(encoding: bytes, spec):
+    """What parsing ``encoding`` as a value of ``spec`` gives (as RawValues does), or the
+    exception's type."""
+    try:
+        value = core._parse_build(encoding, spec=spec)[0]
+        return value.chosen.native if isinstance(value, core.Choice) else value.native
+    except (*ASN1_ERRORS, KeyError, TypeError) as exc:
+        return type(exc)
+
+
+_DIGITS = st.text("0123456789", min_size=12, max_size=14)
+_TIMES = st.one_of(
+    # the DER forms with any digits (no such month or day included), then anything close
+    _DIGITS.filter(lambda d: len(d) == 12).map(lambda d: b"\x17\x0d" + d.encode() + b"Z"),
+    _DIGITS.filter(lambda d: len(d) == 14).map(lambda d: b"\x18\x0f" + d.encode() + b"Z"),
+    st.builds(
+        lambda tag, body: bytes([tag, len(body)]) + body,
+        st.sampled_from([0x17, 0x18, 0x04]),
+        st.binary(max_size=17) | st.text("0123456789Z+-.\n ", max_size=17).map(str.encode),
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_TIMES)
+def test_a_time_read_from_its_encoding_is_what_asn1crypto_reads(encoding):
+    fast = time_of(encoding)
+    if fast is not None:
+        assert fast == _asn1crypto_reads(encoding, cms.Time)
+        assert fast.utcoffset() is not None and not fast.utcoffset()
+
+
+def test_a_utctime_s_century_and_the_forms_left_to_asn1crypto():
+    assert time_of(b"\x17\x0d491231235959Z").year == 2049
+    assert time_of(b"\x17\x0d500101000000Z").year == 1950
+    assert time_of(b"\x18\x0f20260520030000Z").isoformat() == "2026-05-20T03:00:00+00:00"
+    for other in (
+        b"\x17\x0b2605200300Z",  # no seconds
+        b"\x17\x11260520030000+0700",  # an offset
+        b"\x18\x1220260520030000.5Z",  # a fraction
+        b"\x17\x0d261320030000Z",  # no 13th month: asn1crypto raises
+        b"\x17\x0e260520030000Z\n",  # a newline its pattern's $ lets through
+    ):
+        assert time_of(other) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3), st.binary(max_size=130))
+def test_an_octet_string_read_from_its_encoding_is_what_asn1crypto_reads(prefix, body):
+    for encoding in (b"\x04" + bytes([len(body) & 0xFF]) + body, prefix + body):
+        fast = octets_of(encoding)
+        if fast is not None:
+            assert fast == _asn1crypto_reads(encoding, core.OctetString)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 2),
+    st.lists(st.integers(0, 2**70), min_size=1, max_size=8),
+    st.integers(0, 39),
+)
+def test_an_oid_s_encoding_reads_back_as_that_oid(first, rest, second):
+    dotted = ".".join(map(str, [first, second if first < 2 else rest[0], *rest[1:]]))
+    assert core.ObjectIdentifier.load(oid_encoding(dotted)).dotted == dotted

@@ -26,7 +26,14 @@ from sigmail.cms.algorithms import (
     signature_hash_name,
     verify_signature,
 )
-from sigmail.cms.attributes import SignedAttributes, Values, read_attributes
+from sigmail.cms.attributes import (
+    SignedAttributes,
+    Values,
+    octets_of,
+    oid_encoding,
+    read_attributes,
+    time_of,
+)
 from sigmail.cms.ber import bounded, count_encoded, octets, received_encoding
 from sigmail.cms.plain_signer_info import PlainSignerInfo, parsed_field
 from sigmail.cms.signed_data import MAX_SIGNED_ATTRIBUTES, MAX_UNSIGNED_ATTRIBUTES
@@ -381,15 +388,23 @@ def _check(
             check_eddsa_digest(check.signature_algorithm, digest_algo)
         except AlgorithmProblem as exc:
             check.add(exc.code, loc, exc.detail)
-        ct = attrs.single(_CONTENT_TYPE)
-        md = attrs.single(_MESSAGE_DIGEST)
-        st = attrs.single(_SIGNING_TIME)
-        if st is not None:
-            claimed = st.chosen.native if hasattr(st, "chosen") else st.native
-            if isinstance(claimed, datetime):
-                check.claimed_signing_time = claimed.astimezone(UTC)
-        if _CONTENT_TYPE in broken:
-            pass  # reported: not one content type
+        # Read from the values' encodings when plain (octets_of, time_of), else parsed.
+        expected_type = oid_encoding(econtent_type) if econtent_type is not None else None
+        content_type_matches = (
+            expected_type is not None and attrs.single_encoding(_CONTENT_TYPE) == expected_type
+        )
+        ct = None if content_type_matches else attrs.single(_CONTENT_TYPE)
+        digest = octets_of(attrs.single_encoding(_MESSAGE_DIGEST))
+        md = None if digest is not None else attrs.single(_MESSAGE_DIGEST)
+        claimed = time_of(attrs.single_encoding(_SIGNING_TIME))
+        if claimed is None:
+            st = attrs.single(_SIGNING_TIME)
+            if st is not None:
+                claimed = st.chosen.native if hasattr(st, "chosen") else st.native
+        if isinstance(claimed, datetime):
+            check.claimed_signing_time = claimed.astimezone(UTC)
+        if _CONTENT_TYPE in broken or content_type_matches:
+            pass  # reported (not one content type), or the one expected
         elif econtent_type is None:  # a countersignature: there is no content type (§11.4)
             if ct is not None:
                 check.add(
@@ -404,7 +419,7 @@ def _check(
                 loc,
                 f"content-type attribute ({got}) does not match eContentType {econtent_type}",
             )
-        if md is None:
+        if digest is None and md is None:
             if _MESSAGE_DIGEST in broken:
                 check.intact = None  # several digests: which one was the signer's?
             else:
@@ -412,7 +427,8 @@ def _check(
                 check.intact = False
         elif content.available:
             try:
-                check.intact = hmac.compare_digest(md.native, content.get(digest_name))
+                signed_digest = digest if digest is not None else md.native
+                check.intact = hmac.compare_digest(signed_digest, content.get(digest_name))
             except AlgorithmProblem as exc:
                 check.add(exc.code, loc, exc.detail)
             if check.intact is False:
