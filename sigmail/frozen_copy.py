@@ -34,21 +34,14 @@ def _layout(cls: type) -> _Layout:
 
 def changed(obj: T, /, **changes: Any) -> T:
     """``dataclasses.replace(obj, **changes)`` for a dataclass with the generated ``__init__``
-    and no InitVars: an equal object, and the same errors for a field that cannot be given
-    (ValueError) or does not exist (TypeError)."""
+    and no InitVars: an equal object, and the same error as ``replace`` for a field that
+    cannot be given or does not exist."""
     cls = type(obj)
     names, given, values_of, derived = _layout(cls)
     if not names.issuperset(changes):
-        unknown = sorted(set(changes) - names)
-        for name in unknown:
-            if any(name == d[0] for d in derived):
-                raise ValueError(
-                    f"field {name} is declared with init=False, it cannot be specified with "
-                    "replace()"
-                )
-        raise TypeError(
-            f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}"
-        )
+        # replace raises for it, as this Python does (init=False: ValueError before 3.13,
+        # TypeError since).
+        return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     new = object.__new__(cls)
     put = object.__setattr__
     values = values_of(obj)
