@@ -331,6 +331,18 @@ def main() -> int:
                 f"| {head} | {label} | {f['wall'] * ms:.1f} ms | {f['cpu'] * ms:.1f} ms "
                 f"| {ratio} | {target} | {load} |"
             )
+    floors = out.get("p7m", {})
+    if "floor: python -c pass" in floors:
+        site = floors["floor: python -c pass"]["cpu"] - floors["floor: python -S -c pass"]["cpu"]
+        if site > 0.005:
+            # An editable install's finder, or a .pth of the system's site-packages that
+            # imports something (a venv with --system-site-packages inherits it), costs every
+            # process here, sigmail and floors alike: a user's plain virtual environment has
+            # neither. (2026-12-08: 18 ms and 27 ms on the project's machine, 3 ms clean.)
+            print(
+                f"# note: this interpreter's site takes {site * ms:.1f} ms of every process "
+                "(`python -X importtime -c pass` says what); a plain venv takes ~3 ms"
+            )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
